@@ -30,7 +30,12 @@ class Translator:
 
     def train(self, source: list[Frame], target: list[Frame], run_dir: Path,
               device: torch.device, seed: int) -> None:
-        """Train on the two frame lists, writing ``run_dir/checkpoint.pt``; resume if it exists."""
+        """Train on the two frame lists.
+
+        Writes ``run_dir/checkpoint.pt`` during training (and resumes from it when present) and
+        finally ``run_dir/generator.pt``, the finished source->target generator, which is the
+        pipeline's marker that training is complete.
+        """
         raise NotImplementedError(f"translator {self.name!r} has nothing to train")
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
