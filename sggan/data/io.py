@@ -48,7 +48,7 @@ def write_frame_list(path: str | os.PathLike, frames: list[Frame]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
     os.close(fd)
@@ -61,7 +61,7 @@ def _atomic(path: Path, write) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -108,7 +108,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
     """Write an RGB uint8 image atomically as PNG."""
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
-    _atomic(Path(path), lambda tmp: _imwrite(tmp, bgr))
+    atomic_write(Path(path), lambda tmp: _imwrite(tmp, bgr))
 
 
 def write_label_ids(path: str | os.PathLike, label_ids: np.ndarray, palette: bool = False) -> None:
@@ -116,7 +116,7 @@ def write_label_ids(path: str | os.PathLike, label_ids: np.ndarray, palette: boo
     img = Image.fromarray(np.ascontiguousarray(label_ids, dtype=np.uint8))
     if palette:
         img.putpalette(PALETTE.reshape(-1).tolist())  # turns the "L" image into "P", indices kept
-    _atomic(Path(path), lambda tmp: img.save(tmp, format="PNG"))
+    atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG"))
 
 
 def _imwrite(path: str, bgr: np.ndarray) -> None:

@@ -1,0 +1,29 @@
+# SG-GAN benchmark: GTA-V -> Cityscapes adaptation, dilated segmentation, Table 2.
+# Wiring only: the stages live in workflow/rules/*.smk, the work in the Python packages.
+from snakemake.utils import min_version, validate
+
+min_version("8.20")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+scattergather:
+    adapt=config["adaptation"].get("shards", 1),
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/translate.smk"
+include: "workflow/rules/adapt.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        "results/tables/table2.csv",
+        "results/tables/table2.md",

@@ -1,0 +1,51 @@
+# Evaluation: scores per method against the target's val labels, provenance, Table 2.
+
+
+rule evaluate:
+    input:
+        predictions="results/predictions/{method}",
+        ground_truth=toy_output("cityscapes"),
+    output:
+        "results/scores/{method}.json",
+    log:
+        "logs/evaluate/{method}.log",
+    params:
+        ground_truth=f"{CITYSCAPES_ROOT}/gtFine/val",
+    threads: config.get("evaluation", {}).get("workers", 2)
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "python -m eval.evaluate --predictions {input.predictions} --ground-truth {params.ground_truth}"
+        " --out {output} --workers {threads} 2> {log}"
+
+
+rule provenance:
+    output:
+        "results/provenance.json",
+    log:
+        "logs/evaluate/provenance.log",
+    params:
+        config=json.dumps(config, sort_keys=True),
+        config_files=" ".join(workflow.configfiles),
+    threads: 1
+    shell:
+        "python -m eval.provenance --config-json {params.config:q} --seed {SEED}"
+        " --config-file {params.config_files} --out {output} 2> {log}"
+
+
+rule table2:
+    input:
+        scores=expand("results/scores/{method}.json", method=METHODS),
+        provenance="results/provenance.json",
+    output:
+        csv="results/tables/table2.csv",
+        md="results/tables/table2.md",
+    log:
+        "logs/evaluate/table2.log",
+    params:
+        scores=" ".join(f"--score {m}=results/scores/{m}.json" for m in METHODS),
+    threads: 1
+    shell:
+        "python -m eval.table2 {params.scores} --out-csv {output.csv} --out-md {output.md}"
+        " --provenance {input.provenance} 2> {log}"
