@@ -1,0 +1,212 @@
+"""Score label-id predictions against Cityscapes ground truth (``gtFine/val``).
+
+Same matching and the same numbers as cityscapesscripts' evalPixelLevelSemanticLabeling
+(class IoU per class and averaged), plus pixel and class accuracy, computed from one confusion
+matrix that worker processes accumulate image by image with a single bincount each.
+
+    python -m eval.evaluate --predictions DIR --ground-truth gtFine/val --out scores.json [--workers N]
+
+A ground-truth frame ``{city}_{seq}_{frame}_gtFine_labelIds.png`` is matched by the one
+prediction PNG, anywhere under DIR, whose name starts with ``{city}_{seq}_{frame}`` (as
+cityscapesscripts' ``{city}_{seq}_{frame}*.png``). Predictions hold Cityscapes label ids (not
+train ids), as grey or palette PNGs of the ground truth's size.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from multiprocessing import Pool
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from sggan.data.io import DataError, atomic_write_text, read_label
+from sggan.data.labels import MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
+from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
+
+GT_SUFFIX = "_gtFine_labelIds.png"
+_LISTED = 10  # names shown in an error before "... and N more"
+
+
+def frame_key(path: Path) -> str | None:
+    """``{city}_{seq}_{frame}`` of a Cityscapes-style file name, None if the name has fewer parts."""
+    parts = path.name[: -len(".png")].split("_")
+    return "_".join(parts[:3]) if len(parts) >= 3 else None
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_LISTED])
+    return shown + (f" ... and {len(items) - _LISTED} more" if len(items) > _LISTED else "")
+
+
+def find_ground_truth(gt_dir: Path) -> dict[str, Path]:
+    if not gt_dir.is_dir():
+        raise DataError(f"ground-truth folder {gt_dir} does not exist; pass Cityscapes' gtFine/val")
+    files = sorted(gt_dir.rglob(f"*{GT_SUFFIX}"))
+    if not files:
+        raise DataError(f"no *{GT_SUFFIX} files under {gt_dir}; pass Cityscapes' gtFine/val")
+    by_frame: dict[str, Path] = {}
+    for f in files:
+        key = f.name[: -len(GT_SUFFIX)]
+        if key in by_frame:
+            raise DataError(f"frame {key} has two ground-truth files, {by_frame[key]} and {f}; "
+                            "pass one split folder (gtFine/val)")
+        by_frame[key] = f
+    return by_frame
+
+
+def match_predictions(pred_dir: Path, frames: list[str]) -> tuple[dict[str, Path], int]:
+    """Exactly one prediction per frame, or a DataError naming every missing and duplicated frame.
+
+    Returns the matches and how many prediction files matched no frame (not an error: a
+    prediction folder may cover more than the evaluated split).
+    """
+    if not pred_dir.is_dir():
+        raise DataError(f"prediction folder {pred_dir} does not exist")
+    wanted = set(frames)
+    found: dict[str, list[Path]] = {}
+    unused = 0
+    for path in sorted(pred_dir.rglob("*.png")):
+        key = frame_key(path)
+        if key in wanted:
+            found.setdefault(key, []).append(path)
+        else:
+            unused += 1
+    missing = [key for key in frames if key not in found]
+    duplicated = [f"{key} ({', '.join(str(p) for p in paths)})" for key, paths in found.items() if len(paths) > 1]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of {len(frames)} ground-truth frames have no prediction "
+                        f"{{frame}}*.png under {pred_dir}: {_listing(missing)}")
+    if duplicated:
+        problems.append(f"{len(duplicated)} frames have several predictions (keep one per frame): "
+                        f"{_listing(sorted(duplicated))}")
+    if problems:
+        raise DataError("; ".join(problems))
+    return {key: paths[0] for key, paths in found.items()}, unused
+
+
+def read_label_ids(path: Path) -> np.ndarray:
+    """uint8 label-id map; OpenCV decodes grey PNGs fastest, anything else goes through read_label."""
+    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if array is None or array.ndim != 2:
+        return read_label(path)  # palette PNGs, and clear errors for colour or corrupt files
+    if array.dtype != np.uint8:
+        raise DataError(f"label {path} is {array.dtype}; expected an 8-bit PNG of Cityscapes label ids")
+    return array
+
+
+def image_confusion(pair: tuple[str, str]) -> np.ndarray:
+    """Train-id confusion matrix of one (prediction, ground truth) pair; runs in a worker."""
+    pred_path, gt_path = pair
+    pred, gt = read_label_ids(Path(pred_path)), read_label_ids(Path(gt_path))
+    if pred.shape != gt.shape:
+        raise DataError(f"prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but ground truth "
+                        f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
+                        "the ground truth's size")
+    histogram = label_id_histogram(gt, pred)
+    gt_bad, pred_bad = out_of_range_ids(histogram)
+    if gt_bad:
+        raise DataError(f"ground truth {gt_path} holds ids {gt_bad} above {MAX_LABEL_ID}; "
+                        f"it is not a *{GT_SUFFIX} file")
+    if pred_bad:
+        raise DataError(f"prediction {pred_path} holds ids {pred_bad} above {MAX_LABEL_ID}; predictions "
+                        "must be Cityscapes label ids (map train ids back, and 255 to 0 'unlabeled')")
+    return fold_label_histogram(histogram)
+
+
+def default_workers() -> int:
+    return min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def accumulate(pairs: list[tuple[str, str]], workers: int, progress: bool = True) -> np.ndarray:
+    conf = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
+    bar = tqdm(total=len(pairs), desc="evaluate", unit="image", disable=not progress, file=sys.stderr)
+    if workers <= 1:
+        for pair in pairs:
+            conf += image_confusion(pair)
+            bar.update()
+    else:
+        # workers return a 19x20 matrix each; chunks amortise the inter-process round trips
+        chunksize = max(1, min(16, len(pairs) // (4 * workers)))
+        with Pool(workers) as pool:
+            for image_conf in pool.imap_unordered(image_confusion, pairs, chunksize=chunksize):
+                conf += image_conf
+                bar.update()
+    bar.close()
+    return conf
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # JSON has no NaN; null marks "class not present"
+
+
+def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
+             workers: int | None = None, progress: bool = True) -> dict:
+    """Scores of a prediction folder against a gtFine split folder, as written to the JSON file."""
+    pred_dir, gt_dir = Path(predictions), Path(ground_truth)
+    gt_files = find_ground_truth(gt_dir)
+    matches, unused = match_predictions(pred_dir, list(gt_files))
+    if unused:
+        print(f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
+              file=sys.stderr)
+    pairs = [(str(matches[key]), str(gt_files[key])) for key in gt_files]
+    conf = accumulate(pairs, workers or default_workers(), progress)
+    result = scores(conf)
+    return {
+        "pixel_acc": _json_number(result["pixel_acc"]),
+        "class_acc": _json_number(result["class_acc"]),
+        "class_iou": _json_number(result["class_iou"]),
+        "per_class_iou": {k: _json_number(v) for k, v in result["per_class_iou"].items()},
+        "per_class_acc": {k: _json_number(v) for k, v in result["per_class_acc"].items()},
+        "classes": TRAIN_CLASSES,
+        "confusion_matrix": conf[:, :NUM_CLASSES].tolist(),
+        # per ground-truth class, pixels predicted as a label that is not evaluated (void,
+        # parking...): misses that no column of confusion_matrix shows
+        "void_predictions": conf[:, NUM_CLASSES].tolist(),
+        "num_images": len(pairs),
+        "num_pixels": int(conf.sum()),
+        "predictions": str(pred_dir),
+        "ground_truth": str(gt_dir),
+    }
+
+
+def _format(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def write_scores(path: str | os.PathLike, result: dict) -> None:
+    atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--predictions", required=True, help="folder of label-id PNGs, searched recursively")
+    parser.add_argument("--ground-truth", required=True, help="Cityscapes gtFine/val (or any gtFine split folder)")
+    parser.add_argument("--out", required=True, help="JSON file of scores to write")
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: min(8, CPUs))")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress)
+    except DataError as err:
+        print(f"evaluate: {err}", file=sys.stderr)
+        return 1
+    write_scores(args.out, result)
+    summary = ", ".join(f"{name} {_format(result[key])}" for name, key in
+                        (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou")))
+    print(f"evaluate: {result['num_images']} images: {summary} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Provenance of a result: the config that produced it, its seed, and the code and machine.
+
+    python -m eval.provenance --config-json '{"seed": 0, ...}' --seed 0 \
+        --config-file config.yaml --out results/provenance.json
+
+``--config-json @FILE`` reads the JSON from a file instead (long configs, shell quoting).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from sggan.data.io import atomic_write_text
+
+DISTRIBUTION = "sggan-benchmark"
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(_REPO_ROOT), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of this checkout, else the installed package's version."""
+    toplevel = _git("rev-parse", "--show-toplevel")
+    # only our own checkout counts: an installed copy may sit inside some unrelated repository
+    if toplevel and Path(toplevel).resolve() == _REPO_ROOT:
+        described = _git("describe", "--always", "--dirty")
+        if described:
+            return described
+    try:
+        return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:
+        return f"{DISTRIBUTION} (unknown version)"
+
+
+def canonical_json(value) -> str:
+    """One text per value: sorted keys, no whitespace, so equal configs hash equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_record(path: str) -> dict:
+    file = Path(path)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
+    return {"path": path, "sha256": digest}
+
+
+def _torch_version() -> str | None:
+    try:
+        import torch  # imported here: only provenance needs it, and it is slow to import
+    except ImportError:
+        return None
+    return torch.__version__
+
+
+def provenance(config: dict, seed: int, config_files: list[str]) -> dict:
+    return {
+        "config": config,
+        "config_sha256": sha256_text(canonical_json(config)),
+        "config_files": [_file_record(path) for path in config_files],
+        "seed": seed,
+        "code_version": code_version(),
+        "torch_version": _torch_version(),
+        "python_version": platform.python_version(),
+        "hostname": socket.gethostname(),
+        "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _load_config(value: str) -> dict:
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    config = json.loads(text)
+    if not isinstance(config, dict):
+        raise ValueError(f"the config must be a JSON object, got {type(config).__name__}")
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.provenance", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config-json", required=True, help="the run's config as JSON text, or @FILE")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--config-file", nargs="*", default=[], help="config files the run was started with")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    args = parser.parse_args(argv)
+    try:
+        config = _load_config(args.config_json)
+    except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
+        parser.error(f"--config-json: {err}")
+    record = provenance(config, args.seed, args.config_file)
+    atomic_write_text(args.out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eval.evaluate import evaluate, main
+from sggan.data.io import DataError, write_label_ids
+from sggan.data.labels import LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
+
+FRAMES = ["aachen_000000_000019", "aachen_000001_000019", "bochum_000000_000313"]
+# "train" never occurs anywhere; "motorcycle" is only predicted on ignored ground truth:
+# both must come out NaN, here and in cityscapesscripts
+ABSENT, ONLY_ON_IGNORED = LABEL_ID["train"], LABEL_ID["motorcycle"]
+
+
+def _gt_path(root: Path, key: str) -> Path:
+    return root / "gtFine" / "val" / key.split("_")[0] / f"{key}_gtFine_labelIds.png"
+
+
+def make_tree(root: Path, size=(24, 40), seed=0) -> tuple[Path, Path]:
+    """A tiny gtFine/val tree and a prediction folder (one file nested), random label ids 0..33."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([i for i in range(34) if i not in (ABSENT, ONLY_ON_IGNORED)], dtype=np.uint8)
+    pred_dir = root / "pred"
+    for n, key in enumerate(FRAMES):
+        gt = rng.choice(ids, size=size)
+        pred = np.where(rng.random(size) < 0.5, gt, rng.choice(ids, size=size)).astype(np.uint8)
+        pred[gt == LABEL_ID["unlabeled"]] = ONLY_ON_IGNORED
+        write_label_ids(_gt_path(root, key), gt)
+        sub = pred_dir / "nested" if n == 2 else pred_dir
+        write_label_ids(sub / f"{key}_leftImg8bit.png", pred, palette=n == 1)  # palette PNGs work too
+    return pred_dir, root / "gtFine" / "val"
+
+
+def cityscapes_reference(pred_dir: Path, gt_dir: Path) -> dict:
+    """cityscapesscripts' own evaluator on the same files, with its own prediction matching."""
+    from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs
+
+    args = cs.CArgs()
+    vars(args).update(vars(cs.args))  # a private copy: the module's args is a global
+    args.evalInstLevelScore = False  # needs *_instanceIds.png, and nIoU is not ours
+    args.JSONOutput, args.quiet = False, True
+    args.predictionPath, args.predictionWalk = str(pred_dir), None
+    gt_list = sorted(str(p) for p in gt_dir.rglob("*_gtFine_labelIds.png"))
+    pred_list = [cs.getPrediction(args, gt) for gt in gt_list]
+    return cs.evaluateImgLists(pred_list, gt_list, args)
+
+
+def test_agrees_with_cityscapesscripts(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    ours = evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    theirs = cityscapes_reference(pred_dir, gt_dir)
+    for name in TRAIN_CLASSES:
+        expected = theirs["classScores"][name]
+        if math.isnan(expected):
+            assert ours["per_class_iou"][name] is None, name
+        else:
+            assert ours["per_class_iou"][name] / 100 == pytest.approx(expected, abs=1e-6), name
+    assert ours["per_class_iou"]["train"] is None and ours["per_class_iou"]["motorcycle"] is None
+    assert ours["class_iou"] / 100 == pytest.approx(theirs["averageScoreClasses"], abs=1e-6)
+    # the confusion matrix is theirs, restricted to evaluated labels, in train-id order
+    label_ids = [LABEL_ID[name] for name in TRAIN_CLASSES]
+    their_conf = np.array(theirs["confMatrix"])[np.ix_(label_ids, label_ids)]
+    assert np.array_equal(np.array(ours["confusion_matrix"]), their_conf)
+    assert ours["num_images"] == 3
+    assert ours["num_pixels"] == sum(np.array(theirs["confMatrix"])[label_ids].sum(axis=1))
+
+
+def test_pixel_and_class_accuracy_from_the_matrix(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    ours = evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    conf = np.array(ours["confusion_matrix"])
+    gt_pixels = conf.sum(axis=1) + np.array(ours["void_predictions"])
+    assert gt_pixels.sum() == ours["num_pixels"]
+    assert ours["pixel_acc"] == pytest.approx(100 * np.trace(conf) / ours["num_pixels"])
+    present = gt_pixels > 0
+    assert ours["class_acc"] == pytest.approx(100 * np.mean(np.diag(conf)[present] / gt_pixels[present]))
+
+
+def test_hand_made_frame(tmp_path):
+    road, car, sky, unlabeled = (LABEL_ID[n] for n in ("road", "car", "sky", "unlabeled"))
+    gt = np.array([[road, road, car], [sky, unlabeled, car]], dtype=np.uint8)
+    pred = np.array([[road, car, car], [unlabeled, road, car]], dtype=np.uint8)
+    write_label_ids(tmp_path / "gt" / "ulm" / "ulm_000000_000001_gtFine_labelIds.png", gt)
+    write_label_ids(tmp_path / "pred" / "ulm_000000_000001.png", pred)
+    s = evaluate(tmp_path / "pred", tmp_path / "gt", workers=1, progress=False)
+    assert s["pixel_acc"] == pytest.approx(60.0)  # 3 of 5 evaluated pixels
+    # road 1/(2+1-1); car 2/(2+3-2); sky 0/1 (predicted void): IoU mean over 3 present classes
+    assert s["per_class_iou"]["road"] == pytest.approx(50.0)
+    assert s["per_class_iou"]["car"] == pytest.approx(200 / 3)
+    assert s["per_class_iou"]["sky"] == 0.0
+    assert s["class_iou"] == pytest.approx((50 + 200 / 3 + 0) / 3)
+    assert s["class_acc"] == pytest.approx((50 + 100 + 0) / 3)
+    assert s["void_predictions"][TRAIN_CLASSES.index("sky")] == 1
+    assert sum(v is None for v in s["per_class_iou"].values()) == NUM_CLASSES - 3
+
+
+def test_cli_writes_json_with_a_worker_pool(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    out = tmp_path / "scores" / "s.json"
+    assert main(["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(out),
+                 "--workers", "2", "--no-progress"]) == 0
+    written = json.loads(out.read_text())
+    assert written == json.loads(json.dumps(evaluate(pred_dir, gt_dir, workers=1, progress=False)))
+    assert len(written["confusion_matrix"]) == NUM_CLASSES
+    assert all(len(row) == NUM_CLASSES for row in written["confusion_matrix"])
+    assert written["predictions"] == str(pred_dir) and written["ground_truth"] == str(gt_dir)
+    assert not list(out.parent.glob(".*tmp*"))  # atomic write left nothing behind
+
+
+def test_cli_names_the_missing_prediction(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    (pred_dir / "aachen_000001_000019_leftImg8bit.png").unlink()
+    out = tmp_path / "s.json"
+    done = subprocess.run([sys.executable, "-m", "eval.evaluate", "--predictions", str(pred_dir),
+                           "--ground-truth", str(gt_dir), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 1
+    assert "1 of 3 ground-truth frames have no prediction" in done.stderr
+    assert "aachen_000001_000019" in done.stderr
+    assert not out.exists()
+
+
+def test_duplicate_predictions_are_named(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    extra = pred_dir / "aachen_000000_000019_color.png"
+    extra.write_bytes((pred_dir / "aachen_000000_000019_leftImg8bit.png").read_bytes())
+    with pytest.raises(DataError, match="several predictions") as err:
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    assert str(extra) in str(err.value)
+
+
+def test_size_mismatch_names_both_files(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    pred = pred_dir / "aachen_000000_000019_leftImg8bit.png"
+    write_label_ids(pred, np.zeros((12, 20), dtype=np.uint8))
+    with pytest.raises(DataError, match="ground truth's size") as err:
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    assert str(pred) in str(err.value)
+    assert str(_gt_path(tmp_path, "aachen_000000_000019")) in str(err.value)
+
+
+def test_train_ids_with_255_and_colour_predictions_are_rejected(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    pred = pred_dir / "aachen_000000_000019_leftImg8bit.png"
+    write_label_ids(pred, np.full((24, 40), 255, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"ids \[255\]"):
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    Image.new("RGB", (40, 24)).save(pred)
+    with pytest.raises(DataError, match="mode RGB"):
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
+
+
+def test_empty_ground_truth_folder_is_an_error(tmp_path):
+    (tmp_path / "gt").mkdir()
+    with pytest.raises(DataError, match="no \\*_gtFine_labelIds.png"):
+        evaluate(tmp_path, tmp_path / "gt", workers=1, progress=False)
+
+
+def test_ground_truth_of_several_splits_is_an_error(tmp_path):
+    pred_dir, _ = make_tree(tmp_path)
+    copy = tmp_path / "gtFine" / "train" / "aachen" / "aachen_000000_000019_gtFine_labelIds.png"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(_gt_path(tmp_path, "aachen_000000_000019").read_bytes())
+    with pytest.raises(DataError, match="two ground-truth files"):
+        evaluate(pred_dir, tmp_path / "gtFine", workers=1, progress=False)
