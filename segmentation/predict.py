@@ -1,0 +1,100 @@
+"""Whole-frame predictions of a trained front-end, written as Cityscapes label-id PNGs.
+
+    python -m segmentation.predict --model DIR/model.pt --frames LIST.tsv --out DIR \
+        [--device auto] [--workers K]
+
+For each frame: the image (resized to its label's size, the ground-truth geometry, should the two
+differ) goes through the network whole (reflect-padded by 186, scores upsampled x8), the arg-max
+train id is mapped to its Cityscapes label id and written atomically as a grey PNG
+``{out}/{id}_labelIds.png`` of the frame's size. Frames already written are skipped, so a killed
+run resumes. Prints how many frames it wrote.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from sggan.data.io import DataError, Frame, image_size, read_frame_list, read_image, write_label_ids
+from sggan.data.labels import TRAIN_TO_LABEL
+from sggan.device import resolve_device
+from segmentation.data import to_network
+from segmentation.frontend import FrontEnd, predict_logits
+
+
+def output_path(out_dir: Path, frame: Frame) -> Path:
+    return Path(out_dir) / f"{frame.id}_labelIds.png"
+
+
+def load_model(path: Path, device: torch.device) -> nn.Module:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"model {path} does not exist; it is written by `python -m segmentation.train`")
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model = FrontEnd(**saved["model_config"]).to(device)
+    model.load_state_dict(saved["model"])
+    return model.eval()
+
+
+class _Frames(Dataset):
+    def __init__(self, frames: list[Frame]):
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, index: int):
+        frame = self.frames[index]
+        image = read_image(frame.image)
+        height, width = image_size(frame.label)
+        if image.shape[:2] != (height, width):
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+        return torch.from_numpy(image), index
+
+
+@torch.inference_mode()
+def predict_frames(model: nn.Module, frames: list[Frame], out_dir: Path, device: torch.device,
+                   workers: int = 0, amp: bool = True, progress: bool = True) -> int:
+    """Predict every frame whose output is missing; returns how many were written."""
+    todo = [f for f in frames if not output_path(out_dir, f).exists()]
+    amp = amp and device.type == "cuda"
+    lut = torch.from_numpy(TRAIN_TO_LABEL).to(device)
+    # Batch 1: frames may differ in size, and a full Cityscapes frame fills the device anyway.
+    loader = DataLoader(_Frames(todo), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
+    for image, index in tqdm(loader, desc=f"predict -> {out_dir}", unit="frame", disable=not progress,
+                             file=sys.stderr):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = predict_logits(model, to_network(image, device))
+        label_ids = lut[logits.argmax(1)[0]]
+        write_label_ids(output_path(out_dir, todo[int(index)]), label_ids.cpu().numpy())
+    return len(todo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="model.pt written by segmentation.train")
+    parser.add_argument("--frames", type=Path, required=True, help="frame list (TSV) to predict")
+    parser.add_argument("--out", type=Path, required=True, help="folder for {id}_labelIds.png")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
+    args = parser.parse_args(argv)
+
+    device = resolve_device(args.device)
+    model = load_model(args.model, device)
+    frames = read_frame_list(args.frames)
+    start = time.perf_counter()
+    written = predict_frames(model, frames, args.out, device, args.workers, args.amp)
+    print(f"predicted {written} frames ({len(frames) - written} already there) into {args.out} "
+          f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
