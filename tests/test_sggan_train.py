@@ -1,0 +1,197 @@
+"""SG-GAN training on a few tiny frames: outputs, resume = uninterrupted, data pipeline."""
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+import sggan.translators.sggan as sggan_module
+from sggan.data.io import Frame, read_image, write_image, write_label_ids
+from sggan.data.labels import LABEL_ID, group_lut
+from sggan.translators import build_translator
+from sggan.training import HistoryPool, UnpairedCrops, load_checkpoint
+
+TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "generator_depth": 3, "ngf": 4, "ndf": 4,
+        "load_size": [20, 36], "crop_size": [16, 32], "pool_size": 2, "alpha_beta_switch_epoch": 1,
+        "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+
+
+def street(rng, height, width, virtual):
+    """A tiny street: sky over building over road, a car; flat colours in the virtual style."""
+    label = np.full((height, width), LABEL_ID["road"], np.uint8)
+    horizon = height // 3 + int(rng.integers(-2, 3))
+    label[:horizon] = LABEL_ID["sky"]
+    label[horizon:horizon + height // 4] = LABEL_ID["building"]
+    left = int(rng.integers(0, width - 8))
+    label[-height // 4:, left:left + 8] = LABEL_ID["car"]
+    colours = {LABEL_ID["sky"]: (90, 160, 250), LABEL_ID["building"]: (180, 120, 90),
+               LABEL_ID["road"]: (140, 140, 140), LABEL_ID["car"]: (220, 30, 30)}
+    image = np.zeros((height, width, 3), np.uint8)
+    for label_id, colour in colours.items():
+        image[label == label_id] = colour if virtual else tuple(int(c * 0.7) for c in colour)
+    if not virtual:
+        image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+    return image, label
+
+
+def write_frames(folder, count, virtual, seed):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(count):
+        height, width = (22, 40) if virtual else (24, 48)
+        image, label = street(rng, height, width, virtual)
+        if virtual and i == 0:  # a GTA-like quirk: image and label sizes differ
+            image = np.ascontiguousarray(image[:-2, :-3])
+        frame = Frame(f"{i:03d}", folder / "images" / f"{i:03d}.png", folder / "labels" / f"{i:03d}.png")
+        write_image(frame.image, image)
+        write_label_ids(frame.label, label, palette=virtual)
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture
+def frames(tmp_path):
+    return write_frames(tmp_path / "v", 4, True, 0), write_frames(tmp_path / "r", 5, False, 1)
+
+
+def read_log(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_writes_checkpoint_generator_samples_and_loss_log(frames, tmp_path):
+    source, target = frames
+    run = tmp_path / "run"
+    translator = build_translator("sggan", TINY)
+    translator.train(source, target, run, torch.device("cpu"), seed=0)
+
+    assert (run / "checkpoint.pt").is_file() and (run / "generator.pt").is_file()
+    checkpoint = load_checkpoint(run / "checkpoint.pt", torch.device("cpu"))
+    assert (checkpoint["epoch"], checkpoint["iteration"], checkpoint["step"]) == (2, 0, 6)
+    assert len(checkpoint["pool_r"]["entries"]) == 2
+    samples = sorted(p.name for p in (run / "samples").glob("*.png"))
+    assert samples == ["step0000002.png", "step0000004.png", "step0000006.png"]
+    grid = read_image(run / "samples" / "step0000006.png")
+    assert grid.shape == (2 * 16, 3 * 32, 3)  # input | adapted | cycled, both directions
+    rows = read_log(run / "loss_log.csv")
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [(r["alpha"], r["beta"]) for r in rows] == [("1", "0")] * 3 + [("0.9", "0.1")] * 3
+    assert all(float(r["g_total"]) > 0 and float(r["d_r"]) > 0 and float(r["grad_v"]) > 0 for r in rows)
+
+    generator = translator.generator(run, torch.device("cpu"))
+    assert not generator.training
+    x = torch.rand(1, 3, 24, 48) * 2 - 1
+    assert generator(x).shape == x.shape
+    assert translator.size_multiple() == 8
+    # a finished run is not trained again
+    before = (run / "generator.pt").stat().st_mtime_ns
+    translator.train(source, target, run, torch.device("cpu"), seed=0)
+    assert (run / "generator.pt").stat().st_mtime_ns == before
+
+
+def test_resume_after_a_kill_equals_an_uninterrupted_run(frames, tmp_path, monkeypatch):
+    source, target = frames
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    build_translator("sggan", TINY).train(source, target, straight, torch.device("cpu"), seed=3)
+
+    real_iteration = sggan_module.train_iteration
+    calls = []
+
+    def killed_at_sixth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:  # step 5 is done and logged; the last checkpoint holds step 4
+            raise KeyboardInterrupt("killed")
+        return real_iteration(*args, **kwargs)
+
+    monkeypatch.setattr(sggan_module, "train_iteration", killed_at_sixth)
+    with pytest.raises(KeyboardInterrupt):
+        build_translator("sggan", TINY).train(source, target, resumed, torch.device("cpu"), seed=3)
+    assert not (resumed / "generator.pt").exists()
+    assert load_checkpoint(resumed / "checkpoint.pt", torch.device("cpu"))["step"] == 4
+    monkeypatch.setattr(sggan_module, "train_iteration", real_iteration)
+    torch.manual_seed(12345)  # the resumed run must not depend on the global RNG it starts with
+    build_translator("sggan", TINY).train(source, target, resumed, torch.device("cpu"), seed=3)
+
+    a = load_checkpoint(straight / "checkpoint.pt", torch.device("cpu"))
+    b = load_checkpoint(resumed / "checkpoint.pt", torch.device("cpu"))
+    for name, tensor in a["models"].items():
+        assert torch.equal(tensor, b["models"][name]), name
+    for key in ("opt_g", "opt_d"):
+        for index, slot in a[key]["state"].items():
+            for k, value in slot.items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b[key]["state"][index][k])), (key, k)
+    g_a = torch.load(straight / "generator.pt", weights_only=True)["state_dict"]
+    g_b = torch.load(resumed / "generator.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(g_a[k], g_b[k]) for k in g_a)
+    # the log holds every step once, with the same losses
+    log_a, log_b = read_log(straight / "loss_log.csv"), read_log(resumed / "loss_log.csv")
+    assert [r["step"] for r in log_b] == [str(s) for s in range(1, 7)]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(log_a) == strip(log_b)
+
+
+def test_resume_refuses_a_changed_architecture(frames, tmp_path):
+    source, target = frames
+    run = tmp_path / "run"
+    (run).mkdir()
+    build_translator("sggan", {**TINY, "epochs": 1}).train(source, target, run, torch.device("cpu"), seed=0)
+    (run / "generator.pt").unlink()
+    with pytest.raises(ValueError, match="ndf: 4 -> 8"):
+        build_translator("sggan", {**TINY, "ndf": 8}).train(source, target, run, torch.device("cpu"), seed=0)
+
+
+def test_ablation_configs_build_standard_discriminator_and_drop_the_gradient_term(frames, tmp_path):
+    source, target = frames
+    params = {**TINY, "epochs": 1, "max_iterations_per_epoch": 1, "semantic_discriminator": False,
+              "use_gradient_loss": False}
+    build_translator("sggan", params).train(source, target, tmp_path / "ablation", torch.device("cpu"), seed=0)
+    checkpoint = load_checkpoint(tmp_path / "ablation" / "checkpoint.pt", torch.device("cpu"))
+    assert checkpoint["models"]["d_r.net.11.weight"].shape[0] == 1
+    row = read_log(tmp_path / "ablation" / "loss_log.csv")[0]
+    g_total = sum(float(row[k]) for k in ("g_adv_r", "g_adv_v")) + 10 * (float(row["cycle_v"]) + float(row["cycle_r"]))
+    assert float(row["g_total"]) == pytest.approx(g_total, rel=1e-4)  # no gradient term inside
+
+
+def test_config_rejects_crops_that_the_unet_cannot_take():
+    with pytest.raises(ValueError, match="multiple of 2\\*\\*generator_depth = 8"):
+        build_translator("sggan", {**TINY, "crop_size": [12, 32]})
+    with pytest.raises(ValueError, match="unknown parameter"):
+        build_translator("sggan", {"epoch": 3})
+
+
+def test_crops_are_seeded_per_item_and_masks_follow_the_labels(frames):
+    source, target = frames
+    lut, names = group_lut("sggan")
+    dataset = UnpairedCrops(source, target, (20, 36), (16, 32), True, lut, len(names), seed=7)
+    dataset.set_epoch(1, [3, 2, 1, 0], [4, 3, 2, 1, 0])
+    assert len(dataset) == 4
+    first, again = dataset[2], dataset[2]
+    for x, y in zip(first, again):
+        assert torch.equal(x, y)
+    image, label, mask, r_image, r_label, r_mask = first
+    assert image.shape == (3, 16, 32) and label.shape == (16, 32) and mask.shape == (8, 2, 4)
+    assert -1 <= image.min() and image.max() <= 1 and label.dtype == torch.int64
+    assert torch.equal(mask.sum(0), torch.ones(2, 4))  # one group per cell
+    # the mask is the one-hot group of the label at each cell centre (nearest)
+    groups = torch.from_numpy(lut)[label[4::8, 4::8]]
+    assert torch.equal(mask.argmax(0), groups.long())
+    # labels keep their ids through the resize (nearest, no blending)
+    assert set(label.unique().tolist()) <= {LABEL_ID[n] for n in ("road", "sky", "building", "car")}
+
+
+def test_history_pool_keeps_masks_with_their_images_and_restores_its_state():
+    pool = HistoryPool(3, seed=0)
+    images = [torch.full((1, 3, 2, 2), float(i)) for i in range(20)]
+    masks = [torch.full((1, 8, 1, 1), float(i)) for i in range(20)]
+    for i in range(3):
+        out_image, out_mask = pool.query(images[i], masks[i])
+        assert torch.equal(out_image, images[i])  # filling: returns what it stores
+    state = pool.state_dict()
+    outputs = [pool.query(images[i], masks[i]) for i in range(3, 20)]
+    for image, mask in outputs:
+        assert image[0, 0, 0, 0] == mask[0, 0, 0, 0]  # an image always comes with its own mask
+    assert any(image[0, 0, 0, 0] < i + 3 for i, (image, _) in enumerate(outputs))  # history is used
+    replay = HistoryPool(3, seed=99)
+    replay.load_state_dict(state, torch.device("cpu"))
+    for i, (image, _) in zip(range(3, 20), outputs):
+        assert torch.equal(replay.query(images[i], masks[i])[0], image)
