@@ -102,21 +102,34 @@ def adapt_frames(generator: nn.Module, frames: list[Frame], out_dir: Path, optio
             x = to_network(images, device, channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 y = generator(x)
-            for k, index in enumerate(indices):
-                height, width = label_sizes[k].tolist()
-                yk = y[k:k + 1].float()
-                if yk.shape[-2:] != (height, width):
-                    yk = F.interpolate(yk, size=(height, width), mode="bilinear", align_corners=False)
-                rgb = to_uint8(yk)[0].cpu().numpy()
+            # Back to each label's size and to uint8 on the device, then one copy per batch: the
+            # host only encodes PNGs.
+            for rgb, index in zip(_resize_to_labels(y, label_sizes), indices):
                 pending.append(writers.submit(write_image, output_path(out_dir, todo[index]), rgb))
             # keep memory bounded: wait for writes older than a few batches
-            while len(pending) > 8 * options.batch_size:
+            while len(pending) > 4 * options.batch_size + options.workers:
                 pending.pop(0).result()
         for future in pending:
             future.result()
     finally:
         writers.shutdown(wait=True)
     return len(todo)
+
+
+def _resize_to_labels(y: torch.Tensor, label_sizes: torch.Tensor) -> list[np.ndarray]:
+    """Translated batch -> one RGB uint8 array per frame at its label's (H, W)."""
+    sizes = [tuple(size) for size in label_sizes.tolist()]
+    if all(size == sizes[0] for size in sizes):  # the common case: one resize for the batch
+        groups = [(y, sizes[0])]
+    else:
+        groups = [(y[k:k + 1], size) for k, size in enumerate(sizes)]
+    frames = []
+    for batch, size in groups:
+        batch = batch.float()
+        if batch.shape[-2:] != size:
+            batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False)
+        frames.extend(to_uint8(batch).cpu().numpy())
+    return frames
 
 
 def verify_adapted(frames: list[Frame], out_dir: Path) -> list[str]:
