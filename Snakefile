@@ -5,7 +5,12 @@ from snakemake.utils import min_version, validate
 min_version("8.20")
 
 
-configfile: "config.yaml"
+# The embedded toy world, unless config files are given on the command line: a --configfile
+# then replaces it whole rather than being merged into the toy settings.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -5,9 +5,9 @@ Sample ``k`` of a run (``k = iteration * batch_size + position``) is a pure func
 and flip from a generator seeded by ``(seed, k)``. So a resumed run sees exactly the samples an
 uninterrupted one would, whatever the DataLoader's workers were doing when it was killed.
 
-A crop of side ``crop`` is the *output* region: ``crop`` x ``crop`` labels (train ids, 255 =
+A crop of ``crop`` (one side for a square, or (height, width)) is the *output* region: its labels (train ids, 255 =
 ignore, kept at full resolution) and the image window around it widened by the network's margin,
-``crop + 2 * 186`` pixels taken from the frame reflect-padded by 186. The network gives
+``crop + 2 * 186`` pixels per side taken from the frame reflect-padded by 186. The network gives
 ``crop / 8`` scores per side, upsampled x8 for the loss. (The paper's 628x628 input crops are
 ``crop = 256``.) The label is the ground-truth geometry: an image whose size differs from its
 label's is resized to the label's size. Frames smaller than the crop are padded, the labels
@@ -42,11 +42,12 @@ def read_aligned(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
 class TrainCrops(Dataset):
     """Map-style dataset indexed by the global sample number ``k`` (see the module docstring)."""
 
-    def __init__(self, frames: list[Frame], crop: int, seed: int):
+    def __init__(self, frames: list[Frame], crop: int | tuple[int, int], seed: int):
         if not frames:
             raise ValueError("the training frame list is empty")
-        if crop < STRIDE or crop % STRIDE:
-            raise ValueError(f"crop {crop} must be a positive multiple of {STRIDE} (the network's output stride)")
+        crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
+        if any(side < STRIDE or side % STRIDE for side in crop):
+            raise ValueError(f"crop {crop} must be positive multiples of {STRIDE} (the network's output stride)")
         self.frames = frames
         self.crop = crop
         self.seed = seed
@@ -65,19 +66,21 @@ class TrainCrops(Dataset):
         return torch.from_numpy(image_crop), torch.from_numpy(label_crop)
 
 
-def crop_sample(image: np.ndarray, train_ids: np.ndarray, crop: int,
+def crop_sample(image: np.ndarray, train_ids: np.ndarray, crop: int | tuple[int, int],
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random window and flip: (crop + 2*MARGIN)^2 x 3 uint8 image, crop^2 uint8 train ids."""
+    """Random window and flip: (crop + 2*MARGIN) x 3 uint8 image, crop uint8 train ids."""
+    crop_h, crop_w = (crop, crop) if isinstance(crop, int) else crop
     height, width = train_ids.shape
-    top = int(rng.integers(0, max(height - crop, 0) + 1))
-    left = int(rng.integers(0, max(width - crop, 0) + 1))
+    top = int(rng.integers(0, max(height - crop_h, 0) + 1))
+    left = int(rng.integers(0, max(width - crop_w, 0) + 1))
     flip = bool(rng.random() < 0.5)
 
-    rows = reflect_index(torch.arange(top - MARGIN, top + crop + MARGIN), height).numpy()
-    cols = reflect_index(torch.arange(left - MARGIN, left + crop + MARGIN), width).numpy()
+    rows = reflect_index(torch.arange(top - MARGIN, top + crop_h + MARGIN), height).numpy()
+    cols = reflect_index(torch.arange(left - MARGIN, left + crop_w + MARGIN), width).numpy()
     image_crop = image[rows[:, None], cols[None, :]]
-    padded = np.pad(train_ids, ((0, max(crop - height, 0)), (0, max(crop - width, 0))), constant_values=IGNORE)
-    label_crop = padded[top:top + crop, left:left + crop]
+    padded = np.pad(train_ids, ((0, max(crop_h - height, 0)), (0, max(crop_w - width, 0))),
+                    constant_values=IGNORE)
+    label_crop = padded[top:top + crop_h, left:left + crop_w]
     if flip:
         image_crop, label_crop = image_crop[:, ::-1], label_crop[:, ::-1]
     return np.ascontiguousarray(image_crop), np.ascontiguousarray(label_crop)

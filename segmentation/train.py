@@ -51,7 +51,7 @@ class TrainConfig:
     out: str
     iterations: int = 40000
     batch_size: int = 8
-    crop: int = 256               # output (label) side; the network sees crop + 372
+    crop: tuple[int, int] = (256, 256)  # output (label) height, width; the network sees crop + 372
     lr: float = 1e-4
     momentum: float = 0.99        # SGD momentum, or Adam's beta1
     weight_decay: float = 5e-4
@@ -238,7 +238,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt, model.pt, train_log.csv")
     p.add_argument("--iterations", type=int, default=d.iterations)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--crop", type=int, default=d.crop, help="output side of a crop, multiple of 8 "
+    p.add_argument("--crop", type=int, nargs="+", default=list(d.crop), metavar="SIDE",
+                   help="output side of a square crop, or its height and width; multiples of 8 "
                    "(the network sees crop + 372: 256 -> the paper's 628)")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
@@ -251,7 +252,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
-    config = TrainConfig(**vars(p.parse_args(argv)))
+    args = vars(p.parse_args(argv))
+    if len(args["crop"]) not in (1, 2):
+        p.error("--crop takes one side (a square) or a height and a width")
+    args["crop"] = tuple(args["crop"] * (3 - len(args["crop"])))
+    config = TrainConfig(**args)
     if config.iterations < 0 or config.batch_size < 1 or config.checkpoint_every < 1 or config.log_every < 1:
         p.error("--iterations must be >= 0; --batch-size, --checkpoint-every, --log-every >= 1")
     return config

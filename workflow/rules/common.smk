@@ -3,6 +3,8 @@ import json
 import re
 import sys
 
+import numpy as np
+
 from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
 from sggan.translators import get_translator
@@ -95,5 +97,8 @@ def segmentation_frames(wildcards):
     return f"results/adapted/{wildcards.method}/frames.tsv"
 
 
+# CPU threads of each torch job: one each on the toy world, where several jobs share a few cores
+# (torch's thread pools slow down badly when oversubscribed).
+THREADS_PER_JOB = config.get("threads_per_job", 1)
 # GPUs each accelerated job claims; `--resources gpu=N` then keeps N such jobs at once.
 GPU_PER_JOB = 0 if DEVICE == "cpu" else int(config.get("gpus_per_job", 0 if TOY else 1))

@@ -13,15 +13,16 @@ rule train_segmentation:
     params:
         run_dir="results/segmentation/{method}",
         seg=config["segmentation"],
+        crop=lambda w: " ".join(map(str, np.atleast_1d(config["segmentation"]["crop"]))),
         device=DEVICE,
-    threads: 2
+    threads: THREADS_PER_JOB
     resources:
         mem_mb=16000,
         runtime=48 * 60,
         gpu=GPU_PER_JOB,
     shell:
         "OMP_NUM_THREADS={threads} python -m segmentation.train --frames {input.frames} --out {params.run_dir}"
-        " --iterations {params.seg[iterations]} --batch-size {params.seg[batch_size]} --crop {params.seg[crop]}"
+        " --iterations {params.seg[iterations]} --batch-size {params.seg[batch_size]} --crop {params.crop}"
         " --optimizer {params.seg[optimizer]} --lr {params.seg[lr]} --momentum {params.seg[momentum]}"
         " --weight-decay {params.seg[weight_decay]} --width {params.seg[width]} --workers {params.seg[workers]}"
         " --seed {SEED} --device {params.device} 2> {log}"
@@ -37,7 +38,7 @@ rule predict:
         "logs/segment/predict_{method}.log",
     params:
         device=DEVICE,
-    threads: 2
+    threads: THREADS_PER_JOB
     resources:
         mem_mb=8000,
         runtime=60,

@@ -16,7 +16,7 @@ rule train_translator:
         params=translator_params,
         run_dir="results/translators/{trained}",
         device=DEVICE,
-    threads: 2
+    threads: THREADS_PER_JOB
     resources:
         mem_mb=8000,
         runtime=24 * 60,
