@@ -27,7 +27,7 @@ rule provenance:
         "logs/evaluate/provenance.log",
     params:
         config=json.dumps(config, sort_keys=True),
-        config_files=" ".join(workflow.configfiles),
+        config_files=" ".join(map(str, workflow.configfiles)),
     threads: 1
     shell:
         "python -m eval.provenance --config-json {params.config:q} --seed {SEED}"

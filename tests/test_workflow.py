@@ -1,0 +1,73 @@
+"""The workflow's wiring: dry runs of the shipped configs, fail-fast data checks, config validation."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER = REPO / "workflow" / "configs" / "paper.yaml"
+
+
+def dry_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", "8", "all", *args]
+    return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def fake_real_data(root: Path, fixtures: Path) -> tuple[Path, Path]:
+    """GTA-V and Cityscapes roots in their real layouts, built from the shared sample files."""
+    gta = root / "gta"
+    for sub in ("images", "labels"):
+        (gta / sub).mkdir(parents=True)
+        shutil.copy(fixtures / "gta" / sub / "00005.png", gta / sub / "00005.png")
+    cityscapes = root / "cityscapes"
+    shutil.copytree(fixtures / "cityscapes", cityscapes)
+    return gta, cityscapes
+
+
+def test_toy_dry_run_lists_every_stage(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for rule in ("toy_world", "check_gta", "splits", "train_translator", "adapt", "gather_adapted",
+                 "train_segmentation", "predict", "evaluate", "table2"):
+        assert rule in result.stdout
+
+
+def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, shared_fixtures):
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", shared_fixtures)
+    result = dry_run(tmp_path, "--configfile", str(PAPER),
+                     "--config", f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "rule toy_world" not in result.stdout
+    # paper settings, not the toy's: the paper config replaces config.yaml rather than merging into it
+    assert "--iterations 40000" in result.stdout and "--width 1.0" in result.stdout
+    for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "oracle"):
+        assert f"results/scores/{method}.json" in result.stdout
+    assert result.stdout.count("rule adapt:") == 4 * 5  # 4 shards for each of the 5 translators
+
+
+def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):
+    result = dry_run(tmp_path, "--configfile", str(PAPER),
+                     "--config", f"data={{gta_root: {tmp_path}/nowhere, cityscapes_root: {tmp_path}/none}}")
+    assert result.returncode != 0
+    message = result.stdout
+    assert f"{tmp_path}/nowhere" in message and "download" in message.lower()
+
+
+def test_unknown_translator_is_refused_at_start(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path, "--config", "translators={mine: {model: no-such-model}}")
+    assert result.returncode != 0
+    assert "no-such-model" in result.stdout and "available" in result.stdout
+
+
+def test_schema_names_a_wrong_config_value(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path, "--config", "adaptation={working_size: [128]}")
+    assert result.returncode != 0
+    assert "working_size" in result.stdout
