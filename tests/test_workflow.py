@@ -71,3 +71,11 @@ def test_schema_names_a_wrong_config_value(tmp_path):
     result = dry_run(tmp_path, "--config", "adaptation={working_size: [128]}")
     assert result.returncode != 0
     assert "working_size" in result.stdout
+
+
+@pytest.mark.parametrize("profile", ["default", "slurm", "kubernetes"])
+def test_every_profile_dry_runs(tmp_path, profile):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path, "--workflow-profile", str(REPO / "workflow" / "profiles" / profile))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "rule table2" in result.stdout

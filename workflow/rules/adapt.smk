@@ -24,8 +24,8 @@ rule adapt:
         device=DEVICE,
     threads: max(1, config["adaptation"].get("workers", 0))
     resources:
-        mem_mb=8000,
-        runtime=12 * 60,
+        mem_mb=job_resource("adapt", "mem_mb"),
+        runtime=job_resource("adapt", "runtime"),
         gpu=GPU_PER_JOB,
     shell:
         "OMP_NUM_THREADS={threads} python -m sggan.adapt --model {params.model} --params {params.params:q}"

@@ -97,6 +97,22 @@ def segmentation_frames(wildcards):
     return f"results/adapted/{wildcards.method}/frames.tsv"
 
 
+# Memory (MB) and run time (minutes) each stage's jobs ask the scheduler for; config `resources`
+# overrides these per stage. Sized for the paper's full-resolution data; toy jobs need far less.
+DEFAULT_RESOURCES = {
+    "data": {"mem_mb": 4000, "runtime": 60},
+    "translator": {"mem_mb": 16000, "runtime": 24 * 60},
+    "adapt": {"mem_mb": 16000, "runtime": 4 * 60},
+    "segmentation": {"mem_mb": 32000, "runtime": 48 * 60},
+    "predict": {"mem_mb": 16000, "runtime": 2 * 60},
+    "evaluate": {"mem_mb": 8000, "runtime": 30},
+}
+
+
+def job_resource(stage, key):
+    return config.get("resources", {}).get(stage, {}).get(key, DEFAULT_RESOURCES[stage][key])
+
+
 # CPU threads of each torch job: one each on the toy world, where several jobs share a few cores
 # (torch's thread pools slow down badly when oversubscribed).
 THREADS_PER_JOB = config.get("threads_per_job", 1)

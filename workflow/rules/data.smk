@@ -14,8 +14,8 @@ if TOY:
             world=config["toy_world"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=job_resource("data", "mem_mb"),
+            runtime=job_resource("data", "runtime"),
         shell:
             "python -m sggan.data.toyworld --out {params.out} --seed {SEED}"
             " --scale {params.world[scale]} --gta-frames {params.world[gta_frames]}"
@@ -49,8 +49,8 @@ rule check_gta:
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
     threads: config["data"].get("check_workers", 4)
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=job_resource("data", "mem_mb"),
+        runtime=job_resource("data", "runtime"),
     shell:
         "python -m sggan.data.check --dataset gta --root {params.root} --report {output.report}"
         " --frames-out {output.frames} --max-excluded-fraction {params.max_excluded}"
@@ -70,8 +70,8 @@ rule check_cityscapes:
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
     threads: config["data"].get("check_workers", 4)
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=job_resource("data", "mem_mb"),
+        runtime=job_resource("data", "runtime"),
     shell:
         "python -m sggan.data.check --dataset cityscapes --split {wildcards.split} --root {params.root}"
         " --report {output.report} --frames-out {output.frames}"

@@ -13,8 +13,8 @@ rule evaluate:
         ground_truth=f"{CITYSCAPES_ROOT}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=job_resource("evaluate", "mem_mb"),
+        runtime=job_resource("evaluate", "runtime"),
     shell:
         "python -m eval.evaluate --predictions {input.predictions} --ground-truth {params.ground_truth}"
         " --out {output} --workers {threads} 2> {log}"

@@ -18,8 +18,8 @@ rule train_translator:
         device=DEVICE,
     threads: THREADS_PER_JOB
     resources:
-        mem_mb=8000,
-        runtime=24 * 60,
+        mem_mb=job_resource("translator", "mem_mb"),
+        runtime=job_resource("translator", "runtime"),
         gpu=GPU_PER_JOB,
     shell:
         "python -m sggan.train --model {params.model} --params {params.params:q}"
