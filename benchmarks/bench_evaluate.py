@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -24,10 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from eval.evaluate import default_workers, evaluate  # noqa: E402
-from eval.provenance import code_version  # noqa: E402
-from sggan.data.io import atomic_write_text, write_label_ids  # noqa: E402
+from benchmarks.results_log import append_row, card, commit, machine, now  # noqa: E402
+from sggan.data.io import write_label_ids  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION = "## Cityscapes evaluation (`benchmarks/bench_evaluate.py`)"
 TABLE_HEADER = "| date | machine | card | commit | frames | size | workers | ours (s)"
 CITIES = ("frankfurt", "lindau", "munster")
 
@@ -75,38 +72,10 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.system()} {platform.release()}, {cpu}, {cores} cores"
 
 
-def card() -> str:
-    try:
-        import torch
-    except ImportError:
-        return "none"
-    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
 
 
-def append_row(cells: list[str], results: Path = RESULTS) -> None:
-    """Insert the row at the end of this benchmark's table, wherever it is in the log."""
-    lines = results.read_text().splitlines()
-    header = next((i for i, line in enumerate(lines) if line.startswith(TABLE_HEADER)), None)
-    if header is None:
-        raise SystemExit(f"{results} has no table starting with {TABLE_HEADER!r}")
-    end = header + 1
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    lines.insert(end, "| " + " | ".join(cells) + " |")
-    atomic_write_text(results, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     if not math.isclose(ours["class_iou"] / 100, theirs["averageScoreClasses"], abs_tol=1e-6):
         raise SystemExit(f"evaluators disagree: ours {ours['class_iou'] / 100}, "
                          f"cityscapesscripts {theirs['averageScoreClasses']}")
-    row = [datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), machine(), card(), code_version(),
+    row = [now(), machine(), card(), commit(),
            str(args.frames), f"{args.height}x{args.width}", str(workers), f"{t_ours:.2f}", f"{t_ours_1:.2f}",
            f"{t_theirs:.2f}" + (" (Cython)" if cityscapes_compiled() else ""), f"{t_theirs / t_ours:.1f}x"]
     print(" | ".join(row))
     if not args.no_log:
-        append_row(row)
+        append_row(row, TABLE_HEADER, SECTION)
     return 0
 
 

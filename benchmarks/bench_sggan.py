@@ -26,13 +26,11 @@ import argparse
 import csv
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -47,8 +45,8 @@ from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids
 from sggan.data.labels import PALETTE  # noqa: E402
 from sggan.translators import build_translator  # noqa: E402
 from sggan.translators.base import AdaptOptions  # noqa: E402
+from benchmarks.results_log import RESULTS, append_row, commit, machine, now  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## SG-GAN training and adaptation (`benchmarks/bench_sggan.py`)"
 SECTION_TEXT = """
 (a) training iterations/s at 256x512, paper networks (U-Net depth 8 ngf 64, semantic PatchGAN ndf
@@ -168,41 +166,10 @@ def measure_adaptation(adapt, frames: list[Frame], out_dir: Path, device: torch.
             "peak_gib": peak_gib(device)}
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.system()} {platform.release()}, {cpu}, {cores} cores"
 
 
-def commit() -> str:
-    try:
-        from eval.provenance import code_version
-        return code_version()
-    except Exception:  # no git on the machine, or the package is not installed
-        return "unknown"
 
 
-def append_row(cells: list[str], results: Path) -> None:
-    """Add a row at the end of this benchmark's table; create the section the first time."""
-    text = results.read_text() if results.exists() else "# Benchmark results log\n"
-    lines = text.rstrip("\n").splitlines()
-    header = next((i for i, line in enumerate(lines) if line.startswith(TABLE_HEADER[:60])), None)
-    if header is None:
-        lines += ["", SECTION, "", *SECTION_TEXT.strip("\n").splitlines(), "", TABLE_HEADER,
-                  "|" + "---|" * (TABLE_HEADER.count("|") - 1)]
-        header = len(lines) - 2
-    end = header + 1
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    lines.insert(end, "| " + " | ".join(cells) + " |")
-    atomic_write_text(results, "\n".join(lines) + "\n")
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -241,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     train_params = {**net, "epochs": 1, "max_iterations_per_epoch": iterations, "workers": args.train_workers,
                     "checkpoint_every": 10 ** 9, "sample_every": 10 ** 9}
     summary = {"card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-               "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+               "torch": torch.__version__, "date": now(),
                "machine": machine(), "commit": commit(), "mode": "quick" if args.quick else "paper",
                "frame_size": f"{frame_hw[1]}x{frame_hw[0]}", "working_size": f"{working[0]}x{working[1]}",
                "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
@@ -295,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
            fmt(summary["adapt_identity"]["frames_per_s"], 1), fmt(summary["adapt_identity"]["peak_gib"])]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
-        append_row(row, args.results)
+        append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, args.results)
     return 0
 
 

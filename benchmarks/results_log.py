@@ -1,0 +1,62 @@
+"""The shared part of every benchmark: what machine ran it, and its row in RESULTS.md."""
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{platform.system()} {platform.release()}, {cpu}, {cores} cores"
+
+
+def card() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "none"
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+
+
+def commit() -> str:
+    try:
+        from eval.provenance import code_version
+        return code_version()
+    except Exception:  # no git on the machine, or the package is not importable
+        return "unknown"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def append_row(cells: list[str], header: str, section: str, section_text: str = "",
+               results: Path = RESULTS) -> None:
+    """Add a row at the end of the table whose header starts with ``header``; the first time,
+    create the section (title, explanation, table) at the end of the log."""
+    from sggan.data.io import atomic_write_text
+
+    text = results.read_text() if results.exists() else "# Benchmark results log\n"
+    lines = text.rstrip("\n").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(header[:60])), None)
+    if start is None:
+        lines += ["", section, "", *section_text.strip("\n").splitlines(), "", header,
+                  "|" + "---|" * (header.count("|") - 1)]
+        start = len(lines) - 2
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines.insert(end, "| " + " | ".join(cells) + " |")
+    atomic_write_text(results, "\n".join(lines) + "\n")
