@@ -11,13 +11,13 @@ MARGIN = 186 pixels outside it, and each output pixel sees exactly the 380x380 w
 
 ``width`` scales every channel count (64, 128, 256, 512 and the 4096 of fc6/fc7) so that a toy
 configuration trains on a CPU; width 1.0 is the paper's network, 134.3 M parameters for 19
-classes. The context module and the ImageNet VGG-16 initialisation build on this file: the layer
-names follow VGG's (conv1_1 ... conv5_3, fc6, fc7) so weights map over by name, and the
-``final`` layer's 1/8-resolution class scores are what the context module consumes.
+classes. The layer names follow the original Caffe network's (conv1_1 ... conv5_3, fc6, fc7,
+final): :mod:`segmentation.vgg_init` maps torchvision's ImageNet VGG-16 onto them, and the
+``final`` layer's 1/8-resolution class scores are what :mod:`segmentation.context` consumes
+(:mod:`segmentation.model` puts the parts together).
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 
 import torch
@@ -120,30 +120,27 @@ def reflect_index(index: torch.Tensor, size: int) -> torch.Tensor:
     return torch.where(index >= size, period - index, index)
 
 
+def pad_window(images: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
+    """The network input for output pixels [top, top + height) x [left, left + width) of a frame.
+
+    Rows top - MARGIN .. top + height + MARGIN of (N, C, H, W) ``images``, any outside the frame
+    mirrored (``reflect_index``); columns likewise. Windows of one frame cut this way are pieces
+    of the same reflect-padded frame, so their outputs tile exactly (see model.frame_scores).
+    """
+    rows = reflect_index(torch.arange(top - MARGIN, top + height + MARGIN, device=images.device), images.shape[-2])
+    cols = reflect_index(torch.arange(left - MARGIN, left + width + MARGIN, device=images.device), images.shape[-1])
+    return images.index_select(-2, rows).index_select(-1, cols)
+
+
 def pad_frame(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Reflect-pad (N, C, H, W) by MARGIN on every side and to ``height`` x ``width`` inside it.
 
     Rows -MARGIN .. height + MARGIN of the frame (extra rows past the frame are mirrored too).
     """
-    rows = reflect_index(torch.arange(-MARGIN, height + MARGIN, device=images.device), images.shape[-2])
-    cols = reflect_index(torch.arange(-MARGIN, width + MARGIN, device=images.device), images.shape[-1])
-    return images.index_select(-2, rows).index_select(-1, cols)
+    return pad_window(images, 0, 0, height, width)
 
 
 def upsample(logits: torch.Tensor) -> torch.Tensor:
     """Bilinear x8. With align_corners=False output pixel k of the network, which is centred on
     pixel 8k + 3.5 of the frame, lands exactly there: no shift between scores and labels."""
     return F.interpolate(logits, scale_factor=STRIDE, mode="bilinear", align_corners=False)
-
-
-def predict_logits(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Whole-frame inference: (N, 3, H, W) normalised frames -> (N, classes, H, W) scores.
-
-    The frame is reflect-padded by MARGIN, and further at the bottom/right up to multiples of 8
-    so that every output pixel covers a whole 8x8 block; the scores are upsampled x8 and the
-    extra rows/columns cropped off.
-    """
-    height, width = images.shape[-2:]
-    padded_height, padded_width = (math.ceil(side / STRIDE) * STRIDE for side in (height, width))
-    logits = model(pad_frame(images, padded_height, padded_width))
-    return upsample(logits)[..., :height, :width]

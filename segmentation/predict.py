@@ -1,13 +1,18 @@
-"""Whole-frame predictions of a trained front-end, written as Cityscapes label-id PNGs.
+"""Full-resolution predictions of a trained network, written as Cityscapes label-id PNGs.
 
     python -m segmentation.predict --model DIR/model.pt --frames LIST.tsv --out DIR \
-        [--device auto] [--workers K]
+        [--tile N] [--device auto] [--workers K]
 
 For each frame: the image (resized to its label's size, the ground-truth geometry, should the two
-differ) goes through the network whole (reflect-padded by 186, scores upsampled x8), the arg-max
-train id is mapped to its Cityscapes label id and written atomically as a grey PNG
-``{out}/{id}_labelIds.png`` of the frame's size. Frames already written are skipped, so a killed
-run resumes. Prints how many frames it wrote.
+differ) goes through the network at full resolution (reflect-padded by 186; the front-end whole
+or, with ``--tile N``, in tiles of N x N output pixels cut from the same padded frame, which give
+the same scores; then the context module on the whole score map and the x8 upsampling; see
+segmentation.model), the arg-max train id is mapped to its Cityscapes label id and written
+atomically as a grey PNG ``{out}/{id}_labelIds.png`` of the frame's size. The front-end's first
+layers (64 channels at full resolution) set the memory: two of their activations are about
+0.9 GB for a whole 1024x2048 frame in bf16 at width 1, half that with ``--tile 1024`` (the
+original's 1396x1396 tiles). Frames already written are skipped, so a killed run resumes.
+Prints how many frames it wrote.
 """
 from __future__ import annotations
 
@@ -18,7 +23,6 @@ from pathlib import Path
 
 import cv2
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -26,19 +30,19 @@ from sggan.data.io import DataError, Frame, image_size, read_frame_list, read_im
 from sggan.data.labels import TRAIN_TO_LABEL
 from sggan.device import resolve_device
 from segmentation.data import to_network
-from segmentation.frontend import FrontEnd, predict_logits
+from segmentation.model import DilatedNet, build_model, predict_logits
 
 
 def output_path(out_dir: Path, frame: Frame) -> Path:
     return Path(out_dir) / f"{frame.id}_labelIds.png"
 
 
-def load_model(path: Path, device: torch.device) -> nn.Module:
+def load_model(path: Path, device: torch.device) -> DilatedNet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model {path} does not exist; it is written by `python -m segmentation.train`")
     saved = torch.load(path, map_location=device, weights_only=True)
-    model = FrontEnd(**saved["model_config"]).to(device)
+    model = build_model(saved["model_config"]).to(device)
     model.load_state_dict(saved["model"])
     return model.eval()
 
@@ -60,18 +64,23 @@ class _Frames(Dataset):
 
 
 @torch.inference_mode()
-def predict_frames(model: nn.Module, frames: list[Frame], out_dir: Path, device: torch.device,
-                   workers: int = 0, amp: bool = True, progress: bool = True) -> int:
+def predict_frames(model: DilatedNet, frames: list[Frame], out_dir: Path, device: torch.device,
+                   workers: int = 0, amp: bool = True, progress: bool = True, tile: int | None = None) -> int:
     """Predict every frame whose output is missing; returns how many were written."""
     todo = [f for f in frames if not output_path(out_dir, f).exists()]
     amp = amp and device.type == "cuda"
+    if amp:
+        model = model.to(memory_format=torch.channels_last)
     lut = torch.from_numpy(TRAIN_TO_LABEL).to(device)
     # Batch 1: frames may differ in size, and a full Cityscapes frame fills the device anyway.
     loader = DataLoader(_Frames(todo), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
     for image, index in tqdm(loader, desc=f"predict -> {out_dir}", unit="frame", disable=not progress,
                              file=sys.stderr):
+        x = to_network(image, device)
+        if amp:
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = predict_logits(model, to_network(image, device))
+            logits = predict_logits(model, x, tile)
         label_ids = lut[logits.argmax(1)[0]]
         write_label_ids(output_path(out_dir, todo[int(index)]), label_ids.cpu().numpy())
     return len(todo)
@@ -82,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="model.pt written by segmentation.train")
     parser.add_argument("--frames", type=Path, required=True, help="frame list (TSV) to predict")
     parser.add_argument("--out", type=Path, required=True, help="folder for {id}_labelIds.png")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="run the front-end in tiles of N x N output pixels (a multiple of 8; same labels)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
@@ -91,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.model, device)
     frames = read_frame_list(args.frames)
     start = time.perf_counter()
-    written = predict_frames(model, frames, args.out, device, args.workers, args.amp)
+    written = predict_frames(model, frames, args.out, device, args.workers, args.amp, tile=args.tile)
     print(f"predicted {written} frames ({len(frames) - written} already there) into {args.out} "
           f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 

@@ -4,7 +4,7 @@ import torch
 
 from sggan.data.io import Frame, write_image, write_label_ids
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, to_train_ids
-from segmentation.data import MEAN, TrainCrops, crop_sample, read_aligned, to_network
+from segmentation.data import MEAN, TrainCrops, crop_sample, pad_collate, read_aligned, stride_labels, to_network
 from segmentation.frontend import MARGIN
 
 # label ids of road, car, sky, an ignored id (ego vehicle = 1) and an out-of-range value
@@ -82,3 +82,47 @@ def test_normalisation():
     x = to_network(torch.full((1, 2, 3, 3), 255, dtype=torch.uint8), torch.device("cpu"))
     assert x.shape == (1, 3, 2, 3)
     assert torch.allclose(x[0, :, 0, 0], torch.tensor([(1 - m) / s for m, s in zip(MEAN, (0.229, 0.224, 0.225))]))
+
+
+def test_class_balanced_samples_show_the_drawn_class(frames):
+    # frame "big" alone has class 13 (car) in its counts: every car draw must pick it
+    balance = np.zeros((3, 19), dtype=np.int64)
+    balance[:, 0] = 100  # road everywhere
+    balance[0, 13] = 5
+    crops = TrainCrops(frames, crop=16, seed=0, balance=balance)
+    draws = [crops.draw(k) for k in range(40)]
+    assert {focus for _, focus in draws} == {0, 13}  # classes drawn uniformly among those present
+    for k, (frame, focus) in enumerate(draws):
+        if focus == 13:
+            assert frame == 0
+            assert (crops[k][1] == 13).any()  # the crop window holds a pixel of the class
+    again = TrainCrops(frames, crop=16, seed=0, balance=balance)
+    assert [again.draw(k) for k in range(40)] == draws
+    with pytest.raises(ValueError, match="class counts for 2 frames"):
+        TrainCrops(frames, crop=16, seed=0, balance=balance[:2])
+
+
+def test_focus_window_contains_a_pixel_of_the_class():
+    train_ids = np.zeros((100, 120), np.uint8)
+    train_ids[90, 3] = 7  # one pixel of class 7, in a corner
+    image = np.zeros((100, 120, 3), np.uint8)
+    for seed in range(10):
+        _, label = crop_sample(image, train_ids, 24, np.random.default_rng(seed), focus=7)
+        assert (label == 7).sum() == 1
+
+
+def test_stride_labels_pick_each_block_centre():
+    train_ids = np.arange(20 * 30, dtype=np.int64).reshape(20, 30) % 19
+    labels = stride_labels(train_ids.astype(np.uint8), 3, 4)  # the frame padded to 24 x 32
+    assert labels.shape == (3, 4)
+    assert labels[1, 2] == train_ids[12, 20]
+    assert labels[2, 3] == train_ids[19, 28]  # rows 16..23 / columns 24..31: clipped to the frame
+
+
+def test_pad_collate_marks_the_padding():
+    small = (torch.ones(19, 2, 3, dtype=torch.float16), torch.zeros(2, 3, dtype=torch.uint8))
+    large = (torch.ones(19, 4, 5, dtype=torch.float16), torch.zeros(4, 5, dtype=torch.uint8))
+    scores, labels, valid = pad_collate([small, large])
+    assert scores.shape == (2, 19, 4, 5) and labels.shape == (2, 4, 5) and valid.shape == (2, 1, 4, 5)
+    assert valid[0].sum() == 6 and valid[1].sum() == 20
+    assert (labels[0][valid[0, 0] == 0] == IGNORE).all() and (scores[0][:, 2:, :] == 0).all()

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.frontend import MARGIN, FrontEnd, input_size_for, output_size, predict_logits, reflect_index
+from segmentation.frontend import MARGIN, FrontEnd, input_size_for, output_size, reflect_index
+from segmentation.model import DilatedNet, predict_logits
 
 
 def test_output_size_arithmetic_of_the_paper_sizes():
@@ -54,12 +55,26 @@ def test_reflect_index_is_repeated_reflect_padding():
     assert (reflect_index(torch.arange(-3, 4), 1) == 0).all()
 
 
-def test_predict_logits_covers_the_whole_frame():
+@pytest.mark.parametrize("arch", ["frontend", "dilation10"])
+def test_predict_logits_covers_the_whole_frame(arch):
     torch.manual_seed(0)
-    model = FrontEnd(num_classes=19, width=1 / 32).eval()
+    model = DilatedNet(arch, num_classes=19, width=1 / 32).eval()
     frames = torch.randn(2, 3, 13, 21)  # neither side a multiple of 8
     with torch.no_grad():
         logits = predict_logits(model, frames)
         again = predict_logits(model, frames[1:])
-    assert logits.shape == (2, 19, 13, 21)
+    assert logits.shape == (2, 19, 13, 21) and logits.dtype == torch.float32
     assert torch.allclose(logits[1:], again, atol=1e-5)  # frames are independent, eval mode has no dropout
+
+
+@pytest.mark.parametrize("side, scores", [(628, 32), (1396, 128)])
+def test_dilation10_sizes_on_the_meta_device(side, scores):
+    # the paper's sizes at full width, shapes only: the context module keeps the front-end's
+    # 1/8-resolution size and the fixed upsampling multiplies it by 8
+    with torch.device("meta"):
+        model = DilatedNet("dilation10", num_classes=19, width=1.0)
+        x = torch.empty(1, 3, side, side)
+    assert model.scores(x).shape == (1, 19, scores, scores)
+    assert model(x).shape == (1, 19, 8 * scores, 8 * scores)  # 1396 in -> 1024 out
+    count = sum(p.numel() for p in model.parameters())
+    assert count == 134_338_387 + 29_792  # front-end + basic context module

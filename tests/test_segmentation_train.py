@@ -1,4 +1,5 @@
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -6,40 +7,66 @@ import torch
 
 import segmentation.train as train_module
 from sggan.data.io import Frame, image_size, read_label, write_frame_list, write_image, write_label_ids
-from sggan.data.labels import TRAIN_TO_LABEL
-from segmentation import predict
+from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
+from segmentation import class_stats, dump, predict
+from segmentation.context import ContextModule
 from segmentation.train import main as train_main
 
 IDS = np.array([7, 8, 26, 23, 21, 0], dtype=np.uint8)  # road, sidewalk, car, sky, vegetation, unlabeled
+SIZES = [(24, 40), (16, 32), (20, 28)]
+
+
+def write_frames(folder, sizes=SIZES):
+    frames = []
+    for k, (height, width) in enumerate(sizes):
+        rng = np.random.default_rng(k)
+        label = IDS[rng.integers(0, len(IDS), (height, width))]
+        write_image(folder / f"{k}.png", rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        write_label_ids(folder / f"{k}_label.png", label, palette=True)
+        frames.append(Frame(f"city_000000_00000{k}", folder / f"{k}.png", folder / f"{k}_label.png"))
+    write_frame_list(folder / "frames.tsv", frames)
+    return folder / "frames.tsv"
 
 
 @pytest.fixture
 def frame_list(tmp_path):
-    frames = []
-    for k, (height, width) in enumerate([(24, 40), (16, 32), (20, 28)]):
-        rng = np.random.default_rng(k)
-        label = IDS[rng.integers(0, len(IDS), (height, width))]
-        write_image(tmp_path / f"{k}.png", rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
-        write_label_ids(tmp_path / f"{k}_label.png", label, palette=True)
-        frames.append(Frame(f"city_000000_00000{k}", tmp_path / f"{k}.png", tmp_path / f"{k}_label.png"))
-    write_frame_list(tmp_path / "frames.tsv", frames)
-    return tmp_path / "frames.tsv"
+    return write_frames(tmp_path)
 
 
 def args(frame_list, out, iterations=4, **extra):
     options = {"--frames": frame_list, "--out": out, "--iterations": iterations, "--batch-size": 2,
-               "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu",
+               "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu", "--init": "scratch",
                "--checkpoint-every": 2, "--log-every": 1, **extra}
-    return [str(x) for item in options.items() for x in item]
+    return [str(x) for key, value in options.items() if value is not None
+            for x in ([key] if value is True else [key, value])]
+
+
+def log_rows(out):
+    with (out / "train_log.csv").open() as f:
+        return list(csv.DictReader(f))
 
 
 def log_iterations(out):
-    with (out / "train_log.csv").open() as f:
-        return [int(row["iteration"]) for row in csv.DictReader(f)]
+    return [int(row["iteration"]) for row in log_rows(out)]
 
 
-def test_resume_after_a_kill_equals_an_uninterrupted_run(frame_list, tmp_path, monkeypatch):
-    train_main(args(frame_list, tmp_path / "straight"))
+@pytest.fixture
+def stages(frame_list, tmp_path):
+    """A trained front-end, its dumped scores, and the argument lists of the later stages."""
+    train_main(args(frame_list, tmp_path / "frontend", iterations=2))
+    frontend = tmp_path / "frontend" / "model.pt"
+    dump.main(["--model", str(frontend), "--frames", str(frame_list), "--out", str(tmp_path / "scores"),
+               "--device", "cpu"])
+    context = {"--frames": None, "--scores": tmp_path / "scores", "--arch": "dilation10", "--init-from": frontend,
+               "--batch-size": 3, "--lr": 1e-2}
+    joint = {"--arch": "dilation10", "--init-from": frontend, "--lr": 1e-4}
+    return {"frontend": {}, "context": context, "joint": joint}
+
+
+@pytest.mark.parametrize("stage", ["frontend", "context", "joint"])
+def test_resume_after_a_kill_equals_an_uninterrupted_run(stage, stages, frame_list, tmp_path, monkeypatch):
+    extra = stages[stage]
+    train_main(args(frame_list, tmp_path / "straight", **extra))
     straight = torch.load(tmp_path / "straight" / "model.pt")
 
     real_step, calls = train_module.train_step, []
@@ -52,18 +79,80 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(frame_list, tmp_path, m
 
     monkeypatch.setattr(train_module, "train_step", dies_at_iteration_4)
     with pytest.raises(KeyboardInterrupt):
-        train_main(args(frame_list, tmp_path / "resumed"))
+        train_main(args(frame_list, tmp_path / "resumed", **extra))
     assert not (tmp_path / "resumed" / "model.pt").exists()
     assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["iteration"] == 2
     assert log_iterations(tmp_path / "resumed") == [1, 2, 3]
     monkeypatch.setattr(train_module, "train_step", real_step)
-    train_main(args(frame_list, tmp_path / "resumed"))
+    train_main(args(frame_list, tmp_path / "resumed", **extra))
 
     resumed = torch.load(tmp_path / "resumed" / "model.pt")
     for name, tensor in straight["model"].items():
         assert torch.equal(tensor, resumed["model"][name]), name
-    assert resumed["model_config"] == {"num_classes": 19, "width": 1 / 32}
+    arch = "frontend" if stage == "frontend" else "dilation10"
+    assert resumed["model_config"] == {"arch": arch, "num_classes": 19, "width": 1 / 32}
     assert log_iterations(tmp_path / "resumed") == [1, 2, 3, 4]
+
+
+def test_context_stage_trains_only_the_context_module(stages, frame_list, tmp_path):
+    train_main(args(frame_list, tmp_path / "context", iterations=3, **stages["context"]))
+    before = torch.load(stages["context"]["--init-from"])["model"]
+    after = torch.load(tmp_path / "context" / "model.pt")["model"]
+    frontend_keys = [key for key in after if key.startswith("frontend.")]
+    assert frontend_keys and all(torch.equal(after[key], before[key]) for key in frontend_keys)
+    identity = ContextModule().state_dict()
+    assert not torch.equal(after["context.layers.ctx_fc1.weight"], identity["layers.ctx_fc1.weight"])
+    rows = log_rows(tmp_path / "context")
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
+    assert all(float(r["loss"]) > 0 and float(r["tflops"]) > 0 and r["mfu"] == "" for r in rows)
+
+
+def test_accumulated_micro_batches_make_the_same_update(stages, frame_list, tmp_path):
+    # the context stage has no dropout: 3 frames in one batch or in 3 micro-batches, the same step
+    context = stages["context"]
+    train_main(args(frame_list, tmp_path / "whole", iterations=2, **context))
+    train_main(args(frame_list, tmp_path / "split", iterations=2, **{**context, "--accumulate": 3}))
+    whole, split = (torch.load(tmp_path / run / "model.pt")["model"] for run in ("whole", "split"))
+    for name in whole:
+        assert torch.allclose(whole[name], split[name], atol=1e-6), name
+    with pytest.raises(SystemExit):  # 3 frames do not split into 2 micro-batches
+        train_main(args(frame_list, tmp_path / "bad", **{**context, "--accumulate": 2}))
+
+
+def test_dump_holds_whole_frame_scores_and_stride_8_labels(stages, frame_list, tmp_path):
+    index = dump.read_index(tmp_path / "scores")
+    assert index["frames"] == [f"city_000000_00000{k}" for k in range(3)]
+    for k, (height, width) in enumerate(SIZES):
+        saved = torch.load(dump.score_path(tmp_path / "scores", f"city_000000_00000{k}"))
+        rows, cols = -(-height // 8), -(-width // 8)
+        assert saved["scores"].shape == (19, rows, cols) and saved["scores"].dtype == torch.float16
+        assert saved["labels"].shape == (rows, cols) and saved["labels"].dtype == torch.uint8
+        train_ids = to_train_ids(read_label(tmp_path / f"{k}_label.png"))
+        assert saved["labels"][1, 2] == train_ids[12, 20]  # the pixel at block (1, 2)'s centre
+    # a rerun has nothing to do
+    computed = dump.dump(stages["context"]["--init-from"], predict.read_frame_list(frame_list), tmp_path / "scores",
+                         torch.device("cpu"), progress=False)
+    assert computed == 0
+
+
+def test_the_stage_follows_from_the_arguments(frame_list, tmp_path):
+    with pytest.raises(SystemExit):  # --scores without the front-end that made them
+        train_main(args(frame_list, tmp_path / "x", **{"--frames": None, "--scores": tmp_path,
+                                                       "--arch": "dilation10"}))
+    with pytest.raises(SystemExit):  # class balance without the statistics
+        train_main(args(frame_list, tmp_path / "x", **{"--class-balanced": True}))
+    config = train_module.parse_args(args(frame_list, tmp_path / "x", **{"--arch": "dilation10"}))
+    assert config.stage == "joint" and config.crop == (8, 8)
+
+
+def test_class_balanced_training_runs_from_the_statistics(frame_list, tmp_path):
+    stats_path = tmp_path / "class_stats.json"
+    class_stats.main(["--frames", str(frame_list), "--out", str(stats_path)])
+    stats = json.loads(stats_path.read_text())
+    assert stats["frames"] == 3 and sum(stats["pixels"]) + stats["ignored_pixels"] == sum(h * w for h, w in SIZES)
+    train_main(args(frame_list, tmp_path / "run", iterations=2,
+                    **{"--class-balanced": True, "--class-stats": stats_path}))
+    assert (tmp_path / "run" / "model.pt").exists()
 
 
 def test_resume_refuses_other_settings(frame_list, tmp_path):
@@ -72,8 +161,9 @@ def test_resume_refuses_other_settings(frame_list, tmp_path):
         train_main(args(frame_list, tmp_path / "run", iterations=2, **{"--lr": 1e-2}))
 
 
-def test_predict_writes_label_id_pngs_of_the_frame_size(frame_list, tmp_path, capsys):
-    train_main(args(frame_list, tmp_path / "run", iterations=1, **{"--optimizer": "adam"}))
+@pytest.mark.parametrize("arch", ["frontend", "dilation10"])
+def test_predict_writes_label_id_pngs_of_the_frame_size(arch, frame_list, tmp_path, capsys):
+    train_main(args(frame_list, tmp_path / "run", iterations=1, **{"--optimizer": "adam", "--arch": arch}))
     out = tmp_path / "pred"
     cli = ["--model", str(tmp_path / "run" / "model.pt"), "--frames", str(frame_list), "--out", str(out),
            "--device", "cpu"]
@@ -86,3 +176,8 @@ def test_predict_writes_label_id_pngs_of_the_frame_size(frame_list, tmp_path, ca
     assert "predicted 3 frames" in capsys.readouterr().err
     predict.main(cli)  # a rerun skips what is there
     assert "predicted 0 frames" in capsys.readouterr().err
+    # tiles of 8 output pixels give the same labels as whole frames
+    predict.main(cli[:5] + [str(tmp_path / "tiled"), "--device", "cpu", "--tile", "8"])
+    for k in range(3):
+        name = f"city_000000_00000{k}_labelIds.png"
+        assert np.array_equal(read_label(out / name), read_label(tmp_path / "tiled" / name))

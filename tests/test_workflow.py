@@ -34,7 +34,8 @@ def test_toy_dry_run_lists_every_stage(tmp_path):
     result = dry_run(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     for rule in ("toy_world", "check_gta", "splits", "train_translator", "adapt", "gather_adapted",
-                 "train_segmentation", "predict", "evaluate", "table2"):
+                 "class_stats", "train_frontend", "dump_frontend_scores", "train_context", "train_joint",
+                 "predict", "evaluate", "table2"):
         assert rule in result.stdout
 
 
@@ -49,6 +50,13 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, shared_f
     for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "oracle"):
         assert f"results/scores/{method}.json" in result.stdout
     assert result.stdout.count("rule adapt:") == 4 * 5  # 4 shards for each of the 5 translators
+    # Dilation10's three stages per method, each its own job, with the paper's schedule
+    for rule in ("train_frontend", "dump_frontend_scores", "train_context", "train_joint", "predict"):
+        assert result.stdout.count(f"rule {rule}:") == 6, rule
+    assert "--init imagenet" in result.stdout and "--crop 256 " in result.stdout
+    assert "--iterations 24000 --batch-size 100" in result.stdout
+    assert "--iterations 60000 --batch-size 1 --accumulate 1 --crop 1024" in result.stdout
+    assert "segmentation.predict --model results/segmentation/oracle/joint/model.pt" in result.stdout
 
 
 def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):

@@ -1,36 +1,187 @@
-# Segmentation: the dilated network trained per method, then label-id predictions on target val.
+# Segmentation: the dilated network trained per method in three stages, then label-id predictions
+# on target val:  class_stats -> train_frontend -> dump_frontend_scores -> train_context -> train_joint
+#                 -> predict (the last stage's model.pt; the front-end's with arch: frontend).
+# config `segmentation:` top-level keys are the front-end stage's (and defaults for the others);
+# `context:` and `joint:` override them for their stage (workflow/schemas/config.schema.yaml).
+
+SEG = config["segmentation"]
+SEG_STAGE_KEYS = ("iterations", "batch_size", "crop", "optimizer", "lr", "momentum", "weight_decay", "accumulate")
+# Missing `context:` / `joint:` blocks train nothing: the context module stays at its identity
+# initialisation and the joint stage copies the context stage's network.
+SEG_STAGE_DEFAULTS = {
+    "frontend": {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.99, "weight_decay": 5e-4, "accumulate": 1},
+    "context": {"iterations": 0},
+    "joint": {"iterations": 0},
+}
+SEG_FINAL_STAGE = "frontend" if SEG.get("arch", "dilation10") == "frontend" else "joint"
 
 
-rule train_segmentation:
+def seg_stage(stage):
+    """One stage's settings: the stage's own block over the front-end's keys over the defaults."""
+    frontend = {**SEG_STAGE_DEFAULTS["frontend"], **{k: SEG[k] for k in SEG_STAGE_KEYS if k in SEG}}
+    if stage == "frontend":
+        return frontend
+    return {**frontend, **SEG_STAGE_DEFAULTS[stage], **SEG.get(stage, {})}
+
+
+def seg_options(stage):
+    """The stage's optimisation flags of `python -m segmentation.train`."""
+    s = seg_stage(stage)
+    crop = " ".join(map(str, np.atleast_1d(s["crop"])))
+    return (f"--iterations {s['iterations']} --batch-size {s['batch_size']} --accumulate {s['accumulate']}"
+            f" --crop {crop} --optimizer {s['optimizer']} --lr {s['lr']} --momentum {s['momentum']}"
+            f" --weight-decay {s['weight_decay']}")
+
+
+def seg_common():
+    """Flags every training stage shares."""
+    flags = f"--width {SEG['width']} --workers {SEG.get('workers', 0)} --seed {SEED} --device {DEVICE}"
+    if SEG.get("peak_tflops"):
+        flags += f" --peak-tflops {SEG['peak_tflops']}"
+    return flags
+
+
+def seg_init():
+    init = SEG.get("init", "scratch")
+    weights = SEG.get("init_weights")
+    return f"--init {init}" + (f" --init-weights {weights}" if init == "imagenet" and weights else "")
+
+
+def seg_balance(wildcards, input):
+    return f"--class-balanced --class-stats {input.stats}" if SEG.get("class_balanced", False) else ""
+
+
+def seg_launcher():
+    """torchrun with one process per GPU when jobs get several; plain python otherwise."""
+    gpus = GPU_PER_JOB
+    return f"torchrun --standalone --nproc_per_node {gpus}" if gpus > 1 else "python"
+
+
+rule class_stats:
     input:
         frames=segmentation_frames,
     output:
-        "results/segmentation/{method}/model.pt",
+        "results/segmentation/{method}/class_stats.json",
     log:
-        "logs/segment/train_{method}.log",
-    benchmark:
-        "results/benchmarks/train_segmentation/{method}.tsv"
+        "logs/segment/class_stats_{method}.log",
     params:
-        run_dir="results/segmentation/{method}",
-        seg=config["segmentation"],
-        crop=lambda w: " ".join(map(str, np.atleast_1d(config["segmentation"]["crop"]))),
-        device=DEVICE,
+        workers=SEG.get("workers", 0),
     threads: THREADS_PER_JOB
     resources:
-        mem_mb=16000,
-        runtime=48 * 60,
+        mem_mb=job_resource("data", "mem_mb"),
+        runtime=job_resource("data", "runtime"),
+    shell:
+        "OMP_NUM_THREADS=1 python -m segmentation.class_stats --frames {input.frames} --out {output}"
+        " --workers {params.workers} 2> {log}"
+
+
+rule train_frontend:
+    input:
+        frames=segmentation_frames,
+        stats="results/segmentation/{method}/class_stats.json",
+    output:
+        "results/segmentation/{method}/frontend/model.pt",
+    log:
+        "logs/segment/train_frontend_{method}.log",
+    benchmark:
+        "results/benchmarks/train_frontend/{method}.tsv"
+    params:
+        run_dir="results/segmentation/{method}/frontend",
+        launcher=seg_launcher(),
+        options=seg_options("frontend"),
+        common=seg_common(),
+        init=seg_init(),
+        balance=seg_balance,
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("segmentation", "mem_mb"),
+        runtime=job_resource("segmentation", "runtime"),
         gpu=GPU_PER_JOB,
     shell:
-        "OMP_NUM_THREADS={threads} python -m segmentation.train --frames {input.frames} --out {params.run_dir}"
-        " --iterations {params.seg[iterations]} --batch-size {params.seg[batch_size]} --crop {params.crop}"
-        " --optimizer {params.seg[optimizer]} --lr {params.seg[lr]} --momentum {params.seg[momentum]}"
-        " --weight-decay {params.seg[weight_decay]} --width {params.seg[width]} --workers {params.seg[workers]}"
-        " --seed {SEED} --device {params.device} 2> {log}"
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch frontend"
+        " --frames {input.frames} --out {params.run_dir} {params.init} {params.options} {params.common}"
+        " {params.balance} 2> {log}"
+
+
+rule dump_frontend_scores:
+    input:
+        model="results/segmentation/{method}/frontend/model.pt",
+        frames=segmentation_frames,
+    output:
+        # 1.2 MB per 1052x1914 frame (30 GB for all of GTA-V): removed once the context stage is done
+        temp(directory("results/segmentation/{method}/frontend_scores")),
+    log:
+        "logs/segment/dump_frontend_scores_{method}.log",
+    params:
+        device=DEVICE,
+        workers=SEG.get("workers", 0),
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("segmentation", "mem_mb"),
+        runtime=job_resource("segmentation", "runtime"),
+        gpu=min(GPU_PER_JOB, 1),
+    shell:
+        "OMP_NUM_THREADS={threads} python -m segmentation.dump --model {input.model} --frames {input.frames}"
+        " --out {output} --device {params.device} --workers {params.workers} 2> {log}"
+
+
+rule train_context:
+    input:
+        scores="results/segmentation/{method}/frontend_scores",
+        frontend="results/segmentation/{method}/frontend/model.pt",
+    output:
+        "results/segmentation/{method}/context/model.pt",
+    log:
+        "logs/segment/train_context_{method}.log",
+    benchmark:
+        "results/benchmarks/train_context/{method}.tsv"
+    params:
+        run_dir="results/segmentation/{method}/context",
+        launcher=seg_launcher(),
+        options=seg_options("context"),
+        common=seg_common(),
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("segmentation", "mem_mb"),
+        runtime=job_resource("segmentation", "runtime"),
+        gpu=GPU_PER_JOB,
+    shell:
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
+        " --scores {input.scores} --init-from {input.frontend} --out {params.run_dir}"
+        " {params.options} {params.common} 2> {log}"
+
+
+rule train_joint:
+    input:
+        frames=segmentation_frames,
+        context="results/segmentation/{method}/context/model.pt",
+        stats="results/segmentation/{method}/class_stats.json",
+    output:
+        "results/segmentation/{method}/joint/model.pt",
+    log:
+        "logs/segment/train_joint_{method}.log",
+    benchmark:
+        "results/benchmarks/train_joint/{method}.tsv"
+    params:
+        run_dir="results/segmentation/{method}/joint",
+        launcher=seg_launcher(),
+        options=seg_options("joint"),
+        common=seg_common(),
+        balance=seg_balance,
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("segmentation", "mem_mb"),
+        runtime=job_resource("segmentation", "runtime"),
+        gpu=GPU_PER_JOB,
+    shell:
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
+        " --frames {input.frames} --init-from {input.context} --out {params.run_dir}"
+        " {params.options} {params.common} {params.balance} 2> {log}"
 
 
 rule predict:
     input:
-        model="results/segmentation/{method}/model.pt",
+        model=f"results/segmentation/{{method}}/{SEG_FINAL_STAGE}/model.pt",
         frames="results/data/cityscapes_val.tsv",
     output:
         directory("results/predictions/{method}"),
@@ -38,11 +189,12 @@ rule predict:
         "logs/segment/predict_{method}.log",
     params:
         device=DEVICE,
+        tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",
     threads: THREADS_PER_JOB
     resources:
-        mem_mb=8000,
-        runtime=60,
-        gpu=GPU_PER_JOB,
+        mem_mb=job_resource("predict", "mem_mb"),
+        runtime=job_resource("predict", "runtime"),
+        gpu=min(GPU_PER_JOB, 1),
     shell:
         "OMP_NUM_THREADS={threads} python -m segmentation.predict --model {input.model}"
-        " --frames {input.frames} --out {output} --device {params.device} 2> {log}"
+        " --frames {input.frames} --out {output} --device {params.device} {params.tile} 2> {log}"
