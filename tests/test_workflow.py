@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "configs" / "paper.yaml"
@@ -84,6 +85,10 @@ def test_schema_names_a_wrong_config_value(tmp_path):
 @pytest.mark.parametrize("profile", ["default", "slurm", "kubernetes"])
 def test_every_profile_dry_runs(tmp_path, profile):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    result = dry_run(tmp_path, "--workflow-profile", str(REPO / "workflow" / "profiles" / profile))
+    profile_dir = REPO / "workflow" / "profiles" / profile
+    result = dry_run(tmp_path, "--workflow-profile", str(profile_dir))
     assert result.returncode == 0, result.stdout[-3000:]
     assert "rule table2" in result.stdout
+    # per-rule settings must name rules that exist, or they silently reach nothing
+    for rule in yaml.safe_load((profile_dir / "config.yaml").read_text()).get("set-resources", {}):
+        assert f"rule {rule}:" in result.stdout, f"{profile} profile sets resources of unknown rule {rule}"

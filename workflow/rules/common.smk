@@ -118,3 +118,58 @@ def job_resource(stage, key):
 THREADS_PER_JOB = config.get("threads_per_job", 1)
 # GPUs each accelerated job claims; `--resources gpu=N` then keeps N such jobs at once.
 GPU_PER_JOB = 0 if DEVICE == "cpu" else int(config.get("gpus_per_job", 0 if TOY else 1))
+
+
+# Segmentation stages: config `segmentation:` top-level keys are the front-end stage's (and
+# defaults for the others); `context:` and `joint:` override them for their stage.
+SEG = config["segmentation"]
+SEG_STAGE_KEYS = ("iterations", "batch_size", "crop", "optimizer", "lr", "momentum", "weight_decay", "accumulate")
+# Missing `context:` / `joint:` blocks train nothing: the context module stays at its identity
+# initialisation and the joint stage copies the context stage's network.
+SEG_STAGE_DEFAULTS = {
+    "frontend": {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.99, "weight_decay": 5e-4, "accumulate": 1},
+    "context": {"iterations": 0},
+    "joint": {"iterations": 0},
+}
+SEG_FINAL_STAGE = "frontend" if SEG.get("arch", "dilation10") == "frontend" else "joint"
+
+
+def seg_stage(stage):
+    """One stage's settings: the stage's own block over the front-end's keys over the defaults."""
+    frontend = {**SEG_STAGE_DEFAULTS["frontend"], **{k: SEG[k] for k in SEG_STAGE_KEYS if k in SEG}}
+    if stage == "frontend":
+        return frontend
+    return {**frontend, **SEG_STAGE_DEFAULTS[stage], **SEG.get(stage, {})}
+
+
+def seg_options(stage):
+    """The stage's optimisation flags of `python -m segmentation.train`."""
+    s = seg_stage(stage)
+    crop = " ".join(map(str, np.atleast_1d(s["crop"])))
+    return (f"--iterations {s['iterations']} --batch-size {s['batch_size']} --accumulate {s['accumulate']}"
+            f" --crop {crop} --optimizer {s['optimizer']} --lr {s['lr']} --momentum {s['momentum']}"
+            f" --weight-decay {s['weight_decay']}")
+
+
+def seg_common():
+    """Flags every training stage shares."""
+    flags = f"--width {SEG['width']} --workers {SEG.get('workers', 0)} --seed {SEED} --device {DEVICE}"
+    if SEG.get("peak_tflops"):
+        flags += f" --peak-tflops {SEG['peak_tflops']}"
+    return flags
+
+
+def seg_init():
+    init = SEG.get("init", "scratch")
+    weights = SEG.get("init_weights")
+    return f"--init {init}" + (f" --init-weights {weights}" if init == "imagenet" and weights else "")
+
+
+def seg_balance(wildcards, input):
+    return f"--class-balanced --class-stats {input.stats}" if SEG.get("class_balanced", False) else ""
+
+
+def seg_launcher():
+    """torchrun with one process per GPU when jobs get several; plain python otherwise."""
+    gpus = GPU_PER_JOB
+    return f"torchrun --standalone --nproc_per_node {gpus}" if gpus > 1 else "python"
