@@ -1,8 +1,10 @@
-"""SG-GAN's loss terms (paper Sec. 3.1), normalised as the original TensorFlow code does.
+"""SG-GAN's loss terms (paper Sec. 3.1), normalised as the original TensorFlow code does, and the
+baselines' (standard GAN cross-entropy, Wasserstein, SimGAN's self-regularisation).
 
 Every term is a plain mean over all elements, so lambda_c = 10 and lambda_g = 5 keep their
 meaning: the soft gradient-sensitive term is the mean over the 6 Sobel channels, weighted by
-alpha*B + beta and averaged over pixels (images stay in [-1, 1], not rescaled).
+alpha*B + beta and averaged over pixels (images stay in [-1, 1], not rescaled). Patch
+discriminators' maps are averaged the same way: each patch is one sample.
 """
 from __future__ import annotations
 
@@ -60,3 +62,46 @@ def lsgan_discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torc
 def cycle_loss(x: torch.Tensor, x_cycled: torch.Tensor) -> torch.Tensor:
     """Cycle consistency, paper Eq. 2: mean absolute difference."""
     return (x.float() - x_cycled.float()).abs().mean()
+
+
+# --------------------------------------------------------------------------------- baselines
+
+
+def gan_generator_loss(d_fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating GAN term: -log sigmoid(D(fake)), the fakes should be judged real (SimGAN's
+    -log(1 - D_refined) with D's output read as the probability of *real*)."""
+    logits = d_fake_logits.float()
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def gan_discriminator_loss(d_real_logits: torch.Tensor, d_fake_logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of real (1) and fake (0): -log sigmoid(D(real)) - log(1 - sigmoid(D(fake)))."""
+    real, fake = d_real_logits.float(), d_fake_logits.float()
+    return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+
+
+def wasserstein_critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN critic: minimise mean D(fake) - mean D(real), the negated Wasserstein estimate."""
+    return d_fake.float().mean() - d_real.float().mean()
+
+
+def wasserstein_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN generator: -mean D(fake)."""
+    return -d_fake.float().mean()
+
+
+def channel_mean(images: torch.Tensor) -> torch.Tensor:
+    """(N,C,H,W) -> (N,1,H,W): each pixel's mean over its colour channels."""
+    return images.float().mean(dim=1, keepdim=True)
+
+
+def self_regularization_loss(refined: torch.Tensor, synthetic: torch.Tensor,
+                             feature: str = "channel_mean") -> torch.Tensor:
+    """SimGAN's ||psi(R(x)) - psi(x)||_1, as a mean; psi is the per-pixel mean of the colour
+    channels ('channel_mean', SG-GAN's choice) or the identity ('identity', SimGAN's default)."""
+    if feature == "channel_mean":
+        refined, synthetic = channel_mean(refined), channel_mean(synthetic)
+    elif feature != "identity":
+        raise ValueError(f"unknown self-regularisation feature {feature!r}; use 'channel_mean' or 'identity'")
+    return (refined.float() - synthetic.float()).abs().mean()

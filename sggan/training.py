@@ -1,4 +1,4 @@
-"""Pieces shared by the unpaired GAN translators (SG-GAN now, CycleGAN and others later).
+"""Pieces shared by the unpaired GAN translators (SG-GAN and the baselines).
 
 - :class:`UnpairedCrops`: iteration i of an epoch pairs source[order_a[i]] with target[order_b[i]]
   and yields (image, label, group mask) for both, cropped and flipped by an RNG seeded with
@@ -8,22 +8,30 @@
   companions (SG-GAN: the group mask it is judged with).
 - checkpoints (one dict, written atomically) with the RNG states that make a resumed run equal
   an uninterrupted one; sample grids; the CSV loss log.
+- :func:`train_gan`: the resumable epoch loop of the baselines (CycleGAN, DualGAN, SimGAN,
+  BiGAN), configured by a :class:`TrainingConfig` and driven by the :class:`GANParts` each
+  translator builds: its networks, its iteration, its samples.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import math
 import os
 import random
+import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from sggan.data.io import Frame, read_image, read_label, write_image
 
@@ -254,3 +262,200 @@ class LossLog:
 
     def close(self) -> None:
         self._file.close()
+
+
+# --------------------------------------------------------------------------------- the baselines' loop
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Loop settings every GAN baseline shares; each translator's Config extends it.
+
+    Frames are resized to load_size (H, W) and randomly cropped to crop_size; an epoch is
+    min(|source|, |target|) // batch_size iterations with both lists reshuffled.
+    """
+    epochs: int = 25
+    batch_size: int = 1
+    load_size: tuple[int, int] = (256, 512)
+    crop_size: tuple[int, int] = (256, 512)
+    flip: bool = True
+    checkpoint_every: int = 500              # iterations
+    sample_every: int = 100                  # iterations
+    max_iterations_per_epoch: int | None = None
+    workers: int = 2                         # DataLoader workers
+    amp: bool = False                        # bf16 autocast on CUDA
+
+    #: Fields that may change when a run resumes; any other change makes the checkpoint stale.
+    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
+        {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch"})
+
+    def crop_multiple(self) -> int:
+        """Crop sides must be multiples of this (the generator's size multiple)."""
+        return 1
+
+    def __post_init__(self):
+        name = type(self).__module__.rsplit(".", 1)[-1]
+        multiple = self.crop_multiple()
+        if self.crop_size[0] % multiple or self.crop_size[1] % multiple:
+            raise ValueError(f"{name}: crop_size {list(self.crop_size)} must be a multiple of {multiple} on both "
+                             "sides for this generator")
+        if self.crop_size[0] > self.load_size[0] or self.crop_size[1] > self.load_size[1]:
+            raise ValueError(f"{name}: crop_size {list(self.crop_size)} exceeds load_size {list(self.load_size)}")
+        for field in ("epochs", "batch_size", "checkpoint_every", "sample_every"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{name}: {field} must be at least 1")
+
+
+def autocast_for(config: TrainingConfig, device: torch.device):
+    """bf16 autocast on CUDA when the config asks for it, else a no-op context."""
+    if config.amp and device.type == "cuda":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@dataclasses.dataclass
+class GANParts:
+    """What a translator hands the shared loop, built after the seed is set.
+
+    ``state``: every object whose state a checkpoint keeps (networks, optimisers, history
+    pools), by name. ``iteration(v, r, step)``: one training iteration on a source and a target
+    batch (step counts from 0 over the whole run) -> (losses, images); a loss missing from the
+    dict (a term not computed at this step) is logged empty. ``sample_rows(images)``: the rows
+    of a sample grid. ``generator()``: the state dict of the finished source->target network.
+    ``before_epoch(epoch)``: per-epoch settings (e.g. the learning rate), logged with every row.
+    """
+    state: dict[str, Any]
+    iteration: Callable[[torch.Tensor, torch.Tensor, int], tuple[dict, dict]]
+    sample_rows: Callable[[dict], list[list[torch.Tensor]]]
+    generator: Callable[[], dict[str, torch.Tensor]]
+    before_epoch: Callable[[int], dict[str, float]] = lambda epoch: {}
+
+
+def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target: Sequence[Frame],
+              run_dir: Path, device: torch.device, seed: int, build: Callable[[], GANParts],
+              log_fields: Sequence[str]) -> None:
+    """Train to ``run_dir/generator.pt``, resuming from ``run_dir/checkpoint.pt`` when present.
+
+    A resumed run equals an uninterrupted one: the crops are seeded per item, the shuffles per
+    epoch, and the checkpoint holds every state and the RNGs. ``log_fields`` names the columns of
+    the loss log between (epoch, iteration, step) and seconds.
+    """
+    from sggan.data.labels import group_lut
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if (run_dir / "generator.pt").exists():
+        print(f"{name}: {run_dir / 'generator.pt'} exists, training is complete", file=sys.stderr)
+        return
+    iterations = min(len(source), len(target)) // config.batch_size
+    if config.max_iterations_per_epoch:
+        iterations = min(iterations, config.max_iterations_per_epoch)
+    if iterations < 1:
+        raise ValueError(f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
+                         f"batch of {config.batch_size}")
+
+    seed_everything(seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
+    parts = build()
+    state = {"epoch": 0, "iteration": 0, "step": 0, "seconds": 0.0,
+             "order_v": epoch_order(len(source), seed, 0, 0), "order_r": epoch_order(len(target), seed, 0, 1)}
+    frames = [len(source), len(target)]
+
+    checkpoint_path = run_dir / "checkpoint.pt"
+    resumed = checkpoint_path.exists()
+    if resumed:
+        checkpoint = load_checkpoint(checkpoint_path, device)
+        check_resumable(checkpoint, config, seed, frames, checkpoint_path)
+        for key, obj in parts.state.items():
+            if isinstance(obj, HistoryPool):
+                obj.load_state_dict(checkpoint["state"][key], device)
+            else:
+                obj.load_state_dict(checkpoint["state"][key])
+        state = {k: checkpoint[k] for k in state}
+        restore_rng_states(checkpoint["rng"])
+        print(f"{name}: resuming {run_dir} at epoch {state['epoch'] + 1}, iteration {state['iteration']}",
+              file=sys.stderr)
+
+    def save_checkpoint() -> None:
+        atomic_torch_save({"state": {k: obj.state_dict() for k, obj in parts.state.items()}, **state,
+                           "rng": capture_rng_states(), "config": dataclasses.asdict(config), "seed": seed,
+                           "frames": frames}, checkpoint_path)
+
+    lut, group_names = group_lut("sggan")  # the crops carry group masks, which these losses ignore
+    dataset = UnpairedCrops(source, target, config.load_size, config.crop_size, config.flip, lut, len(group_names),
+                            seed)
+    log = LossLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *log_fields, "seconds"],
+                  resume_step=state["step"] if resumed else None)
+    for obj in parts.state.values():
+        if isinstance(obj, nn.Module):
+            obj.train()
+    try:
+        while state["epoch"] < config.epochs:
+            epoch = state["epoch"]
+            settings = parts.before_epoch(epoch)
+            dataset.set_epoch(epoch, state["order_v"], state["order_r"])
+            loader = epoch_loader(dataset, state["iteration"], iterations, config.batch_size, config.workers,
+                                  device.type == "cuda", seed)
+            progress = tqdm(loader, initial=state["iteration"], total=iterations, file=sys.stderr,
+                            desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="it")
+            last = time.perf_counter()
+            for v, _, _, r, _, _ in progress:
+                losses, images = parts.iteration(v.to(device, non_blocking=True), r.to(device, non_blocking=True),
+                                                 state["step"])
+                values = scalars(losses)
+                now = time.perf_counter()
+                state["iteration"] += 1
+                state["step"] += 1
+                state["seconds"] += now - last
+                last = now
+                log.write({"epoch": epoch, "iteration": state["iteration"], "step": state["step"], **settings,
+                           **values, "seconds": round(state["seconds"], 3)})
+                shown = [(k, x) for k, x in values.items() if isinstance(x, float)][:3]
+                progress.set_postfix({k: f"{x:.3f}" for k, x in shown}, refresh=False)
+                if state["step"] % config.sample_every == 0:
+                    write_sample_grid(run_dir / "samples" / f"step{state['step']:07d}.png", parts.sample_rows(images))
+                if state["step"] % config.checkpoint_every == 0 and state["iteration"] < iterations:
+                    save_checkpoint()
+            progress.close()
+            state.update(epoch=epoch + 1, iteration=0,
+                         order_v=epoch_order(len(source), seed, epoch + 1, 0),
+                         order_r=epoch_order(len(target), seed, epoch + 1, 1))
+            save_checkpoint()
+    finally:
+        log.close()
+    atomic_torch_save({"state_dict": parts.generator(), "config": dataclasses.asdict(config)},
+                      run_dir / "generator.pt")
+
+
+def scalars(losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
+    """Loss tensors -> floats with one device sync for all of them."""
+    tensors = {k: v for k, v in losses.items() if isinstance(v, torch.Tensor)}
+    values = dict(zip(tensors, torch.stack([t.detach().float() for t in tensors.values()]).tolist())) \
+        if tensors else {}
+    return {k: values.get(k, v) for k, v in losses.items()}
+
+
+def check_resumable(checkpoint: dict, config: TrainingConfig, seed: int, frames: list[int], path: Path) -> None:
+    """Refuse a checkpoint written by a different setup, naming every difference."""
+    saved = checkpoint["config"]
+    now = dataclasses.asdict(config)
+    changed = sorted(k for k in now if k not in config.RESUMABLE_CHANGES and saved.get(k) != now[k])
+    problems = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed]
+    if checkpoint["seed"] != seed:
+        problems.append(f"seed: {checkpoint['seed']} -> {seed}")
+    if checkpoint["frames"] != frames:
+        problems.append(f"frames (source, target): {checkpoint['frames']} -> {frames}")
+    if problems:
+        raise ValueError(f"{path} was written by a different training setup ({'; '.join(problems)}); "
+                         "delete the run folder to start over, or restore the old settings to resume")
+
+
+def load_generator_file(run_dir: Path | None, name: str) -> dict[str, Any]:
+    """The dict a finished run saved as generator.pt: {'state_dict', 'config'}."""
+    if run_dir is None:
+        raise FileNotFoundError(f"translator {name!r} needs the run folder it was trained into")
+    path = Path(run_dir) / "generator.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: train the {name} translator into {run_dir} first")
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -48,12 +48,13 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, shared_f
     assert "rule toy_world" not in result.stdout
     # paper settings, not the toy's: the paper config replaces config.yaml rather than merging into it
     assert "--iterations 40000" in result.stdout and "--width 1.0" in result.stdout
-    for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "oracle"):
+    for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "cyclegan-2k",
+                   "dualgan-2k", "simgan-2k", "bigan-2k", "oracle"):
         assert f"results/scores/{method}.json" in result.stdout
-    assert result.stdout.count("rule adapt:") == 4 * 5  # 4 shards for each of the 5 translators
+    assert result.stdout.count("rule adapt:") == 4 * 9  # 4 shards for each of the 9 translators
     # Dilation10's three stages per method, each its own job, with the paper's schedule
     for rule in ("train_frontend", "dump_frontend_scores", "train_context", "train_joint", "predict"):
-        assert result.stdout.count(f"rule {rule}:") == 6, rule
+        assert result.stdout.count(f"rule {rule}:") == 10, rule  # 9 translators and the oracle
     assert "--init imagenet" in result.stdout and "--crop 256 " in result.stdout
     assert "--iterations 24000 --batch-size 100" in result.stdout
     assert "--iterations 60000 --batch-size 1 --accumulate 1 --crop 1024" in result.stdout

@@ -21,7 +21,9 @@ from sggan.data.io import Frame
 class Translator:
     name: ClassVar[str] = ""
     #: False for translators with nothing to learn (identity); the pipeline then skips training.
-    trainable: ClassVar[bool] = True
+    #: Read it on an instance: it may depend on the parameters (a property, as for an external
+    #: program that is trainable only when given a training command).
+    trainable: bool = True
     #: The dataclass holding this translator's hyper-parameters; ``params`` must match its fields.
     Config: ClassVar[type] = None
 

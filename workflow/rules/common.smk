@@ -25,8 +25,8 @@ def _check_translators():
             cls = get_translator(entry["model"])
         except KeyError as err:
             raise ValueError(f"config translators.{method}: {err.args[0]}") from None
-        cls(entry.get("params", {}))  # refuses unknown parameters with a clear message
-        if cls.trainable and entry.get("regime") not in REGIMES:
+        translator = cls(entry.get("params", {}))  # refuses unknown parameters with a clear message
+        if translator.trainable and entry.get("regime") not in REGIMES:
             raise ValueError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
                              f"'regime', one of {sorted(REGIMES)} (splits.regimes)")
 
@@ -45,7 +45,9 @@ def _check_data_roots():
 _check_translators()
 _check_data_roots()
 
-TRAINABLE = [m for m, e in TRANSLATORS.items() if get_translator(e["model"]).trainable]
+# trainable is a property of the configured translator (an external program is trainable
+# only with a train_command), so it is read on an instance
+TRAINABLE = [m for m, e in TRANSLATORS.items() if get_translator(e["model"])(e.get("params", {})).trainable]
 METHODS = list(TRANSLATORS) + (["oracle"] if config.get("oracle", True) else []) \
     + (["ideal"] if TOY and config.get("ideal", False) else [])
 

@@ -26,7 +26,7 @@ rule provenance:
     log:
         "logs/evaluate/provenance.log",
     params:
-        config=json.dumps(config, sort_keys=True),
+        config=lambda wildcards: json.dumps(config, sort_keys=True),
         config_files=" ".join(map(str, workflow.configfiles)),
     threads: 1
     shell:
