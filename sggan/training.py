@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -313,19 +313,30 @@ def autocast_for(config: TrainingConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
+class UnpairedBatch(NamedTuple):
+    """One iteration's data: source (virtual) and target (real) images in [-1, 1], their label-id
+    maps and their one-hot semantic-group masks at 1/8 resolution."""
+    v: torch.Tensor
+    v_labels: torch.Tensor
+    v_mask: torch.Tensor
+    r: torch.Tensor
+    r_labels: torch.Tensor
+    r_mask: torch.Tensor
+
+
 @dataclasses.dataclass
 class GANParts:
     """What a translator hands the shared loop, built after the seed is set.
 
     ``state``: every object whose state a checkpoint keeps (networks, optimisers, history
-    pools), by name. ``iteration(v, r, step)``: one training iteration on a source and a target
-    batch (step counts from 0 over the whole run) -> (losses, images); a loss missing from the
+    pools), by name. ``iteration(batch, step)``: one training iteration on an
+    :class:`UnpairedBatch` on the device (step counts from 0 over the whole run) -> (losses, images); a loss missing from the
     dict (a term not computed at this step) is logged empty. ``sample_rows(images)``: the rows
     of a sample grid. ``generator()``: the state dict of the finished source->target network.
     ``before_epoch(epoch)``: per-epoch settings (e.g. the learning rate), logged with every row.
     """
     state: dict[str, Any]
-    iteration: Callable[[torch.Tensor, torch.Tensor, int], tuple[dict, dict]]
+    iteration: Callable[[UnpairedBatch, int], tuple[dict, dict]]
     sample_rows: Callable[[dict], list[list[torch.Tensor]]]
     generator: Callable[[], dict[str, torch.Tensor]]
     before_epoch: Callable[[int], dict[str, float]] = lambda epoch: {}
@@ -333,12 +344,13 @@ class GANParts:
 
 def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target: Sequence[Frame],
               run_dir: Path, device: torch.device, seed: int, build: Callable[[], GANParts],
-              log_fields: Sequence[str]) -> None:
+              log_fields: Sequence[str], grouping: str = "sggan") -> None:
     """Train to ``run_dir/generator.pt``, resuming from ``run_dir/checkpoint.pt`` when present.
 
     A resumed run equals an uninterrupted one: the crops are seeded per item, the shuffles per
     epoch, and the checkpoint holds every state and the RNGs. ``log_fields`` names the columns of
-    the loss log between (epoch, iteration, step) and seconds.
+    the loss log between (epoch, iteration, step) and seconds; ``grouping`` the semantic groups of
+    the batches' masks (see :func:`sggan.data.labels.group_lut`).
     """
     from sggan.data.labels import group_lut
 
@@ -382,7 +394,7 @@ def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target
                            "rng": capture_rng_states(), "config": dataclasses.asdict(config), "seed": seed,
                            "frames": frames}, checkpoint_path)
 
-    lut, group_names = group_lut("sggan")  # the crops carry group masks, which these losses ignore
+    lut, group_names = group_lut(grouping)
     dataset = UnpairedCrops(source, target, config.load_size, config.crop_size, config.flip, lut, len(group_names),
                             seed)
     log = LossLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *log_fields, "seconds"],
@@ -400,9 +412,9 @@ def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target
             progress = tqdm(loader, initial=state["iteration"], total=iterations, file=sys.stderr,
                             desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="it")
             last = time.perf_counter()
-            for v, _, _, r, _, _ in progress:
-                losses, images = parts.iteration(v.to(device, non_blocking=True), r.to(device, non_blocking=True),
-                                                 state["step"])
+            for batch in progress:
+                batch = UnpairedBatch(*(t.to(device, non_blocking=True) for t in batch))
+                losses, images = parts.iteration(batch, state["step"])
                 values = scalars(losses)
                 now = time.perf_counter()
                 state["iteration"] += 1

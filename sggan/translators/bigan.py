@@ -149,7 +149,7 @@ class BiGAN(Translator):
 
             return GANParts(
                 state={"models": models, "opt_eg": opt_eg, "opt_d": opt_d},
-                iteration=lambda v, r, step: train_iteration(models, opt_eg, opt_d, v, r, cfg, autocast),
+                iteration=lambda b, step: train_iteration(models, opt_eg, opt_d, b.v, b.r, cfg, autocast),
                 sample_rows=sample_rows,
                 generator=adapt.state_dict,
             )

@@ -177,9 +177,9 @@ class CycleGAN(Translator):
                 set_learning_rate([opt_g, opt_d], lr)
                 return {"lr": lr}
 
-            def iteration(v, r, step):
+            def iteration(batch, step):
                 # looked up at call time, so that a test can stand in for it
-                return train_iteration(models, opt_g, opt_d, pool_r, pool_v, v, r, cfg, autocast)
+                return train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch.v, batch.r, cfg, autocast)
 
             return GANParts(
                 state={"models": models, "opt_g": opt_g, "opt_d": opt_d, "pool_r": pool_r, "pool_v": pool_v},

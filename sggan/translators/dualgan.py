@@ -174,7 +174,7 @@ class DualGAN(Translator):
             autocast = autocast_for(cfg, device)
             return GANParts(
                 state={"models": models, "opt_g": opt_g, "opt_d": opt_d},
-                iteration=lambda v, r, step: train_iteration(models, opt_g, opt_d, v, r, step, cfg, autocast),
+                iteration=lambda b, step: train_iteration(models, opt_g, opt_d, b.v, b.r, step, cfg, autocast),
                 sample_rows=sample_rows,
                 generator=models.g_vr.state_dict,
             )

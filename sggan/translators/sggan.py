@@ -19,36 +19,32 @@ Variants by config only: ``use_gradient_loss: false`` (no L_grad) and
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sys
-import time
 from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from sggan.data.io import Frame
 from sggan.data.labels import group_lut
 from sggan.losses import (boundary_mask, cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss,
                           soft_gradient_loss)
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (HistoryPool, LossLog, UnpairedCrops, atomic_torch_save, capture_rng_states,
-                            epoch_loader, epoch_order, load_checkpoint, restore_rng_states, seed_everything,
-                            set_requires_grad, write_sample_grid)
+from sggan.training import (GANParts, HistoryPool, TrainingConfig, UnpairedBatch, autocast_for, load_generator_file,
+                            set_requires_grad, train_gan)
 from sggan.translators import register
 from sggan.translators.base import Translator
 
-LOSS_FIELDS = ["epoch", "iteration", "step", "alpha", "beta", "g_adv_r", "g_adv_v", "cycle_v", "cycle_r",
-               "grad_v", "grad_r", "g_total", "d_r", "d_v", "seconds"]
-# Config fields that may change when a run resumes; any other change makes the checkpoint stale.
-RESUMABLE_CHANGES = {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch"}
+LOSS_FIELDS = ["alpha", "beta", "g_adv_r", "g_adv_v", "cycle_v", "cycle_r", "grad_v", "grad_r", "g_total",
+               "d_r", "d_v"]
 
 
 @dataclasses.dataclass
-class Config:
-    epochs: int = 25
+class Config(TrainingConfig):
+    """SG-GAN's settings on top of the shared loop's (epochs 25, batch 1, 256x512, flips, ...).
+
+    The original resizes every frame straight to 256x512 with no crop: load_size == crop_size.
+    """
     lambda_cycle: float = 10.0
     lambda_grad: float = 5.0
     alpha_beta_switch_epoch: int = 3         # (alpha, beta) = early before this epoch, late from it
@@ -56,12 +52,6 @@ class Config:
     alpha_beta_late: tuple[float, float] = (0.9, 0.1)
     lr: float = 2e-4
     beta1: float = 0.5
-    batch_size: int = 1
-    # Frames are resized to load_size (H, W), then randomly cropped to crop_size. The original
-    # resizes every frame straight to 256x512 with no crop: load_size == crop_size.
-    load_size: tuple[int, int] = (256, 512)
-    crop_size: tuple[int, int] = (256, 512)
-    flip: bool = True
     pool_size: int = 50
     ngf: int = 64
     ndf: int = 64
@@ -69,26 +59,16 @@ class Config:
     semantic_discriminator: bool = True
     use_gradient_loss: bool = True
     grouping: str = "sggan"                  # 'sggan' (8 groups of the original) or 'cityscapes'
-    checkpoint_every: int = 500              # iterations
-    sample_every: int = 100                  # iterations; the original samples every 100
-    max_iterations_per_epoch: int | None = None
-    workers: int = 2                         # DataLoader workers
-    amp: bool = False                        # bf16 autocast on CUDA (the original trains in fp32)
+
+    def crop_multiple(self) -> int:
+        return 2 ** self.generator_depth
 
     def __post_init__(self):
-        multiple = 2 ** self.generator_depth
-        if self.crop_size[0] % multiple or self.crop_size[1] % multiple:
-            raise ValueError(f"sggan: crop_size {list(self.crop_size)} must be a multiple of "
-                             f"2**generator_depth = {multiple} on both sides")
-        if self.crop_size[0] > self.load_size[0] or self.crop_size[1] > self.load_size[1]:
-            raise ValueError(f"sggan: crop_size {list(self.crop_size)} exceeds load_size {list(self.load_size)}")
+        super().__post_init__()
         for name in ("alpha_beta_early", "alpha_beta_late"):
             alpha, beta = getattr(self, name)
             if alpha < 0 or beta < 0:
                 raise ValueError(f"sggan: {name} must be non-negative, got {[alpha, beta]}")
-        for name in ("epochs", "batch_size", "checkpoint_every", "sample_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"sggan: {name} must be at least 1")
 
     def alpha_beta(self, epoch: int) -> tuple[float, float]:
         return self.alpha_beta_early if epoch < self.alpha_beta_switch_epoch else self.alpha_beta_late
@@ -166,12 +146,10 @@ def discriminator_step(m: SGGANModels, opt_d: torch.optim.Optimizer, v, v_mask, 
     return losses
 
 
-def train_iteration(m: SGGANModels, opt_g, opt_d, pool_r: HistoryPool, pool_v: HistoryPool, batch,
-                    alpha: float, beta: float, config: Config, device: torch.device) -> tuple[dict, dict]:
+def train_iteration(m: SGGANModels, opt_g, opt_d, pool_r: HistoryPool, pool_v: HistoryPool, batch: UnpairedBatch,
+                    alpha: float, beta: float, config: Config, autocast) -> tuple[dict, dict]:
     """One SG-GAN iteration: the G step, then the D step on pooled fakes. Returns losses, images."""
-    v, v_labels, v_mask, r, r_labels, r_mask = (t.to(device, non_blocking=True) for t in batch)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if config.amp and device.type == "cuda" \
-        else contextlib.nullcontext()
+    v, v_labels, v_mask, r, r_labels, r_mask = batch
     g_losses, images = generator_step(m, opt_g, v, v_labels, v_mask, r, r_labels, r_mask,
                                       alpha, beta, config, autocast)
     fake_r, fake_r_mask = pool_r.query(images["fake_r"], v_mask)
@@ -189,14 +167,11 @@ class SGGAN(Translator):
         return 2 ** self.config.generator_depth
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        path = Path(run_dir) / "generator.pt"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist: train the sggan translator into {run_dir} first")
-        saved = torch.load(path, map_location=device, weights_only=True)
+        saved = load_generator_file(run_dir, self.name)
         trained = saved["config"]
         if trained["generator_depth"] != self.config.generator_depth:
-            raise ValueError(f"{path} holds a U-Net of depth {trained['generator_depth']}, the config asks for "
-                             f"{self.config.generator_depth}; use the parameters it was trained with")
+            raise ValueError(f"{run_dir}/generator.pt holds a U-Net of depth {trained['generator_depth']}, the "
+                             f"config asks for {self.config.generator_depth}; use the parameters it was trained with")
         net = UNetGenerator(trained["ngf"], trained["generator_depth"])
         net.load_state_dict(saved["state_dict"])
         return net.to(device).eval()
@@ -204,103 +179,30 @@ class SGGAN(Translator):
     def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
               seed: int) -> None:
         cfg = self.config
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if (run_dir / "generator.pt").exists():
-            print(f"sggan: {run_dir / 'generator.pt'} exists, training is complete", file=sys.stderr)
-            return
-        iterations = min(len(source), len(target)) // cfg.batch_size
-        if cfg.max_iterations_per_epoch:
-            iterations = min(iterations, cfg.max_iterations_per_epoch)
-        if iterations < 1:
-            raise ValueError(f"sggan: {len(source)} source and {len(target)} target frames are fewer than "
-                             f"one batch of {cfg.batch_size}")
 
-        seed_everything(seed)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
-        lut, group_names = group_lut(cfg.grouping)
-        models = SGGANModels(cfg, len(group_names)).to(device)
-        opt_g, opt_d = build_optimizers(models, cfg)
-        pool_r, pool_v = HistoryPool(cfg.pool_size, seed * 2 + 1), HistoryPool(cfg.pool_size, seed * 2 + 2)
-        state = {"epoch": 0, "iteration": 0, "step": 0, "seconds": 0.0,
-                 "order_v": epoch_order(len(source), seed, 0, 0), "order_r": epoch_order(len(target), seed, 0, 1)}
+        def build() -> GANParts:
+            models = SGGANModels(cfg, len(group_lut(cfg.grouping)[1])).to(device)
+            opt_g, opt_d = build_optimizers(models, cfg)
+            pool_r, pool_v = HistoryPool(cfg.pool_size, seed * 2 + 1), HistoryPool(cfg.pool_size, seed * 2 + 2)
+            autocast = autocast_for(cfg, device)
+            weights = {}
 
-        checkpoint_path = run_dir / "checkpoint.pt"
-        resumed = checkpoint_path.exists()
-        if resumed:
-            checkpoint = load_checkpoint(checkpoint_path, device)
-            self._check_resumable(checkpoint, seed, len(source), len(target), checkpoint_path)
-            models.load_state_dict(checkpoint["models"])
-            opt_g.load_state_dict(checkpoint["opt_g"])
-            opt_d.load_state_dict(checkpoint["opt_d"])
-            pool_r.load_state_dict(checkpoint["pool_r"], device)
-            pool_v.load_state_dict(checkpoint["pool_v"], device)
-            state = {k: checkpoint[k] for k in state}
-            restore_rng_states(checkpoint["rng"])
-            print(f"sggan: resuming {run_dir} at epoch {state['epoch'] + 1}, iteration {state['iteration']}",
-                  file=sys.stderr)
+            def before_epoch(epoch: int) -> dict[str, float]:
+                weights["alpha"], weights["beta"] = cfg.alpha_beta(epoch)
+                return dict(weights)
 
-        def save_checkpoint() -> None:
-            atomic_torch_save({"models": models.state_dict(), "opt_g": opt_g.state_dict(),
-                               "opt_d": opt_d.state_dict(), "pool_r": pool_r.state_dict(),
-                               "pool_v": pool_v.state_dict(), **state, "rng": capture_rng_states(),
-                               "config": dataclasses.asdict(cfg), "seed": seed,
-                               "frames": [len(source), len(target)]}, checkpoint_path)
+            def iteration(batch: UnpairedBatch, step: int):
+                # looked up at call time, so that a test can stand in for it
+                return train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch, weights["alpha"],
+                                       weights["beta"], cfg, autocast)
 
-        dataset = UnpairedCrops(source, target, cfg.load_size, cfg.crop_size, cfg.flip, lut, len(group_names), seed)
-        log = LossLog(run_dir / "loss_log.csv", LOSS_FIELDS, resume_step=state["step"] if resumed else None)
-        models.train()
-        try:
-            while state["epoch"] < cfg.epochs:
-                epoch = state["epoch"]
-                alpha, beta = cfg.alpha_beta(epoch)
-                dataset.set_epoch(epoch, state["order_v"], state["order_r"])
-                loader = epoch_loader(dataset, state["iteration"], iterations, cfg.batch_size, cfg.workers,
-                                      device.type == "cuda", seed)
-                progress = tqdm(loader, initial=state["iteration"], total=iterations, file=sys.stderr,
-                                desc=f"sggan epoch {epoch + 1}/{cfg.epochs}", unit="it")
-                last = time.perf_counter()
-                for batch in progress:
-                    losses, images = train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch, alpha, beta,
-                                                     cfg, device)
-                    # one device sync for all the terms, before the clock is read
-                    values = dict(zip(losses, torch.stack([t.detach().float() for t in losses.values()]).tolist()))
-                    now = time.perf_counter()
-                    state["iteration"] += 1
-                    state["step"] += 1
-                    state["seconds"] += now - last
-                    last = now
-                    log.write({"epoch": epoch, "iteration": state["iteration"], "step": state["step"],
-                               "alpha": alpha, "beta": beta, **values, "seconds": round(state["seconds"], 3)})
-                    progress.set_postfix(g=f"{values['g_total']:.3f}", d_r=f"{values['d_r']:.3f}",
-                                         d_v=f"{values['d_v']:.3f}", refresh=False)
-                    if state["step"] % cfg.sample_every == 0:
-                        write_sample_grid(run_dir / "samples" / f"step{state['step']:07d}.png",
-                                          [[images["v"][0], images["fake_r"][0], images["cycled_v"][0]],
-                                           [images["r"][0], images["fake_v"][0], images["cycled_r"][0]]])
-                    if state["step"] % cfg.checkpoint_every == 0 and state["iteration"] < iterations:
-                        save_checkpoint()
-                progress.close()
-                # next epoch: both lists reshuffled
-                state.update(epoch=epoch + 1, iteration=0,
-                             order_v=epoch_order(len(source), seed, epoch + 1, 0),
-                             order_r=epoch_order(len(target), seed, epoch + 1, 1))
-                save_checkpoint()
-        finally:
-            log.close()
-        atomic_torch_save({"state_dict": models.g_vr.state_dict(), "config": dataclasses.asdict(cfg)},
-                          run_dir / "generator.pt")
+            return GANParts(
+                state={"models": models, "opt_g": opt_g, "opt_d": opt_d, "pool_r": pool_r, "pool_v": pool_v},
+                iteration=iteration,
+                sample_rows=lambda im: [[im["v"][0], im["fake_r"][0], im["cycled_v"][0]],
+                                        [im["r"][0], im["fake_v"][0], im["cycled_r"][0]]],
+                generator=models.g_vr.state_dict,
+                before_epoch=before_epoch,
+            )
 
-    def _check_resumable(self, checkpoint: dict, seed: int, num_source: int, num_target: int, path: Path) -> None:
-        saved = checkpoint["config"]
-        now = dataclasses.asdict(self.config)
-        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k])
-        problems = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed]
-        if checkpoint["seed"] != seed:
-            problems.append(f"seed: {checkpoint['seed']} -> {seed}")
-        if checkpoint["frames"] != [num_source, num_target]:
-            problems.append(f"frames (source, target): {checkpoint['frames']} -> {[num_source, num_target]}")
-        if problems:
-            raise ValueError(f"{path} was written by a different training setup ({'; '.join(problems)}); "
-                             "delete the run folder to start over, or restore the old settings to resume")
+        train_gan(self.name, cfg, source, target, run_dir, device, seed, build, LOSS_FIELDS, cfg.grouping)

@@ -171,7 +171,7 @@ class SimGAN(Translator):
             autocast = autocast_for(cfg, device)
             return GANParts(
                 state={"models": models, "opt_r": opt_r, "opt_d": opt_d, "pool": pool},
-                iteration=lambda v, r, step: train_iteration(models, opt_r, opt_d, pool, v, r, step, cfg, autocast),
+                iteration=lambda b, step: train_iteration(models, opt_r, opt_d, pool, b.v, b.r, step, cfg, autocast),
                 sample_rows=lambda im: [[im["v"][0], im["refined"][0], im["r"][0]]],
                 generator=models.refiner.state_dict,
             )
