@@ -463,6 +463,33 @@ def check_resumable(checkpoint: dict, config: TrainingConfig, seed: int, frames:
                          "delete the run folder to start over, or restore the old settings to resume")
 
 
+def adam(nets: Iterable[nn.Module], lr: float, beta1: float) -> torch.optim.Adam:
+    """One Adam over several networks, as the reference codes optimise both generators (or both
+    discriminators) together."""
+    return torch.optim.Adam([p for net in nets for p in net.parameters()], lr=lr, betas=(beta1, 0.999))
+
+
+def cycle_sample_rows(images: dict) -> list[list[torch.Tensor]]:
+    """Sample grid rows of a two-way translator: input | translated | cycled (those this iteration
+    made), virtual then real."""
+    return [[images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
+            [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images]]
+
+
+def load_unet_generator(run_dir: Path | None, name: str, generator_depth: int, device: torch.device) -> nn.Module:
+    """The finished U-Net of a run folder, refusing one of another depth than the config's."""
+    from sggan.models import UNetGenerator
+
+    saved = load_generator_file(run_dir, name)
+    trained = saved["config"]
+    if trained["generator_depth"] != generator_depth:
+        raise ValueError(f"{run_dir}/generator.pt holds a U-Net of depth {trained['generator_depth']}, the "
+                         f"config asks for {generator_depth}; use the parameters it was trained with")
+    net = UNetGenerator(trained["ngf"], trained["generator_depth"])
+    net.load_state_dict(saved["state_dict"])
+    return net.to(device).eval()
+
+
 def load_generator_file(run_dir: Path | None, name: str) -> dict[str, Any]:
     """The dict a finished run saved as generator.pt: {'state_dict', 'config'}."""
     if run_dir is None:

@@ -23,7 +23,6 @@ as the reference code's, whose convolutions have biases and pad by one pixel.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from pathlib import Path
 
 import torch
@@ -33,8 +32,8 @@ from sggan.data.io import Frame
 from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from sggan.models import PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
-from sggan.training import (GANParts, HistoryPool, TrainingConfig, autocast_for, load_generator_file,
-                            set_requires_grad, train_gan)
+from sggan.training import (GANParts, HistoryPool, TrainingConfig, adam, autocast_for, cycle_sample_rows,
+                            load_generator_file, set_requires_grad, train_gan)
 from sggan.translators import register
 from sggan.translators.base import Translator
 
@@ -85,10 +84,7 @@ class CycleGANModels(nn.Module):
 
 def build_optimizers(m: CycleGANModels, config: Config) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """One Adam for both generators, one for both discriminators, as the reference code."""
-    def adam(nets):
-        return torch.optim.Adam(itertools.chain(*(net.parameters() for net in nets)), lr=config.lr,
-                                betas=(config.beta1, 0.999))
-    return adam(m.generators()), adam(m.discriminators())
+    return adam(m.generators(), config.lr, config.beta1), adam(m.discriminators(), config.lr, config.beta1)
 
 
 def generator_losses(m: CycleGANModels, v: torch.Tensor, r: torch.Tensor, config: Config) -> tuple[dict, dict]:
@@ -184,8 +180,7 @@ class CycleGAN(Translator):
             return GANParts(
                 state={"models": models, "opt_g": opt_g, "opt_d": opt_d, "pool_r": pool_r, "pool_v": pool_v},
                 iteration=iteration,
-                sample_rows=lambda im: [[im["v"][0], im["fake_r"][0], im["cycled_v"][0]],
-                                        [im["r"][0], im["fake_v"][0], im["cycled_r"][0]]],
+                sample_rows=cycle_sample_rows,
                 generator=models.g_vr.state_dict,
                 before_epoch=before_epoch,
             )

@@ -29,8 +29,8 @@ from torch import nn
 from sggan.data.io import Frame
 from sggan.losses import cycle_loss, wasserstein_critic_loss, wasserstein_generator_loss
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (GANParts, TrainingConfig, autocast_for, load_generator_file, set_requires_grad,
-                            train_gan)
+from sggan.training import (GANParts, TrainingConfig, autocast_for, cycle_sample_rows, load_unet_generator,
+                            set_requires_grad, train_gan)
 from sggan.translators import register
 from sggan.translators.base import Translator
 
@@ -140,12 +140,6 @@ def train_iteration(m: DualGANModels, opt_g, opt_d, v, r, step: int, config: Con
     return losses, images
 
 
-def sample_rows(images: dict) -> list[list[torch.Tensor]]:
-    """input | translated | reconstructed (when this iteration took a G step), both directions."""
-    return [[images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
-            [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images]]
-
-
 @register("dualgan")
 class DualGAN(Translator):
     Config = Config
@@ -154,14 +148,7 @@ class DualGAN(Translator):
         return 2 ** self.config.generator_depth
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        saved = load_generator_file(run_dir, self.name)
-        trained = saved["config"]
-        if trained["generator_depth"] != self.config.generator_depth:
-            raise ValueError(f"{run_dir}/generator.pt holds a U-Net of depth {trained['generator_depth']}, the "
-                             f"config asks for {self.config.generator_depth}; use the parameters it was trained with")
-        net = UNetGenerator(trained["ngf"], trained["generator_depth"])
-        net.load_state_dict(saved["state_dict"])
-        return net.to(device).eval()
+        return load_unet_generator(run_dir, self.name, self.config.generator_depth, device)
 
     def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
               seed: int) -> None:
@@ -175,7 +162,7 @@ class DualGAN(Translator):
             return GANParts(
                 state={"models": models, "opt_g": opt_g, "opt_d": opt_d},
                 iteration=lambda b, step: train_iteration(models, opt_g, opt_d, b.v, b.r, step, cfg, autocast),
-                sample_rows=sample_rows,
+                sample_rows=cycle_sample_rows,
                 generator=models.g_vr.state_dict,
             )
 

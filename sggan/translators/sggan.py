@@ -30,8 +30,8 @@ from sggan.data.labels import group_lut
 from sggan.losses import (boundary_mask, cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss,
                           soft_gradient_loss)
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (GANParts, HistoryPool, TrainingConfig, UnpairedBatch, autocast_for, load_generator_file,
-                            set_requires_grad, train_gan)
+from sggan.training import (GANParts, HistoryPool, TrainingConfig, UnpairedBatch, adam, autocast_for,
+                            cycle_sample_rows, load_unet_generator, set_requires_grad, train_gan)
 from sggan.translators import register
 from sggan.translators.base import Translator
 
@@ -93,10 +93,7 @@ class SGGANModels(nn.Module):
 
 def build_optimizers(m: SGGANModels, config: Config) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """One Adam for both generators, one for both discriminators (as the original); no decay."""
-    def adam(nets):
-        return torch.optim.Adam([p for net in nets for p in net.parameters()], lr=config.lr,
-                                betas=(config.beta1, 0.999))
-    return adam(m.generators()), adam(m.discriminators())
+    return adam(m.generators(), config.lr, config.beta1), adam(m.discriminators(), config.lr, config.beta1)
 
 
 def generator_step(m: SGGANModels, opt_g: torch.optim.Optimizer, v, v_labels, v_mask, r, r_labels, r_mask,
@@ -167,14 +164,7 @@ class SGGAN(Translator):
         return 2 ** self.config.generator_depth
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        saved = load_generator_file(run_dir, self.name)
-        trained = saved["config"]
-        if trained["generator_depth"] != self.config.generator_depth:
-            raise ValueError(f"{run_dir}/generator.pt holds a U-Net of depth {trained['generator_depth']}, the "
-                             f"config asks for {self.config.generator_depth}; use the parameters it was trained with")
-        net = UNetGenerator(trained["ngf"], trained["generator_depth"])
-        net.load_state_dict(saved["state_dict"])
-        return net.to(device).eval()
+        return load_unet_generator(run_dir, self.name, self.config.generator_depth, device)
 
     def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
               seed: int) -> None:
@@ -199,8 +189,7 @@ class SGGAN(Translator):
             return GANParts(
                 state={"models": models, "opt_g": opt_g, "opt_d": opt_d, "pool_r": pool_r, "pool_v": pool_v},
                 iteration=iteration,
-                sample_rows=lambda im: [[im["v"][0], im["fake_r"][0], im["cycled_v"][0]],
-                                        [im["r"][0], im["fake_v"][0], im["cycled_r"][0]]],
+                sample_rows=cycle_sample_rows,
                 generator=models.g_vr.state_dict,
                 before_epoch=before_epoch,
             )
