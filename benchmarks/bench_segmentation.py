@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.results_log import RESULTS, append_row, commit, machine, now  # noqa: E402
+from benchmarks.results_log import RESULTS, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
 from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
 from sggan.data.labels import NUM_CLASSES, PALETTE  # noqa: E402
 from segmentation.data import TrainCrops, to_network  # noqa: E402
@@ -78,18 +78,8 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def reset_peak(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
 
 
-def peak_gib(device: torch.device) -> float | None:
-    if device.type != "cuda":
-        return None
-    torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated() / 2 ** 30
 
 
 def timed_loop(step, iterations: int, warmup: int, device: torch.device) -> float:

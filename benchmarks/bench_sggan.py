@@ -45,7 +45,7 @@ from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids
 from sggan.data.labels import PALETTE  # noqa: E402
 from sggan.translators import build_translator  # noqa: E402
 from sggan.translators.base import AdaptOptions  # noqa: E402
-from benchmarks.results_log import RESULTS, append_row, commit, machine, now  # noqa: E402
+from benchmarks.results_log import RESULTS, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
 
 SECTION = "## SG-GAN training and adaptation (`benchmarks/bench_sggan.py`)"
 SECTION_TEXT = """
@@ -90,18 +90,8 @@ def write_frames(root: Path, count: int, height: int, width: int, unique: int = 
     return frames
 
 
-def reset_peak(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
 
 
-def peak_gib(device: torch.device) -> float | None:
-    if device.type != "cuda":
-        return None
-    torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated() / 2 ** 30
 
 
 def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: torch.device,

@@ -1,4 +1,4 @@
-"""The shared part of every benchmark: what machine ran it, and its row in RESULTS.md."""
+"""The shared part of every benchmark: what machine ran it, peak GPU memory, its row in RESULTS.md."""
 from __future__ import annotations
 
 import os
@@ -36,6 +36,23 @@ def commit() -> str:
         return code_version()
     except Exception:  # no git on the machine, or the package is not importable
         return "unknown"
+
+
+def reset_peak(device) -> None:
+    if device.type == "cuda":
+        import torch
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gib(device) -> float | None:
+    """Peak GPU memory allocated since the last reset_peak, in GiB (None on a CPU)."""
+    if device.type != "cuda":
+        return None
+    import torch
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() / 2 ** 30
 
 
 def now() -> str:
