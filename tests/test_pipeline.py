@@ -85,3 +85,43 @@ def test_killed_run_resumes_to_the_same_table(finished_run, tmp_path):
     snakemake(tmp_path, "--unlock")  # a SIGKILL leaves Snakemake's lock behind
     snakemake(tmp_path, "--rerun-incomplete", "all")
     assert table(tmp_path) == table(finished_run)
+
+
+EXTERNAL_PROGRAM = '''
+import csv, sys
+from pathlib import Path
+from PIL import Image
+frames, out = sys.argv[1], Path(sys.argv[2])
+with open(frames) as f:
+    for row in csv.DictReader(f, delimiter="\\t"):
+        size = Image.open(row["label"]).size
+        Image.open(row["image"]).convert("RGB").resize(size).save(out / (row["id"] + ".png"))
+'''
+
+
+def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path, monkeypatch):
+    import yaml
+
+    config = yaml.safe_load(TINY.read_text())
+    gan = {"epochs": 1, "load_size": [32, 64], "crop_size": [32, 64], "workers": 0, "checkpoint_every": 4,
+           "sample_every": 4}
+    (tmp_path / "program.py").write_text(EXTERNAL_PROGRAM)
+    config["translators"] = {
+        "dualgan-2k": {"model": "dualgan", "regime": "2k",
+                       "params": {**gan, "ngf": 4, "ndf": 4, "generator_depth": 3}},
+        "simgan-2k": {"model": "simgan", "regime": "2k",
+                      "params": {**gan, "refiner_width": 4, "refiner_blocks": 1, "d_widths": [4, 4, 4, 4],
+                                 "pretrain_refiner_steps": 1, "pretrain_discriminator_steps": 1}},
+        "bigan-2k": {"model": "bigan", "regime": "2k",
+                     "params": {**gan, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3}},
+        "mine": {"model": "external",
+                 "params": {"adapt_command": f"{sys.executable} {tmp_path / 'program.py'} {{frames}} {{out}}"}},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    targets = [f"results/adapted/{method}/frames.tsv" for method in config["translators"]]
+    snakemake(tmp_path, *targets)
+    monkeypatch.chdir(tmp_path)
+    source = read_frame_list("results/data/gta.tsv")
+    for method in config["translators"]:
+        assert verify_adapted(source, tmp_path / f"results/adapted/{method}/images") == [], method
+        assert len(read_frame_list(f"results/adapted/{method}/frames.tsv")) == len(source)
