@@ -26,7 +26,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from sggan.data.io import DataError, Frame, image_size, read_frame_list, read_image, write_label_ids
+from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
+                          write_frame_list, write_label_ids)
 from sggan.data.labels import TRAIN_TO_LABEL
 from sggan.device import resolve_device
 from segmentation.data import to_network
@@ -96,15 +97,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
+    parser.add_argument("--shard", type=int, default=0, help="predict only this shard of the frames ...")
+    parser.add_argument("--num-shards", type=int, default=1, help="... of this many (every n-th frame)")
+    parser.add_argument("--done", type=Path, help="frame list of this shard's predictions, written at the end")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
+    frames = shard(read_frame_list(args.frames), args.shard, args.num_shards)
+    outputs = [output_path(args.out, f) for f in frames]
+    # predictions of an older model are redone, not skipped as finished
+    remove_stale(outputs, args.model)
     model = load_model(args.model, device)
-    frames = read_frame_list(args.frames)
     start = time.perf_counter()
     written = predict_frames(model, frames, args.out, device, args.workers, args.amp, tile=args.tile)
     print(f"predicted {written} frames ({len(frames) - written} already there) into {args.out} "
           f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if args.done:
+        write_frame_list(args.done, [Frame(f.id, out, f.label) for f, out in zip(frames, outputs)])
 
 
 if __name__ == "__main__":

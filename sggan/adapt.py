@@ -28,7 +28,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from sggan.data.io import DataError, Frame, image_size, read_frame_list, read_image, write_frame_list, write_image
+from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
+                          write_frame_list, write_image)
 from sggan.device import resolve_device
 
 
@@ -146,21 +147,8 @@ def verify_adapted(frames: list[Frame], out_dir: Path) -> list[str]:
     return problems
 
 
-def remove_stale(frames: list[Frame], out_dir: Path, newer_than: Path | None) -> int:
-    """Delete outputs older than the translator's weights, so a retrained translator redoes them."""
-    if newer_than is None or not newer_than.exists():
-        return 0
-    cutoff = newer_than.stat().st_mtime
-    stale = [p for p in (output_path(out_dir, f) for f in frames) if p.exists() and p.stat().st_mtime < cutoff]
-    for path in stale:
-        path.unlink()
-    return len(stale)
 
 
-def shard(frames: list[Frame], index: int, count: int) -> list[Frame]:
-    if not 0 <= index < count:
-        raise ValueError(f"shard {index} out of range for {count} shards")
-    return frames[index::count]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -189,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     options = AdaptOptions(working_size=tuple(args.working_size), batch_size=args.batch_size,
                            workers=args.workers, device=resolve_device(args.device), amp=not args.no_amp)
     if args.run_dir is not None:
-        removed = remove_stale(frames, args.out, args.run_dir / "generator.pt")
+        removed = remove_stale([output_path(args.out, f) for f in frames], args.run_dir / "generator.pt")
         if removed:
             print(f"removed {removed} frames adapted by an older {args.run_dir}", file=sys.stderr)
     start = time.perf_counter()

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from sggan.adapt import adapt_frames, check_working_size, main as adapt_main, remove_stale, shard, to_network, to_uint8
-from sggan.data.io import DataError, Frame, image_size, read_frame_list, read_image, write_frame_list, write_image, write_label_ids
+from sggan.adapt import adapt_frames, check_working_size, main as adapt_main, output_path, to_network, to_uint8
+from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
+                          write_frame_list, write_image, write_label_ids)
 from sggan.gather import gather
 from sggan.translators.base import AdaptOptions
 
@@ -55,7 +56,7 @@ def test_rerun_skips_finished_frames_and_stale_ones_are_redone(tmp_path):
     assert adapt_frames(Invert(), frames, tmp_path / "out", options, progress=False) == 0
     weights = tmp_path / "generator.pt"
     weights.write_bytes(b"newer weights")
-    assert remove_stale(frames, tmp_path / "out", weights) == 3
+    assert remove_stale([output_path(tmp_path / "out", f) for f in frames], weights) == 3
     assert adapt_frames(Invert(), frames, tmp_path / "out", options, progress=False) == 3
 
 

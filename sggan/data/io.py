@@ -48,6 +48,25 @@ def write_frame_list(path: str | os.PathLike, frames: list[Frame]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+def shard(frames: list[Frame], index: int, count: int) -> list[Frame]:
+    """Frames of shard ``index`` of ``count``: every count-th frame, so shards are balanced."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index} out of range for {count} shards")
+    return frames[index::count]
+
+
+def remove_stale(outputs: list[Path], newer_than: Path | None) -> int:
+    """Delete outputs older than ``newer_than`` (the weights that made them), so that outputs of
+    retrained weights are redone rather than skipped as finished; returns how many."""
+    if newer_than is None or not Path(newer_than).exists():
+        return 0
+    cutoff = Path(newer_than).stat().st_mtime
+    stale = [p for p in outputs if p.exists() and p.stat().st_mtime < cutoff]
+    for path in stale:
+        path.unlink()
+    return len(stale)
+
+
 def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)

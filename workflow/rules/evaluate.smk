@@ -1,22 +1,24 @@
 # Evaluation: scores per method against the target's val labels, provenance, Table 2.
 
 
+# The evaluator checks that every val frame has exactly one prediction: the shards' gather.
 rule evaluate:
     input:
-        predictions="results/predictions/{method}",
+        shards=gather.predict("results/predictions/{{method}}/shards/{scatteritem}.tsv"),
         ground_truth=toy_output("cityscapes"),
     output:
         "results/scores/{method}.json",
     log:
         "logs/evaluate/{method}.log",
     params:
+        predictions="results/predictions/{method}/labels",
         ground_truth=f"{CITYSCAPES_ROOT}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
         mem_mb=job_resource("evaluate", "mem_mb"),
         runtime=job_resource("evaluate", "runtime"),
     shell:
-        "python -m eval.evaluate --predictions {input.predictions} --ground-truth {params.ground_truth}"
+        "python -m eval.evaluate --predictions {params.predictions} --ground-truth {params.ground_truth}"
         " --out {output} --workers {threads} 2> {log}"
 
 

@@ -131,10 +131,12 @@ rule predict:
         model=f"results/segmentation/{{method}}/{SEG_FINAL_STAGE}/model.pt",
         frames="results/data/cityscapes_val.tsv",
     output:
-        directory("results/predictions/{method}"),
+        "results/predictions/{method}/shards/{scatteritem}.tsv",
     log:
-        "logs/segment/predict_{method}.log",
+        "logs/segment/predict_{method}/{scatteritem}.log",
     params:
+        labels="results/predictions/{method}/labels",
+        shard=lambda w: shard_of(w.scatteritem),
         device=DEVICE,
         tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",
     threads: THREADS_PER_JOB
@@ -144,4 +146,5 @@ rule predict:
         gpu=min(GPU_PER_JOB, 1),
     shell:
         "OMP_NUM_THREADS={threads} python -m segmentation.predict --model {input.model}"
-        " --frames {input.frames} --out {output} --device {params.device} {params.tile} 2> {log}"
+        " --frames {input.frames} --out {params.labels} --shard {params.shard[0]} --num-shards {params.shard[1]}"
+        " --done {output} --device {params.device} {params.tile} 2> {log}"
