@@ -18,6 +18,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 scattergather:
     adapt=config["adaptation"].get("shards", 1),
+    predict=config["segmentation"].get("predict_shards", 1),
 
 
 include: "workflow/rules/common.smk"
@@ -26,9 +27,11 @@ include: "workflow/rules/translate.smk"
 include: "workflow/rules/adapt.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         "results/tables/table2.csv",
         "results/tables/table2.md",
+        report_figures(),

@@ -175,3 +175,30 @@ def seg_launcher():
     """torchrun with one process per GPU when jobs get several; plain python otherwise."""
     gpus = GPU_PER_JOB
     return f"torchrun --standalone --nproc_per_node {gpus}" if gpus > 1 else "python"
+
+
+# Figures (workflow/rules/report.smk): each is requested only when the methods it shows are configured.
+SHOWN_TRANSLATORS = [m for m, e in TRANSLATORS.items() if e["model"] != "identity"]  # Fig. 4's columns
+BEST_SGGAN = next((m for m in ("sggan-25k", "sggan-2k") if m in TRANSLATORS), None)  # Fig. 7's SG-GAN row
+FIGURE_NUM_FRAMES = 4
+
+
+def report_figures():
+    """The figure PNGs `all` asks for: each only when its inputs are configured."""
+    figures = []
+    if SHOWN_TRANSLATORS:
+        figures.append("results/figures/fig4_translations.png")
+    if "sggan-2k" in TRANSLATORS and "sggan-2k-no-grad" in TRANSLATORS:
+        figures.append("results/figures/fig5_gradient_zoom.png")
+    if "sggan-2k" in TRANSLATORS and "sggan-2k-no-sd" in TRANSLATORS:
+        figures.append("results/figures/fig6_discriminator_diff.png")
+    if "source-only" in TRANSLATORS and BEST_SGGAN:
+        figures.append("results/figures/fig7_segmentation.png")
+    if TRAINABLE:
+        figures.append("results/figures/loss_curves.png")
+    return figures
+
+
+def adapted_frames(methods):
+    """The gathered frame lists of these translators: every adapted image is written."""
+    return [f"results/adapted/{m}/frames.tsv" for m in methods]

@@ -1,0 +1,85 @@
+# Report: the paper's qualitative figures (Figs. 4-7) and the translators' loss curves, as PNGs.
+# `all` asks only for those whose methods are configured (report_figures in common.smk).
+
+
+rule fig4_translations:
+    input:
+        frames="results/splits/heldout_source.tsv",
+        adapted=adapted_frames(SHOWN_TRANSLATORS),
+    output:
+        "results/figures/fig4_translations.png",
+    log:
+        "logs/report/fig4_translations.log",
+    params:
+        adapted=" ".join(f"--adapted {m}=results/adapted/{m}/images" for m in SHOWN_TRANSLATORS),
+        num=FIGURE_NUM_FRAMES,
+    threads: 1
+    shell:
+        "python -m eval.figures fig4 --frames {input.frames} {params.adapted} --num {params.num}"
+        " --out {output} 2> {log}"
+
+
+rule fig5_gradient_zoom:
+    input:
+        frames="results/splits/heldout_source.tsv",
+        adapted=adapted_frames(["sggan-2k", "sggan-2k-no-grad"]),
+    output:
+        "results/figures/fig5_gradient_zoom.png",
+    log:
+        "logs/report/fig5_gradient_zoom.log",
+    params:
+        num=FIGURE_NUM_FRAMES,
+    threads: 1
+    shell:
+        "python -m eval.figures fig5 --frames {input.frames} --with-grad results/adapted/sggan-2k/images"
+        " --without-grad results/adapted/sggan-2k-no-grad/images --num {params.num} --out {output} 2> {log}"
+
+
+rule fig6_discriminator_diff:
+    input:
+        frames="results/splits/heldout_source.tsv",
+        adapted=adapted_frames(["sggan-2k", "sggan-2k-no-sd"]),
+    output:
+        "results/figures/fig6_discriminator_diff.png",
+    log:
+        "logs/report/fig6_discriminator_diff.log",
+    params:
+        num=FIGURE_NUM_FRAMES,
+    threads: 1
+    shell:
+        "python -m eval.figures fig6 --frames {input.frames} --with-sd results/adapted/sggan-2k/images"
+        " --without-sd results/adapted/sggan-2k-no-sd/images --num {params.num} --out {output} 2> {log}"
+
+
+# The score files stand for the predictions: each is written only once every prediction shard is.
+rule fig7_segmentation:
+    input:
+        frames="results/data/cityscapes_val.tsv",
+        scores=[f"results/scores/{m}.json" for m in ("source-only", BEST_SGGAN) if m],
+    output:
+        "results/figures/fig7_segmentation.png",
+    log:
+        "logs/report/fig7_segmentation.log",
+    params:
+        predictions=" ".join(f"--prediction {m}=results/predictions/{m}/labels" for m in ("source-only", BEST_SGGAN) if m),
+        num=FIGURE_NUM_FRAMES,
+    threads: 1
+    shell:
+        "python -m eval.figures fig7 --frames {input.frames} {params.predictions} --num {params.num}"
+        " --out {output} 2> {log}"
+
+
+# loss_log.csv is written beside the generator by the training (not every external program writes one:
+# its panel then says so).
+rule loss_curves:
+    input:
+        [f"results/translators/{m}/generator.pt" for m in TRAINABLE],
+    output:
+        "results/figures/loss_curves.png",
+    log:
+        "logs/report/loss_curves.log",
+    params:
+        logs=" ".join(f"--log {m}=results/translators/{m}/loss_log.csv" for m in TRAINABLE),
+    threads: 1
+    shell:
+        "python -m eval.figures loss {params.logs} --out {output} 2> {log}"
