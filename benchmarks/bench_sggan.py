@@ -55,12 +55,13 @@ batch already on the device ("step only": the networks without the loader); fp32
 allowed, torch's default) and bf16 autocast; peak memory of the training run; (b) adaptation
 frames/s at a 1024x2048 working size from 1914x1052 PNGs to PNGs through `sggan.adapt` (bf16
 autocast); (c) the same with an identity network (decode/encode floor); peak GPU memory allocated
-for each. Synthetic frames; timings exclude warm-up.
+for each; (d) CycleGAN training iterations/s at the same size with its 9-block ResNet generators
+(fp32), the Table 2 baseline. Synthetic frames; timings exclude warm-up.
 
 """
 TABLE_HEADER = ("| date | machine | card | torch | commit | mode | train fp32 (it/s) | step only fp32 (it/s) "
                 "| peak (GiB) | train bf16 (it/s) | step only bf16 (it/s) | peak (GiB) | frames | batch | workers "
-                "| adapt (frames/s) | peak (GiB) | identity (frames/s) | peak (GiB) |")
+                "| adapt (frames/s) | peak (GiB) | identity (frames/s) | peak (GiB) | CycleGAN train fp32 (it/s) |")
 GTA_HW = (1052, 1914)
 
 
@@ -95,8 +96,8 @@ def write_frames(root: Path, count: int, height: int, width: int, unique: int = 
 
 
 def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: torch.device,
-                     warmup: int) -> dict:
-    translator = build_translator("sggan", params)
+                     warmup: int, model: str = "sggan") -> dict:
+    translator = build_translator(model, params)
     reset_peak(device)
     start = time.perf_counter()
     translator.train(frames, frames, run_dir, device, seed=0)
@@ -111,7 +112,7 @@ def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: t
 
 def measure_step_only(params: dict, device: torch.device, iterations: int, warmup: int) -> dict:
     """SG-GAN iterations/s on one fixed batch already on the device: the networks without the loader."""
-    from sggan.training import HistoryPool
+    from sggan.training import HistoryPool, UnpairedBatch, autocast_for
     from sggan.translators.sggan import SGGANModels, build_optimizers, train_iteration
 
     config = build_translator("sggan", params).config
@@ -126,14 +127,15 @@ def measure_step_only(params: dict, device: torch.device, iterations: int, warmu
         mask = torch.nn.functional.one_hot(labels[:, ::8, ::8] % 8, 8).permute(0, 3, 1, 2).float()
         return torch.rand(1, 3, height, width) * 2 - 1, labels, mask
 
-    batch = [t.to(device) for t in (*domain(), *domain())]
+    batch = UnpairedBatch(*(t.to(device) for t in (*domain(), *domain())))
+    autocast = autocast_for(config, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as SGGAN.train does
     for step in range(warmup + iterations):
         if step == warmup:
             reset_peak(device)
             start = time.perf_counter()
-        losses, _ = train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch, 0.9, 0.1, config, device)
+        losses, _ = train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch, 0.9, 0.1, config, autocast)
         torch.stack([t.detach().float() for t in losses.values()]).tolist()  # the loop's one sync
     seconds = time.perf_counter() - start
     return {"iterations": iterations, "iterations_per_s": iterations / seconds, "peak_gib": peak_gib(device),
@@ -221,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
                                                              warmup)
             print(f"train {precision}:", summary[f"train_{precision}"], file=sys.stderr)
 
+        # the Table 2 baseline at the same size: 9-block ResNet generators (6 in the quick form)
+        cyclegan = {**{k: v for k, v in train_params.items() if k != "generator_depth"},
+                    "blocks": 6 if args.quick else 9}
+        summary["train_cyclegan_fp32"] = measure_training(frames, tmp / "train_cyclegan", cyclegan, device, warmup,
+                                                          model="cyclegan")
+        print("train cyclegan fp32:", summary["train_cyclegan_fp32"], file=sys.stderr)
+
         options = AdaptOptions(working_size=working, batch_size=args.batch_size, workers=args.workers,
                                device=device)
         to_adapt = frames[:frames_n]
@@ -249,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
            fmt(fp32["peak_gib"]), fmt(bf16.get("iterations_per_s"), 1), fmt(step16.get("iterations_per_s"), 1),
            fmt(bf16.get("peak_gib")), str(summary["adapt"]["frames"]), str(args.batch_size), str(args.workers),
            fmt(summary["adapt"]["frames_per_s"], 1), fmt(summary["adapt"]["peak_gib"]),
-           fmt(summary["adapt_identity"]["frames_per_s"], 1), fmt(summary["adapt_identity"]["peak_gib"])]
+           fmt(summary["adapt_identity"]["frames_per_s"], 1), fmt(summary["adapt_identity"]["peak_gib"]),
+           fmt(summary["train_cyclegan_fp32"]["iterations_per_s"], 1)]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, args.results)
