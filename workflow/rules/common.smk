@@ -19,16 +19,19 @@ TRANSLATORS = config["translators"]
 REGIMES = config["splits"]["regimes"]
 
 
-def _check_translators():
+def _configured_translators():
+    """Each configured translator, built once: unknown models and parameters fail here, clearly."""
+    translators = {}
     for method, entry in TRANSLATORS.items():
         try:
             cls = get_translator(entry["model"])
         except KeyError as err:
             raise ValueError(f"config translators.{method}: {err.args[0]}") from None
-        translator = cls(entry.get("params", {}))  # refuses unknown parameters with a clear message
+        translators[method] = translator = cls(entry.get("params", {}))
         if translator.trainable and entry.get("regime") not in REGIMES:
             raise ValueError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
                              f"'regime', one of {sorted(REGIMES)} (splits.regimes)")
+    return translators
 
 
 def _check_data_roots():
@@ -42,12 +45,10 @@ def _check_data_roots():
         sys.exit(f"\nData missing: {err}\n")
 
 
-_check_translators()
 _check_data_roots()
-
-# trainable is a property of the configured translator (an external program is trainable
-# only with a train_command), so it is read on an instance
-TRAINABLE = [m for m, e in TRANSLATORS.items() if get_translator(e["model"])(e.get("params", {})).trainable]
+# trainable is a property of the configured translator (an external program is trainable only
+# with a train_command), so it is read on the instance
+TRAINABLE = [method for method, translator in _configured_translators().items() if translator.trainable]
 METHODS = list(TRANSLATORS) + (["oracle"] if config.get("oracle", True) else []) \
     + (["ideal"] if TOY and config.get("ideal", False) else [])
 
