@@ -16,6 +16,9 @@ if not workflow.overwrite_configfiles:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 scattergather:
     adapt=config["adaptation"].get("shards", 1),
     predict=config["segmentation"].get("predict_shards", 1),

@@ -125,3 +125,13 @@ def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path,
     for method in config["translators"]:
         assert verify_adapted(source, tmp_path / f"results/adapted/{method}/images") == [], method
         assert len(read_frame_list(f"results/adapted/{method}/frames.tsv")) == len(source)
+
+
+def test_report_gathers_the_table_figures_and_provenance(finished_run):
+    snakemake(finished_run, "--report", "report.html")
+    html = (finished_run / "report.html").read_text()
+    assert "Table 2 of the paper" in html  # the table's caption
+    for name in ("table2.csv", "provenance.json", "fig4_translations.png", "fig7_segmentation.png",
+                 "loss_curves.png"):
+        assert name in html, name
+    assert "fig5_gradient_zoom.png" not in html  # that ablation is not configured in the tiny run

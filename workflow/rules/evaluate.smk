@@ -24,7 +24,7 @@ rule evaluate:
 
 rule provenance:
     output:
-        "results/provenance.json",
+        report("results/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     log:
         "logs/evaluate/provenance.log",
     params:
@@ -41,7 +41,7 @@ rule table2:
         scores=expand("results/scores/{method}.json", method=METHODS),
         provenance="results/provenance.json",
     output:
-        csv="results/tables/table2.csv",
+        csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2.md",
     log:
         "logs/evaluate/table2.log",

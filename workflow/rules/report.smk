@@ -7,7 +7,7 @@ rule fig4_translations:
         frames="results/splits/heldout_source.tsv",
         adapted=adapted_frames(SHOWN_TRANSLATORS),
     output:
-        "results/figures/fig4_translations.png",
+        report("results/figures/fig4_translations.png", caption="../report/fig4.rst", category="Figures"),
     log:
         "logs/report/fig4_translations.log",
     params:
@@ -24,7 +24,7 @@ rule fig5_gradient_zoom:
         frames="results/splits/heldout_source.tsv",
         adapted=adapted_frames(["sggan-2k", "sggan-2k-no-grad"]),
     output:
-        "results/figures/fig5_gradient_zoom.png",
+        report("results/figures/fig5_gradient_zoom.png", caption="../report/fig5.rst", category="Figures"),
     log:
         "logs/report/fig5_gradient_zoom.log",
     params:
@@ -40,7 +40,7 @@ rule fig6_discriminator_diff:
         frames="results/splits/heldout_source.tsv",
         adapted=adapted_frames(["sggan-2k", "sggan-2k-no-sd"]),
     output:
-        "results/figures/fig6_discriminator_diff.png",
+        report("results/figures/fig6_discriminator_diff.png", caption="../report/fig6.rst", category="Figures"),
     log:
         "logs/report/fig6_discriminator_diff.log",
     params:
@@ -57,7 +57,7 @@ rule fig7_segmentation:
         frames="results/data/cityscapes_val.tsv",
         scores=[f"results/scores/{m}.json" for m in ("source-only", BEST_SGGAN) if m],
     output:
-        "results/figures/fig7_segmentation.png",
+        report("results/figures/fig7_segmentation.png", caption="../report/fig7.rst", category="Figures"),
     log:
         "logs/report/fig7_segmentation.log",
     params:
@@ -75,7 +75,7 @@ rule loss_curves:
     input:
         [f"results/translators/{m}/generator.pt" for m in TRAINABLE],
     output:
-        "results/figures/loss_curves.png",
+        report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Figures"),
     log:
         "logs/report/loss_curves.log",
     params:
