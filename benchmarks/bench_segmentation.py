@@ -41,9 +41,10 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.results_log import RESULTS, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
+from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
 from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
 from sggan.data.labels import NUM_CLASSES, PALETTE  # noqa: E402
+from sggan.device import resolve_device  # noqa: E402
 from segmentation.data import TrainCrops, to_network  # noqa: E402
 from segmentation.distributed import World  # noqa: E402
 from segmentation.frontend import MARGIN  # noqa: E402
@@ -209,14 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-tflops", type=float, help="dense bf16 peak of the card (default: known cards)")
     parser.add_argument("--loader-workers", type=int, default=8)
     parser.add_argument("--no-amp", action="store_true", help="fp32 (TF32 allowed) instead of bf16 autocast")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown log to append a row to")
-    parser.add_argument("--json", type=Path, help="also write the summary here")
-    parser.add_argument("--no-log", action="store_true", help="print only")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     amp = device.type == "cuda" and not args.no_amp
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in card), None)

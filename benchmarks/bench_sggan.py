@@ -45,7 +45,8 @@ from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids
 from sggan.data.labels import PALETTE  # noqa: E402
 from sggan.translators import build_translator  # noqa: E402
 from sggan.translators.base import AdaptOptions  # noqa: E402
-from benchmarks.results_log import RESULTS, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
+from sggan.device import resolve_device  # noqa: E402
+from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
 
 SECTION = "## SG-GAN training and adaptation (`benchmarks/bench_sggan.py`)"
 SECTION_TEXT = """
@@ -178,14 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="adaptation DataLoader workers")
     parser.add_argument("--train-workers", type=int, default=6, help="training DataLoader workers")
     parser.add_argument("--no-bf16", action="store_true", help="skip the bf16-autocast training run")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown log to append a row to")
-    parser.add_argument("--json", type=Path, help="also write the summary here")
-    parser.add_argument("--no-log", action="store_true", help="print only")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     if args.quick:
         torch.set_num_threads(1)  # on small shared CPUs, several torch threads make timings erratic
         frame_hw, working, warmup = (GTA_HW[0] // 8, GTA_HW[1] // 8), (128, 256), 2

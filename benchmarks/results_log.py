@@ -55,6 +55,14 @@ def peak_gib(device) -> float | None:
     return torch.cuda.max_memory_allocated() / 2 ** 30
 
 
+def add_output_arguments(parser) -> None:
+    """The options every GPU benchmark shares: device, where its row goes, a JSON copy."""
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown log to append a row to")
+    parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--no-log", action="store_true", help="print only")
+
+
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
