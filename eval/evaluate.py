@@ -157,6 +157,12 @@ def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
               file=sys.stderr)
     pairs = [(str(matches[key]), str(gt_files[key])) for key in gt_files]
     conf = accumulate(pairs, workers or default_workers(), progress)
+    return {**score_record(conf), "num_images": len(pairs), "predictions": str(pred_dir),
+            "ground_truth": str(gt_dir)}
+
+
+def score_record(conf: np.ndarray) -> dict:
+    """The scores of a (19, 20) confusion matrix with its void column, as written to the JSON files."""
     result = scores(conf)
     return {
         "pixel_acc": _json_number(result["pixel_acc"]),
@@ -169,10 +175,7 @@ def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
         # per ground-truth class, pixels predicted as a label that is not evaluated (void,
         # parking...): misses that no column of confusion_matrix shows
         "void_predictions": conf[:, NUM_CLASSES].tolist(),
-        "num_images": len(pairs),
         "num_pixels": int(conf.sum()),
-        "predictions": str(pred_dir),
-        "ground_truth": str(gt_dir),
     }
 
 

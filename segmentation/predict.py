@@ -65,25 +65,31 @@ class _Frames(Dataset):
 
 
 @torch.inference_mode()
-def predict_frames(model: DilatedNet, frames: list[Frame], out_dir: Path, device: torch.device,
-                   workers: int = 0, amp: bool = True, progress: bool = True, tile: int | None = None) -> int:
-    """Predict every frame whose output is missing; returns how many were written."""
-    todo = [f for f in frames if not output_path(out_dir, f).exists()]
+def iter_predictions(model: DilatedNet, frames: list[Frame], device: torch.device, workers: int = 0,
+                     amp: bool = True, progress: bool = True, tile: int | None = None, desc: str = "predict"):
+    """Yield (frame, (H, W) train-id tensor on the device) for each frame, at its label's size."""
     amp = amp and device.type == "cuda"
     if amp:
         model = model.to(memory_format=torch.channels_last)
-    lut = torch.from_numpy(TRAIN_TO_LABEL).to(device)
     # Batch 1: frames may differ in size, and a full Cityscapes frame fills the device anyway.
-    loader = DataLoader(_Frames(todo), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
-    for image, index in tqdm(loader, desc=f"predict -> {out_dir}", unit="frame", disable=not progress,
-                             file=sys.stderr):
+    loader = DataLoader(_Frames(frames), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
+    for image, index in tqdm(loader, desc=desc, unit="frame", disable=not progress, file=sys.stderr):
         x = to_network(image, device)
         if amp:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             logits = predict_logits(model, x, tile)
-        label_ids = lut[logits.argmax(1)[0]]
-        write_label_ids(output_path(out_dir, todo[int(index)]), label_ids.cpu().numpy())
+        yield frames[int(index)], logits.argmax(1)[0]
+
+
+def predict_frames(model: DilatedNet, frames: list[Frame], out_dir: Path, device: torch.device,
+                   workers: int = 0, amp: bool = True, progress: bool = True, tile: int | None = None) -> int:
+    """Predict every frame whose output is missing; returns how many were written."""
+    todo = [f for f in frames if not output_path(out_dir, f).exists()]
+    lut = torch.from_numpy(TRAIN_TO_LABEL).to(device)
+    for frame, train_ids in iter_predictions(model, todo, device, workers, amp, progress, tile,
+                                             desc=f"predict -> {out_dir}"):
+        write_label_ids(output_path(out_dir, frame), lut[train_ids].cpu().numpy())
     return len(todo)
 
 
