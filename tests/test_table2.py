@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 from eval import provenance as prov
-from eval.table2 import main, table_rows, to_csv
+from eval.table2 import COLUMNS, main, table_rows
+from eval.tables import to_csv
 from sggan.data.io import DataError
 
 
@@ -22,7 +23,7 @@ def score_files(tmp_path):
 
 
 def test_csv_keeps_order_and_fills_paper_columns_only_for_paper_methods(score_files):
-    assert to_csv(table_rows(score_files)) == (
+    assert to_csv(table_rows(score_files), COLUMNS) == (
         "method,pixel_acc,class_acc,class_iou,paper_pixel_acc,paper_class_acc,paper_class_iou\n"
         "sggan-25k,80.00,45.50,36.12,81.72,47.29,37.43\n"
         "my-translator,12.35,,3.14,,,\n"
@@ -38,7 +39,7 @@ def test_cli_writes_csv_and_markdown_with_provenance_note(tmp_path, score_files)
     out_csv, out_md = tmp_path / "tables" / "table2.csv", tmp_path / "tables" / "table2.md"
     argv = [arg for method, path in score_files for arg in ("--score", f"{method}={path}")]
     assert main(argv + ["--out-csv", str(out_csv), "--out-md", str(out_md), "--provenance", str(record)]) == 0
-    assert out_csv.read_text() == to_csv(table_rows(score_files))
+    assert out_csv.read_text() == to_csv(table_rows(score_files), COLUMNS)
     md = out_md.read_text().splitlines()
     table = [line for line in md if line.startswith("|")]
     assert table[0] == ("| method | pixel_acc | class_acc | class_iou | paper_pixel_acc | paper_class_acc "
