@@ -1,0 +1,167 @@
+import json
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+
+from eval import kid as kid_module
+from eval.kid import FEATURE_DIM, INPUT_SIZE, extract_features, kid, load_inception, mmd2_unbiased
+from sggan.data.io import DataError, Frame, write_frame_list, write_image
+
+
+def gaussian(n, d=16, shift=0.0, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d)) + shift
+
+
+def naive_mmd2(x, y):
+    """The unbiased MMD^2 written out pair by pair (Binkowski et al. 2018, eq. (3) with m = n)."""
+    def k(a, b):
+        return (float(np.dot(a, b)) / len(a) + 1.0) ** 3
+    m = len(x)
+    within = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(m) for j in range(m) if i != j)
+    cross = sum(k(x[i], y[j]) for i in range(m) for j in range(m))
+    return within / (m * (m - 1)) - 2 * cross / (m * m)
+
+
+def test_one_whole_subset_is_the_exact_unbiased_mmd():
+    x, y = gaussian(6, d=5, seed=1), gaussian(6, d=5, shift=0.3, seed=2)
+    expected = naive_mmd2(x, y)
+    assert mmd2_unbiased(x, y) == pytest.approx(expected, rel=1e-12)
+    mean, std = kid(x, y, subsets=1, subset_size=6)
+    assert mean == pytest.approx(expected, rel=1e-12) and std == 0.0
+    # every subset holds the whole of both sets: the same value each time
+    mean, std = kid(x, y, subsets=4, subset_size=6)
+    assert mean == pytest.approx(expected, rel=1e-12) and std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_same_distribution_is_near_zero_and_kid_grows_with_a_shift():
+    x = gaussian(300, seed=0)
+    values = [kid(x, gaussian(300, shift=s, seed=1), subsets=20, subset_size=100)[0]
+              for s in (0.0, 0.25, 0.5, 1.0, 2.0)]
+    assert abs(values[0]) < 0.1 * values[1]
+    assert all(a < b for a, b in zip(values, values[1:])), values
+    # a set against itself: slightly negative (the two subsets share samples), small next to a shift
+    assert -0.1 * values[2] < kid(x, x, subsets=20, subset_size=100)[0] < 0
+
+
+def test_subset_size_is_clipped_to_the_smaller_set():
+    x, y = gaussian(30, seed=0), gaussian(40, shift=0.5, seed=1)
+    assert kid(x, y, subsets=5, subset_size=10**6, seed=3) == kid(x, y, subsets=5, subset_size=30, seed=3)
+    assert kid_module.effective_subset_size(30, 40, 1000) == 30
+    assert kid_module.effective_subset_size(30, 40, 8) == 8
+
+
+def test_kid_refuses_fewer_than_two_samples():
+    with pytest.raises(ValueError, match="at least 2"):
+        kid(gaussian(1), gaussian(10))
+    with pytest.raises(ValueError, match="at least 2"):
+        kid(gaussian(10), gaussian(10), subset_size=1)
+    with pytest.raises(ValueError, match="same d"):
+        kid(gaussian(10, d=4), gaussian(10, d=5))
+
+
+def test_random_weights_are_seeded_and_inception_normalised():
+    a, b = load_inception("random", seed=0), load_inception("random", seed=0)
+    c = load_inception("random", seed=1)
+    weight = "inception.Conv2d_1a_3x3.conv.weight"
+    assert torch.equal(a.state_dict()[weight], b.state_dict()[weight])
+    assert not torch.equal(a.state_dict()[weight], c.state_dict()[weight])
+    # as torchvision's inception_v3 for its pretrained weights: ImageNet mean/std, then transform_input
+    assert a.inception.transform_input
+    assert torch.allclose(a.mean.flatten(), torch.tensor([0.485, 0.456, 0.406]))
+    assert torch.allclose(a.std.flatten(), torch.tensor([0.229, 0.224, 0.225]))
+
+
+def test_features_of_image_files(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, size in enumerate([(20, 30), (24, 24), (16, 40)]):  # sizes differ: each is resized to 299
+        paths.append(tmp_path / f"{i}.png")
+        write_image(paths[-1], rng.integers(0, 256, size=(*size, 3), dtype=np.uint8))
+    net = load_inception("random", seed=0)
+    feats = extract_features(net, paths, torch.device("cpu"), batch_size=2, progress=False)
+    assert feats.shape == (3, FEATURE_DIM) and feats.dtype == np.float64
+    assert np.isfinite(feats).all() and feats.std() > 0
+    assert kid_module.resize_for_inception(np.zeros((5, 7, 3), np.uint8)).shape == (3, INPUT_SIZE, INPUT_SIZE)
+
+
+def synthetic_images(folder, count, seed, tint=(1.0, 1.0, 1.0)):
+    """Small textured images (a grey-ish colour plus pixel noise), optionally colour-tinted."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        base = rng.uniform(0.4, 0.6, size=3)
+        texture = rng.normal(0, 0.15, size=(24, 32, 1)) + rng.normal(0, 0.05, size=(24, 32, 3))
+        paths.append(folder / f"frame{i:02d}.png")
+        write_image(paths[-1], (np.clip((base + texture) * tint, 0, 1) * 255).astype(np.uint8))
+    return paths
+
+
+def frame_list(path, images):
+    write_frame_list(path, [Frame(p.stem, p, p.with_suffix(".label.png")) for p in images])
+    return path
+
+
+def test_cli_colour_shift_scores_worse_than_the_same_distribution(tmp_path):
+    n = 8
+    target = frame_list(tmp_path / "target.tsv", synthetic_images(tmp_path / "target", n, seed=1))
+    same = synthetic_images(tmp_path / "same", n, seed=2)
+    synthetic_images(tmp_path / "shifted", n, seed=2, tint=(1.5, 0.7, 0.5))
+    source = frame_list(tmp_path / "source.tsv", same)  # ids frame00 .. frame07 in both folders
+    results = {}
+    for name in ("same", "shifted"):
+        out = tmp_path / "quality" / name / "kid.json"
+        assert kid_module.main(["--source-frames", str(source), "--adapted-dir", str(tmp_path / name),
+                                "--target-frames", str(target), "--weights", "random", "--seed", "0",
+                                "--subsets", "10", "--device", "cpu", "--out", str(out)]) == 0
+        results[name] = json.loads(out.read_text())
+    # subset size 8 = both sets whole: every subset gives the same value (kid_std ~ 0). With other
+    # seeds (0-5) of the random weights the shifted KID was 13 to 750 times the same-distribution one.
+    assert results["shifted"]["kid"] > 5 * abs(results["same"]["kid"])
+    assert results["same"] | {"kid": 0, "kid_std": 0} == {
+        "kid": 0, "kid_std": 0, "num_adapted": n, "num_target": n, "subsets": 10, "subset_size": n,
+        "weights": "random", "seed": 0}
+
+
+def test_cli_names_a_missing_adapted_frame(tmp_path, capsys):
+    images = synthetic_images(tmp_path / "images", 3, seed=0)
+    frames = frame_list(tmp_path / "frames.tsv", images)
+    images[1].unlink()
+    out = tmp_path / "kid.json"
+    assert kid_module.main(["--source-frames", str(frames), "--adapted-dir", str(tmp_path / "images"),
+                            "--target-frames", str(frames), "--weights", "random", "--device", "cpu",
+                            "--out", str(out)]) == 1
+    message = capsys.readouterr().err
+    assert "frame01.png" in message and "sggan.adapt" in message
+    assert not out.exists()
+
+
+def test_offline_machine_gets_told_where_the_weights_go(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    with pytest.raises(DataError) as error:
+        load_inception("imagenet")
+    message = str(error.value)
+    expected = tmp_path / "torch-home" / "hub" / "checkpoints" / "inception_v3_google-0cc3c7bd.pth"
+    assert str(expected) in message and "--weights-file" in message
+
+
+def test_a_weights_file_is_loaded_or_named(tmp_path):
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    path = tmp_path / "inception.pth"
+    state = inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict()
+    torch.save(state, path)
+    net = load_inception("imagenet", weights_file=path)
+    assert torch.equal(net.inception.Mixed_7c.branch1x1.conv.weight, state["Mixed_7c.branch1x1.conv.weight"])
+    assert net.inception.transform_input and net.inception.AuxLogits is None
+    with pytest.raises(DataError, match="nowhere.pth"):
+        load_inception("imagenet", weights_file=tmp_path / "nowhere.pth")
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(DataError, match="not a state dict of torchvision's inception_v3"):
+        load_inception("imagenet", weights_file=tmp_path / "other.pth")
