@@ -1,4 +1,4 @@
-# SG-GAN benchmark: GTA-V -> Cityscapes adaptation, dilated segmentation, Table 2.
+# SG-GAN benchmark: GTA-V -> Cityscapes adaptation, dilated segmentation, Tables 1 and 2, figures.
 # Wiring only: the stages live in workflow/rules/*.smk, the work in the Python packages.
 from snakemake.utils import min_version, validate
 
@@ -30,6 +30,7 @@ include: "workflow/rules/translate.smk"
 include: "workflow/rules/adapt.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/study.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -37,4 +38,7 @@ rule all:
     input:
         "results/tables/table2.csv",
         "results/tables/table2.md",
+        "results/tables/translator_quality.csv",
+        "results/tables/translator_quality.md",
+        study_tables(),
         report_figures(),

@@ -103,6 +103,7 @@ def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path,
     import yaml
 
     config = yaml.safe_load(TINY.read_text())
+    del config["ab_study"]  # its pairs name the translators replaced here
     gan = {"epochs": 1, "load_size": [32, 64], "crop_size": [32, 64], "workers": 0, "checkpoint_every": 4,
            "sample_every": 4}
     (tmp_path / "program.py").write_text(EXTERNAL_PROGRAM)
@@ -131,7 +132,50 @@ def test_report_gathers_the_table_figures_and_provenance(finished_run):
     snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text()
     assert "Table 2 of the paper" in html  # the table's caption
-    for name in ("table2.csv", "provenance.json", "fig4_translations.png", "fig7_segmentation.png",
-                 "loss_curves.png"):
+    for name in ("table2.csv", "table1.csv", "translator_quality.csv", "provenance.json",
+                 "fig4_translations.png", "fig7_segmentation.png", "loss_curves.png"):
         assert name in html, name
     assert "fig5_gradient_zoom.png" not in html  # that ablation is not configured in the tiny run
+
+
+def test_translator_quality_has_kid_and_semantic_scores_per_translator(finished_run):
+    with (finished_run / "results/tables/translator_quality.csv").open() as f:
+        rows = {r["method"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ["source-only", "sggan-2k", "sggan-2k-no-sd", "ideal"]
+    for row in rows.values():
+        assert float(row["kid_x100_std"]) >= 0.0
+        float(row["kid_x100"])  # a number (slightly negative is possible for an unbiased estimate)
+        for column in ("semantic_pixel_acc", "semantic_class_iou"):
+            assert 0.0 <= float(row[column]) <= 100.0
+
+
+def test_table1_tallies_imported_answers_on_the_next_run(finished_run, tmp_path):
+    kit = finished_run / "results/ab_study/kit"
+    with (finished_run / "results/tables/table1.csv").open() as f:
+        (before,) = csv.DictReader(f)
+    assert (before["method_a"], before["method_b"], before["answers"]) == ("sggan-2k", "sggan-2k-no-sd", "0")
+    with (kit / "pairs.csv").open() as f:
+        pairs = list(csv.DictReader(f))
+    assert len(pairs) == 2 and {p["frame_id"] for p in pairs} == {
+        f.id for f in read_frame_list(finished_run / "results/splits/heldout_source.tsv")}
+
+    # two scripted crowd workers: w1 always picks method A, w2 always the left image
+    results = tmp_path / "Batch_results.csv"
+    with results.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["WorkerId", "SubmitTime", "AssignmentStatus", "Input.pair_id", "Answer.choice"])
+        for p in pairs:
+            writer.writerow(["w1", "Fri Nov 27 10:00:00 UTC 2026", "Approved", p["pair_id"],
+                             "left" if p["left_method"] == p["method_a"] else "right"])
+            writer.writerow(["w2", "Fri Nov 27 10:01:00 UTC 2026", "Approved", p["pair_id"], "left"])
+    subprocess.run([sys.executable, "-m", "eval.ab", "import", "--kit", str(kit),
+                    "--db", str(finished_run / "results/ab_study/answers.sqlite"), "--results", str(results)],
+                   check=True, cwd=finished_run)
+
+    result = snakemake(finished_run, "all")  # the new answers make Table 1, and only it, out of date
+    assert "table1" in result.stderr and "train_" not in result.stderr
+    with (finished_run / "results/tables/table1.csv").open() as f:
+        (after,) = csv.DictReader(f)
+    prefer_a = len(pairs) + sum(p["left_method"] == p["method_a"] for p in pairs)
+    assert (after["answers"], after["raters"]) == (str(2 * len(pairs)), "2")
+    assert float(after["prefer_a_percent"]) == pytest.approx(100 * prefer_a / (2 * len(pairs)), abs=0.05)

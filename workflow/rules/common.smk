@@ -1,6 +1,8 @@
 # Helpers and input functions shared by the rules. Nothing here runs work.
 import json
+import os
 import re
+import shlex
 import sys
 
 import numpy as np
@@ -51,6 +53,8 @@ _check_data_roots()
 TRAINABLE = [method for method, translator in _configured_translators().items() if translator.trainable]
 METHODS = list(TRANSLATORS) + (["oracle"] if config.get("oracle", True) else []) \
     + (["ideal"] if TOY and config.get("ideal", False) else [])
+# methods with adapted source frames: the translators, and the toy world's perfect translation
+ADAPTED = list(TRANSLATORS) + (["ideal"] if "ideal" in METHODS else [])
 
 
 def alternation(names):
@@ -61,6 +65,7 @@ wildcard_constraints:
     method=alternation(METHODS),
     translator=alternation(list(TRANSLATORS)),
     trained=alternation(TRAINABLE),
+    adapted=alternation(ADAPTED),
     split="train|val",
 
 
@@ -109,6 +114,7 @@ DEFAULT_RESOURCES = {
     "segmentation": {"mem_mb": 32000, "runtime": 48 * 60},
     "predict": {"mem_mb": 16000, "runtime": 2 * 60},
     "evaluate": {"mem_mb": 8000, "runtime": 30},
+    "quality": {"mem_mb": 16000, "runtime": 60},
 }
 
 
@@ -203,3 +209,47 @@ def report_figures():
 def adapted_frames(methods):
     """The gathered frame lists of these translators: every adapted image is written."""
     return [f"results/adapted/{m}/frames.tsv" for m in methods]
+
+
+# Translator quality (workflow/rules/evaluate.smk) of every method in ADAPTED.
+QUALITY = config.get("quality", {})
+
+
+def adapted_images(method):
+    """The folder of a method's adapted {id}.png (the toy world writes the ideal ones itself)."""
+    return f"{TOY_OUT}/ideal/images" if method == "ideal" else f"results/adapted/{method}/images"
+
+
+def kid_weights():
+    weights = QUALITY.get("kid_weights", "imagenet")
+    path = QUALITY.get("kid_weights_file")
+    return f"--weights {weights}" + (f" --weights-file {path}" if weights == "imagenet" and path else "")
+
+
+# Table 1's A/B study (workflow/rules/study.smk): pairs of configured translators.
+AB = config.get("ab_study", {})
+AB_ANSWERS = AB.get("answers", "results/ab_study/answers.sqlite")
+
+
+def _ab_pairs():
+    pairs = AB.get("pairs", [])
+    for i, pair in enumerate(pairs):
+        unknown = [pair[k] for k in ("a", "b") if pair[k] not in ADAPTED]
+        if unknown or pair["a"] == pair["b"]:
+            raise ValueError(f"config ab_study.pairs[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
+                             f"different configured translators, from {', '.join(ADAPTED)}")
+    return pairs
+
+
+AB_PAIRS = _ab_pairs()
+AB_METHODS = list(dict.fromkeys(m for pair in AB_PAIRS for m in (pair["a"], pair["b"])))
+
+
+def ab_answers(wildcards):
+    """The answers database when raters have started (it is never a Snakemake output, so a rerun
+    cannot delete answers); its appearance or any new answer makes Table 1 out of date."""
+    return [AB_ANSWERS] if os.path.exists(AB_ANSWERS) else []
+
+
+def study_tables():
+    return ["results/tables/table1.csv", "results/tables/table1.md"] if AB_PAIRS else []

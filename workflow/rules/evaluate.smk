@@ -51,3 +51,75 @@ rule table2:
     shell:
         "python -m eval.table2 {params.scores} --out-csv {output.csv} --out-md {output.md}"
         " --provenance {input.provenance} 2> {log}"
+
+
+# Translator quality on the held-out source frames: realism (KID to held-out target frames) and,
+# with the oracle row, semantic preservation (the oracle network against the source labels).
+rule kid:
+    input:
+        heldout="results/splits/heldout_source.tsv",
+        target="results/splits/heldout_target.tsv",
+        adapted="results/adapted/{adapted}/frames.tsv",
+    output:
+        "results/quality/{adapted}/kid.json",
+    log:
+        "logs/quality/kid_{adapted}.log",
+    params:
+        images=lambda wildcards: adapted_images(wildcards.adapted),
+        weights=kid_weights(),
+        subsets=QUALITY.get("kid_subsets", 100),
+        subset_size=QUALITY.get("kid_subset_size", 1000),
+        device=DEVICE,
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("quality", "mem_mb"),
+        runtime=job_resource("quality", "runtime"),
+        gpu=min(GPU_PER_JOB, 1),
+    shell:
+        "OMP_NUM_THREADS={threads} python -m eval.kid --source-frames {input.heldout}"
+        " --adapted-dir {params.images} --target-frames {input.target} {params.weights} --seed {SEED}"
+        " --subsets {params.subsets} --subset-size {params.subset_size} --device {params.device}"
+        " --out {output} 2> {log}"
+
+
+rule semantic_preservation:
+    input:
+        model=f"results/segmentation/oracle/{SEG_FINAL_STAGE}/model.pt",
+        heldout="results/splits/heldout_source.tsv",
+        adapted="results/adapted/{adapted}/frames.tsv",
+    output:
+        "results/quality/{adapted}/semantic.json",
+    log:
+        "logs/quality/semantic_{adapted}.log",
+    params:
+        device=DEVICE,
+        tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",
+    threads: THREADS_PER_JOB
+    resources:
+        mem_mb=job_resource("quality", "mem_mb"),
+        runtime=job_resource("quality", "runtime"),
+        gpu=min(GPU_PER_JOB, 1),
+    shell:
+        "OMP_NUM_THREADS={threads} python -m eval.semantic --model {input.model} --heldout {input.heldout}"
+        " --adapted {input.adapted} --device {params.device} {params.tile} --out {output} 2> {log}"
+
+
+rule translator_quality:
+    input:
+        kid=expand("results/quality/{adapted}/kid.json", adapted=ADAPTED),
+        semantic=expand("results/quality/{adapted}/semantic.json", adapted=ADAPTED) if "oracle" in METHODS else [],
+        provenance="results/provenance.json",
+    output:
+        csv=report("results/tables/translator_quality.csv", caption="../report/translator_quality.rst",
+                   category="Tables"),
+        md="results/tables/translator_quality.md",
+    log:
+        "logs/quality/translator_quality.log",
+    params:
+        kid=" ".join(f"--kid {m}=results/quality/{m}/kid.json" for m in ADAPTED),
+        semantic=" ".join(f"--semantic {m}=results/quality/{m}/semantic.json" for m in ADAPTED)
+        if "oracle" in METHODS else "",
+    threads: 1
+    shell:
+        "python -m eval.quality {params.kid} {params.semantic} --provenance {input.provenance}"
+        " --out-csv {output.csv} --out-md {output.md} 2> {log}"
