@@ -67,24 +67,33 @@ def test_second_run_has_nothing_to_do(finished_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_killed_run_resumes_to_the_same_table(finished_run, tmp_path):
-    shutil.copy(TINY, tmp_path / "config.yaml")
+def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(finished_run, tmp_path):
+    # shared_dir, as on Kubernetes: run folders, adapted images, predictions and the toy world live
+    # in a folder outside the working directory; only declared files stay in it
+    workdir, volume = tmp_path / "work", tmp_path / "volume"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(TINY.read_text() + f"shared_dir: {volume}\n")
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(tmp_path), "--cores", "1", "all"]
+               "--directory", str(workdir), "--cores", "1", "all"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.time() + 300
     # kill the whole job tree once translator training is under way
-    while not (tmp_path / "results/translators/sggan-2k/checkpoint.pt").exists():
+    checkpoint = volume / "results/translators/sggan-2k/checkpoint.pt"
+    while not checkpoint.exists():
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.time() < deadline
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert not (tmp_path / "results/tables/table2.csv").exists()
-    snakemake(tmp_path, "--unlock")  # a SIGKILL leaves Snakemake's lock behind
-    snakemake(tmp_path, "--rerun-incomplete", "all")
-    assert table(tmp_path) == table(finished_run)
+    assert not (workdir / "results/tables/table2.csv").exists()
+    snakemake(workdir, "--unlock")  # a SIGKILL leaves Snakemake's lock behind
+    snakemake(workdir, "--rerun-incomplete", "all")
+    assert table(workdir) == table(finished_run)
+    assert not (workdir / "data").exists() and not (workdir / "results/adapted/sggan-2k/images").exists()
+    assert len(list((volume / "results/adapted/sggan-2k/images").iterdir())) == 24
+    assert (workdir / "results/translators/sggan-2k/generator.pt").read_bytes() == \
+        (volume / "results/translators/sggan-2k/generator.pt").read_bytes()
 
 
 EXTERNAL_PROGRAM = '''

@@ -1,5 +1,6 @@
 """The workflow's wiring: dry runs of the shipped configs, fail-fast data checks, config validation."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,3 +95,20 @@ def test_every_profile_dry_runs(tmp_path, profile):
     # per-rule settings must name rules that exist, or they silently reach nothing
     for rule in yaml.safe_load((profile_dir / "config.yaml").read_text()).get("set-resources", {}):
         assert f"rule {rule}:" in result.stdout, f"{profile} profile sets resources of unknown rule {rule}"
+
+
+def test_kubernetes_profile_keeps_the_bulk_on_the_shared_volume(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path, "--workflow-profile", str(REPO / "workflow/profiles/kubernetes"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = result.stdout
+    volume = "/mnt/sggan/work"
+    # what no declared file carries is read and written in place on the volume ...
+    assert f"--run-dir {volume}/results/translators/sggan-2k " in out
+    assert f"--out {volume}/results/adapted/sggan-2k/images " in out
+    assert f"--out {volume}/results/predictions/oracle/labels " in out
+    assert f"sggan.data.toyworld --out {volume}/data/toy " in out
+    # ... and the declared files a job writes there are copied where the storage provider takes them
+    for made in ("translators/sggan-2k/generator.pt", "segmentation/oracle/joint/model.pt"):
+        assert re.search(rf"&& cp {volume}/results/{made} \S*/storage/results/{made}\n", out), made
+    assert " results/adapted/sggan-2k/images" not in out

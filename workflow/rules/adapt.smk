@@ -15,8 +15,8 @@ rule adapt:
     params:
         model=translator_model,
         params=translator_params,
-        run_dir="results/translators/{translator}",
-        images="results/adapted/{translator}/images",
+        run_dir=shared("results/translators/{translator}"),
+        images=lambda wildcards: adapted_images(wildcards.translator),
         shard=lambda w: shard_of(w.scatteritem),
         size=config["adaptation"]["working_size"],
         batch_size=config["adaptation"].get("batch_size", 1),
@@ -44,7 +44,7 @@ rule gather_adapted:
     log:
         "logs/adapt/{translator}/gather.log",
     params:
-        images="results/adapted/{translator}/images",
+        images=lambda wildcards: adapted_images(wildcards.translator),
     threads: 1
     shell:
         "python -m sggan.gather --frames {input.frames} --images {params.images} --out {output} 2> {log}"

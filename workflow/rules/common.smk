@@ -11,10 +11,23 @@ from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
 from sggan.translators import get_translator
 
+# The folders that jobs hand to each other besides their declared files (training run folders
+# with checkpoints, samples and loss logs; adapted images; predicted labels; the toy world) live
+# under shared_dir when it is set: on a cluster whose jobs share no filesystem (Kubernetes), a
+# volume mounted at the same path in every job and where Snakemake runs. Declared files go
+# through the storage provider as usual; the bulk is read in place, never copied per job.
+SHARED = config.get("shared_dir", "")
+
+
+def shared(path):
+    return os.path.join(SHARED, path) if SHARED else path
+
+
 TOY = config.get("toy_world", {}).get("enabled", False)
-TOY_OUT = config.get("toy_world", {}).get("out", "data/toy")
-GTA_ROOT = config["data"]["gta_root"]
-CITYSCAPES_ROOT = config["data"]["cityscapes_root"]
+TOY_OUT = shared(config.get("toy_world", {}).get("out", "data/toy"))
+# the toy world is generated into the shared folder with everything else; real data is where it is
+GTA_ROOT = shared(config["data"]["gta_root"]) if TOY else config["data"]["gta_root"]
+CITYSCAPES_ROOT = shared(config["data"]["cityscapes_root"]) if TOY else config["data"]["cityscapes_root"]
 SEED = config["seed"]
 DEVICE = config.get("device", "auto")
 TRANSLATORS = config["translators"]
@@ -69,9 +82,21 @@ wildcard_constraints:
     split="train|val",
 
 
+def toy_folder(name):
+    """A folder of the toy world. In the shared folder it must not go through the storage
+    provider (local), so the few jobs that declare it run where Snakemake runs."""
+    return local(f"{TOY_OUT}/{name}") if SHARED else f"{TOY_OUT}/{name}"
+
+
 def toy_output(name):
     """The toy world's folder as an input, so the data stage waits for its generation."""
-    return [f"{TOY_OUT}/{name}"] if TOY else []
+    return [toy_folder(name)] if TOY else []
+
+
+def publish(made):
+    """Shell suffix that copies a run folder's final file to the job's declared output when run
+    folders live in the shared folder (where they are otherwise)."""
+    return (lambda wildcards, output: f" && cp {made.format(**wildcards)} {output[0]}") if SHARED else ""
 
 
 def translator_params(wildcards):
@@ -217,7 +242,7 @@ QUALITY = config.get("quality", {})
 
 def adapted_images(method):
     """The folder of a method's adapted {id}.png (the toy world writes the ideal ones itself)."""
-    return f"{TOY_OUT}/ideal/images" if method == "ideal" else f"results/adapted/{method}/images"
+    return f"{TOY_OUT}/ideal/images" if method == "ideal" else shared(f"results/adapted/{method}/images")
 
 
 def kid_weights():
@@ -247,8 +272,9 @@ AB_METHODS = list(dict.fromkeys(m for pair in AB_PAIRS for m in (pair["a"], pair
 
 def ab_answers(wildcards):
     """The answers database when raters have started (it is never a Snakemake output, so a rerun
-    cannot delete answers); its appearance or any new answer makes Table 1 out of date."""
-    return [AB_ANSWERS] if os.path.exists(AB_ANSWERS) else []
+    cannot delete answers); its appearance or any new answer makes Table 1 out of date. It is
+    where the raters' app runs, never in a storage provider (local)."""
+    return [local(AB_ANSWERS)] if os.path.exists(AB_ANSWERS) else []
 
 
 def study_tables():

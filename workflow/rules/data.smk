@@ -4,9 +4,9 @@ if TOY:
 
     rule toy_world:
         output:
-            gta=directory(f"{TOY_OUT}/gta"),
-            cityscapes=directory(f"{TOY_OUT}/cityscapes"),
-            ideal=directory(f"{TOY_OUT}/ideal"),
+            gta=directory(toy_folder("gta")),
+            cityscapes=directory(toy_folder("cityscapes")),
+            ideal=directory(toy_folder("ideal")),
         log:
             "logs/data/toy_world.log",
         params:
@@ -24,7 +24,7 @@ if TOY:
 
     rule ideal_frames:
         input:
-            ideal=f"{TOY_OUT}/ideal",
+            ideal=toy_folder("ideal"),
             source="results/data/gta.tsv",
         output:
             "results/adapted/ideal/frames.tsv",

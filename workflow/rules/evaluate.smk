@@ -11,7 +11,7 @@ rule evaluate:
     log:
         "logs/evaluate/{method}.log",
     params:
-        predictions="results/predictions/{method}/labels",
+        predictions=shared("results/predictions/{method}/labels"),
         ground_truth=f"{CITYSCAPES_ROOT}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:

@@ -11,7 +11,7 @@ rule fig4_translations:
     log:
         "logs/report/fig4_translations.log",
     params:
-        adapted=" ".join(f"--adapted {m}=results/adapted/{m}/images" for m in SHOWN_TRANSLATORS),
+        adapted=" ".join(f"--adapted {m}={adapted_images(m)}" for m in SHOWN_TRANSLATORS),
         num=FIGURE_NUM_FRAMES,
     threads: 1
     shell:
@@ -28,11 +28,13 @@ rule fig5_gradient_zoom:
     log:
         "logs/report/fig5_gradient_zoom.log",
     params:
+        with_grad=adapted_images("sggan-2k"),
+        without_grad=adapted_images("sggan-2k-no-grad"),
         num=FIGURE_NUM_FRAMES,
     threads: 1
     shell:
-        "python -m eval.figures fig5 --frames {input.frames} --with-grad results/adapted/sggan-2k/images"
-        " --without-grad results/adapted/sggan-2k-no-grad/images --num {params.num} --out {output} 2> {log}"
+        "python -m eval.figures fig5 --frames {input.frames} --with-grad {params.with_grad}"
+        " --without-grad {params.without_grad} --num {params.num} --out {output} 2> {log}"
 
 
 rule fig6_discriminator_diff:
@@ -44,11 +46,13 @@ rule fig6_discriminator_diff:
     log:
         "logs/report/fig6_discriminator_diff.log",
     params:
+        with_sd=adapted_images("sggan-2k"),
+        without_sd=adapted_images("sggan-2k-no-sd"),
         num=FIGURE_NUM_FRAMES,
     threads: 1
     shell:
-        "python -m eval.figures fig6 --frames {input.frames} --with-sd results/adapted/sggan-2k/images"
-        " --without-sd results/adapted/sggan-2k-no-sd/images --num {params.num} --out {output} 2> {log}"
+        "python -m eval.figures fig6 --frames {input.frames} --with-sd {params.with_sd}"
+        " --without-sd {params.without_sd} --num {params.num} --out {output} 2> {log}"
 
 
 # The score files stand for the predictions: each is written only once every prediction shard is.
@@ -61,7 +65,8 @@ rule fig7_segmentation:
     log:
         "logs/report/fig7_segmentation.log",
     params:
-        predictions=" ".join(f"--prediction {m}=results/predictions/{m}/labels" for m in ("source-only", BEST_SGGAN) if m),
+        predictions=" ".join(f"--prediction {m}={shared(f'results/predictions/{m}/labels')}"
+                             for m in ("source-only", BEST_SGGAN) if m),
         num=FIGURE_NUM_FRAMES,
     threads: 1
     shell:
@@ -79,7 +84,7 @@ rule loss_curves:
     log:
         "logs/report/loss_curves.log",
     params:
-        logs=" ".join(f"--log {m}=results/translators/{m}/loss_log.csv" for m in TRAINABLE),
+        logs=" ".join(f"--log {m}={shared(f'results/translators/{m}/loss_log.csv')}" for m in TRAINABLE),
     threads: 1
     shell:
         "python -m eval.figures loss {params.logs} --out {output} 2> {log}"

@@ -33,7 +33,8 @@ rule train_frontend:
     benchmark:
         "results/benchmarks/train_frontend/{method}.tsv"
     params:
-        run_dir="results/segmentation/{method}/frontend",
+        run_dir=shared("results/segmentation/{method}/frontend"),
+        publish=publish(shared("results/segmentation/{method}/frontend/model.pt")),
         launcher=seg_launcher(),
         options=seg_options("frontend"),
         common=seg_common(),
@@ -47,7 +48,7 @@ rule train_frontend:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch frontend"
         " --frames {input.frames} --out {params.run_dir} {params.init} {params.options} {params.common}"
-        " {params.balance} 2> {log}"
+        " {params.balance} 2> {log}{params.publish}"
 
 
 rule dump_frontend_scores:
@@ -83,7 +84,8 @@ rule train_context:
     benchmark:
         "results/benchmarks/train_context/{method}.tsv"
     params:
-        run_dir="results/segmentation/{method}/context",
+        run_dir=shared("results/segmentation/{method}/context"),
+        publish=publish(shared("results/segmentation/{method}/context/model.pt")),
         launcher=seg_launcher(),
         options=seg_options("context"),
         common=seg_common(),
@@ -95,7 +97,7 @@ rule train_context:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
         " --scores {input.scores} --init-from {input.frontend} --out {params.run_dir}"
-        " {params.options} {params.common} 2> {log}"
+        " {params.options} {params.common} 2> {log}{params.publish}"
 
 
 rule train_joint:
@@ -110,7 +112,8 @@ rule train_joint:
     benchmark:
         "results/benchmarks/train_joint/{method}.tsv"
     params:
-        run_dir="results/segmentation/{method}/joint",
+        run_dir=shared("results/segmentation/{method}/joint"),
+        publish=publish(shared("results/segmentation/{method}/joint/model.pt")),
         launcher=seg_launcher(),
         options=seg_options("joint"),
         common=seg_common(),
@@ -123,7 +126,7 @@ rule train_joint:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
         " --frames {input.frames} --init-from {input.context} --out {params.run_dir}"
-        " {params.options} {params.common} {params.balance} 2> {log}"
+        " {params.options} {params.common} {params.balance} 2> {log}{params.publish}"
 
 
 rule predict:
@@ -135,7 +138,7 @@ rule predict:
     log:
         "logs/segment/predict_{method}/{scatteritem}.log",
     params:
-        labels="results/predictions/{method}/labels",
+        labels=shared("results/predictions/{method}/labels"),
         shard=lambda w: shard_of(w.scatteritem),
         device=DEVICE,
         tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",

@@ -14,8 +14,9 @@ rule train_translator:
     params:
         model=translator_model,
         params=translator_params,
-        run_dir="results/translators/{trained}",
+        run_dir=shared("results/translators/{trained}"),
         device=DEVICE,
+        publish=publish(shared("results/translators/{trained}/generator.pt")),
     threads: THREADS_PER_JOB
     resources:
         mem_mb=job_resource("translator", "mem_mb"),
@@ -24,4 +25,4 @@ rule train_translator:
     shell:
         "python -m sggan.train --model {params.model} --params {params.params:q}"
         " --source {input.source} --target {input.target} --run-dir {params.run_dir}"
-        " --seed {SEED} --device {params.device} --threads {threads} 2> {log}"
+        " --seed {SEED} --device {params.device} --threads {threads} 2> {log}{params.publish}"
