@@ -81,7 +81,7 @@ def to_markdown(rows: list[dict[str, str]], note: str) -> str:
     return ("Table 1: human A/B study, share of answers judging method A's adapted frame more realistic "
             "than method B's (%), with its 95% Wilson interval; answers and raters it rests on; "
             "paper_percent: the paper's Table 1 (500 held-out GTA-V frames at 256x512, 123 Amazon "
-            "Mechanical Turk workers).\n\n" + markdown_table(rows, COLUMNS) + "\n\n" + note + "\n")
+            "Mechanical Turk workers).\n\n" + markdown_table(rows, COLUMNS, text_columns=2) + "\n\n" + note + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,11 @@ def to_csv(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
     return buffer.getvalue()
 
 
-def markdown_table(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
-    """A Markdown table, the first column left-aligned, the others right-aligned; empty cells as –."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" + "---:|" * (len(columns) - 1)]
+def markdown_table(rows: list[dict[str, str]], columns: tuple[str, ...], text_columns: int = 1) -> str:
+    """A Markdown table, the first ``text_columns`` left-aligned, the numbers right-aligned; empty
+    cells as –."""
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "---|" * text_columns + "---:|" * (len(columns) - text_columns)]
     lines += ["| " + " | ".join(row[c] or "–" for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
