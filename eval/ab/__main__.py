@@ -17,6 +17,7 @@ import argparse
 import sys
 
 from eval.ab import app, kit, store
+from eval.tables import method_and_path
 from sggan.data.io import DataError
 
 
@@ -38,11 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kit", help="build the study kit: images, pairs.csv, study.json, crowd/ export")
     p.add_argument("--frames", required=True, help="held-out source frame list TSV (id image label); the first --num are used")
-    p.add_argument("--adapted", type=_arg(kit.parse_adapted), action="append", required=True, metavar="NAME=DIR",
+    p.add_argument("--adapted", type=method_and_path, action="append", required=True, metavar="NAME=DIR",
                    help="a method's adapted images folder ({id}.png); repeat for every method of a --pair")
     p.add_argument("--pair", type=_arg(kit.parse_pair), action="append", required=True, metavar="A:B[=PAPER_PERCENT]",
-                   help="compare method A with B; the paper's share of A (default: the paper's Table 1 value "
-                        "for these names, if any); repeat, in table order")
+                   help="compare method A with B; optionally the paper's share of answers preferring A, shown "
+                        "beside the measured one; repeat, in table order")
     p.add_argument("--num", type=int, required=True, help="frames per pair (the paper: 500)")
     p.add_argument("--size", type=int, nargs=2, required=True, metavar=("H", "W"),
                    help="size the images are shown at (the paper: 256 512)")

@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 
 from eval.ab import QUESTION
-from eval.tables import to_csv
+from eval.tables import to_csv, unique_methods
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image, write_image
 
 IMAGE_SUFFIX = ".png"
@@ -324,19 +324,9 @@ def read_pairs(kit: str | Path) -> list[PairRow]:
 
 
 # ------------------------------------------------------------------------------------------ CLI parsing
-def parse_adapted(value: str) -> tuple[str, str]:
-    name, sep, folder = value.partition("=")
-    if not sep or not name or not folder:
-        raise ValueError(f"expected NAME=DIR, got {value!r}")
-    return name, folder
-
-
 def adapted_folders(items: list[tuple[str, str]]) -> dict[str, Path]:
     """``--adapted`` values as a dict, refusing a name given twice (which folder would be meant?)."""
-    names = [name for name, _ in items]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(f"--adapted names given more than once: {', '.join(repeated)}")
+    unique_methods(items)
     return {name: Path(folder) for name, folder in items}
 
 
