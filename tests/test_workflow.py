@@ -78,6 +78,13 @@ def test_unknown_translator_is_refused_at_start(tmp_path):
     assert "no-such-model" in result.stdout and "available" in result.stdout
 
 
+def test_an_ab_pair_of_an_unconfigured_translator_is_refused_at_start(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    result = dry_run(tmp_path, "--config", "ab_study={pairs: [{a: sggan-2k, b: dualgan-2k}]}")
+    assert result.returncode != 0
+    assert "ab_study.pairs[0]: 'sggan-2k' vs 'dualgan-2k' must name two different configured" in result.stdout
+
+
 def test_schema_names_a_wrong_config_value(tmp_path):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     result = dry_run(tmp_path, "--config", "adaptation={working_size: [128]}")

@@ -94,8 +94,8 @@ def toy_output(name):
 
 
 def publish(made):
-    """Shell suffix that copies a run folder's final file to the job's declared output when run
-    folders live in the shared folder (where they are otherwise)."""
+    """Shell suffix copying a run folder's final file to the job's declared output, when run
+    folders live in the shared folder (otherwise the job writes it there itself)."""
     return (lambda wildcards, output: f" && cp {made.format(**wildcards)} {output[0]}") if SHARED else ""
 
 
