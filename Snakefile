@@ -43,7 +43,10 @@ localrules:
     translator_quality,
 
 
+# the default target, so `snakemake --cores 8 --configfile FILE` needs no target name after the
+# configfile (which would read it as a second config file)
 rule all:
+    default_target: True
     input:
         "results/tables/table2.csv",
         "results/tables/table2.md",
