@@ -3,6 +3,7 @@
 # inference; about 5 minutes) in one call on a lent GPU machine whose python has torch but reaches
 # no package registry. Carry the cityscapesscripts wheel in .whl/ from a machine that has one:
 #   pip download --no-deps --python-version 3.12 --only-binary=:all: -d .whl cityscapesscripts
+# The copied tree has no git: pass the commit for the rows, SGGAN_CODE_VERSION=<hash> bash ...
 # The toy-DAG benchmark is a CPU measurement and is left out. Rows are appended to
 # benchmarks/RESULTS.md, which is also copied to $OUT when that is set.
 set -euo pipefail

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -33,13 +34,17 @@ def _git(*args: str) -> str | None:
 
 
 def code_version() -> str:
-    """``git describe --always --dirty`` of this checkout, else the installed package's version."""
+    """``git describe --always --dirty`` of this checkout; else $SGGAN_CODE_VERSION, which a copy
+    without git (a container image, a copied tree) can be given at build time; else the installed
+    package's version."""
     toplevel = _git("rev-parse", "--show-toplevel")
     # only our own checkout counts: an installed copy may sit inside some unrelated repository
     if toplevel and Path(toplevel).resolve() == _REPO_ROOT:
         described = _git("describe", "--always", "--dirty")
         if described:
             return described
+    if os.environ.get("SGGAN_CODE_VERSION"):
+        return os.environ["SGGAN_CODE_VERSION"]
     try:
         return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
     except metadata.PackageNotFoundError:

@@ -94,7 +94,11 @@ def test_code_version_falls_back_to_package_version(tmp_path, monkeypatch):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "site-packages").mkdir()
     monkeypatch.setattr(prov, "_REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.delenv("SGGAN_CODE_VERSION", raising=False)
     assert prov.code_version() == "sggan-benchmark 0.1.0"
+    # a copy told its commit when it was made (a container image, the GPU machine's tree) says so
+    monkeypatch.setenv("SGGAN_CODE_VERSION", "3e36079")
+    assert prov.code_version() == "3e36079"
 
 
 def test_provenance_cli_reads_config_from_file(tmp_path):
