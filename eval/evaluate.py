@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from sggan.cli import run
 from sggan.data.io import DataError, atomic_write_text, read_label
 from sggan.data.labels import MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
@@ -199,11 +200,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress)
-    except DataError as err:
-        print(f"evaluate: {err}", file=sys.stderr)
-        return 1
+    result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress)
     write_scores(args.out, result)
     summary = ", ".join(f"{name} {_format(result[key])}" for name, key in
                         (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou")))
@@ -212,4 +209,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

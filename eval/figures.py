@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from sggan.cli import UserError, run
 from sggan.data.io import DataError, atomic_write, read_frame_list, read_image, read_label, write_image
 from sggan.data.labels import PALETTE
 
@@ -297,7 +297,7 @@ def _named(values: list[str], flag: str) -> dict[str, str]:
     for value in values or []:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
-            raise SystemExit(f"{flag} expects NAME=PATH, got {value!r}")
+            raise UserError(f"{flag} expects NAME=PATH, got {value!r}")
         named[name] = path
     return named
 
@@ -333,24 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoothing", type=int, default=0, help="moving-mean window in log rows (0: automatic)")
 
     args = parser.parse_args(argv)
-    try:
-        if args.figure == "loss":
-            loss_curves(_named(args.log, "--log"), args.out, args.smoothing)
-            return 0
-        common = dict(num=args.num, cell=tuple(args.cell_size))
-        if args.figure == "fig4":
-            fig4_translations(args.frames, _named(args.adapted, "--adapted"), args.out, **common)
-        elif args.figure == "fig5":
-            fig5_gradient_zoom(args.frames, args.with_grad, args.without_grad, args.out, **common)
-        elif args.figure == "fig6":
-            fig6_discriminator_diff(args.frames, args.with_sd, args.without_sd, args.out, **common)
-        elif args.figure == "fig7":
-            fig7_segmentation(args.frames, _named(args.prediction, "--prediction"), args.out, **common)
-    except (DataError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    if args.figure == "loss":
+        loss_curves(_named(args.log, "--log"), args.out, args.smoothing)
+        return 0
+    common = dict(num=args.num, cell=tuple(args.cell_size))
+    if args.figure == "fig4":
+        fig4_translations(args.frames, _named(args.adapted, "--adapted"), args.out, **common)
+    elif args.figure == "fig5":
+        fig5_gradient_zoom(args.frames, args.with_grad, args.without_grad, args.out, **common)
+    elif args.figure == "fig6":
+        fig6_discriminator_diff(args.frames, args.with_sd, args.without_sd, args.out, **common)
+    elif args.figure == "fig7":
+        fig7_segmentation(args.frames, _named(args.prediction, "--prediction"), args.out, **common)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

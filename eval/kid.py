@@ -53,6 +53,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image
 from sggan.device import resolve_device
 
@@ -361,14 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--weights random and --weights-file exclude each other")
     weights = args.weights or "imagenet"
 
-    try:
-        device = resolve_device(args.device)
-        net = load_inception(weights, args.weights_file, args.seed)
-        record = measure(args.source_frames, args.adapted_dir, args.target_frames, net, device,
-                         args.subsets, args.subset_size, args.seed, args.batch_size, args.workers, args.amp)
-    except DataError as err:
-        print(f"kid: {err}", file=sys.stderr)
-        return 1
+    device = resolve_device(args.device)
+    net = load_inception(weights, args.weights_file, args.seed)
+    record = measure(args.source_frames, args.adapted_dir, args.target_frames, net, device,
+                     args.subsets, args.subset_size, args.seed, args.batch_size, args.workers, args.amp)
     record["weights"] = str(args.weights_file) if args.weights_file is not None else weights
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
     print(f"KID {record['kid']:.5f} +- {record['kid_std']:.5f} between {record['num_adapted']} adapted "
@@ -377,4 +374,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

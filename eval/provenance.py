@@ -14,11 +14,11 @@ import os
 import platform
 import socket
 import subprocess
-import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from sggan.cli import run
 from sggan.data.io import atomic_write_text
 
 DISTRIBUTION = "sggan-benchmark"
@@ -113,4 +113,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

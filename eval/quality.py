@@ -17,10 +17,10 @@ Rows follow the order of ``--kid``; a method may lack one of the two (its cells 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from eval.tables import (format_number, markdown_table, method_and_path, provenance_note, read_json,
                          read_provenance, to_csv, unique_methods)
+from sggan.cli import run
 from sggan.data.io import DataError, atomic_write_text
 
 SEMANTIC = ("pixel_acc", "class_acc", "class_iou")
@@ -79,18 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.kid and not args.semantic:
         parser.error("give at least one --kid or --semantic")
-    try:
-        rows = table_rows(args.kid, args.semantic)
-        weights = ", ".join(sorted({str(read_json(path, "python -m eval.kid").get("weights"))
-                                    for _, path in args.kid})) or "none"
-        provenance = read_provenance(args.provenance)
-    except DataError as err:
-        print(f"quality: {err}", file=sys.stderr)
-        return 1
+    rows = table_rows(args.kid, args.semantic)
+    weights = ", ".join(sorted({str(read_json(path, "python -m eval.kid").get("weights"))
+                                for _, path in args.kid})) or "none"
+    provenance = read_provenance(args.provenance)
     atomic_write_text(args.out_csv, to_csv(rows, COLUMNS))
     atomic_write_text(args.out_md, to_markdown(rows, provenance, weights))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

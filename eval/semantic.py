@@ -23,6 +23,7 @@ import numpy as np
 
 from eval.evaluate import score_record
 from eval.metrics import confusion_matrix
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_label
 from sggan.data.labels import NUM_CLASSES, to_train_ids
 from sggan.device import resolve_device
@@ -60,14 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, default=None, help="front-end tiles of N x N pixels (same labels)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        frames = heldout_adapted(read_frame_list(args.heldout), read_frame_list(args.adapted), args.adapted)
-        device = resolve_device(args.device)
-        model = load_model(Path(args.model), device)
-        conf = semantic_confusion(model, frames, device, args.tile, progress=not args.no_progress)
-    except DataError as err:
-        print(f"semantic: {err}", file=sys.stderr)
-        return 1
+    frames = heldout_adapted(read_frame_list(args.heldout), read_frame_list(args.adapted), args.adapted)
+    device = resolve_device(args.device)
+    model = load_model(Path(args.model), device)
+    conf = semantic_confusion(model, frames, device, args.tile, progress=not args.no_progress)
     result = {**score_record(conf), "num_images": len(frames), "model": args.model, "adapted": args.adapted}
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     print(f"semantic: {len(frames)} frames of {args.adapted}: class IoU {result['class_iou']} -> {args.out}",
@@ -76,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 from eval.ab import store
 from eval.ab.kit import read_study, study_pairs
 from eval.tables import markdown_table, to_csv
-from sggan.data.io import DataError, atomic_write_text
+from sggan.cli import run
+from sggan.data.io import atomic_write_text
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 COLUMNS = ("method_a", "method_b", "prefer_a_percent", "ci95_low", "ci95_high", "answers", "raters", "paper_percent")
@@ -93,16 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-md", required=True)
     args = parser.parse_args(argv)
-    try:
-        rows = table_rows(args.kit, args.db)
-        note = collection_note(args.kit, args.db)
-    except DataError as err:
-        print(f"table1: {err}", file=sys.stderr)
-        return 1
+    rows = table_rows(args.kit, args.db)
+    note = collection_note(args.kit, args.db)
     atomic_write_text(args.out_csv, to_csv(rows, COLUMNS))
     atomic_write_text(args.out_md, to_markdown(rows, note))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

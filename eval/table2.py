@@ -9,11 +9,11 @@ reports under these keys: source-only, cyclegan-2k, sggan-2k, sggan-25k.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from eval.tables import (format_number, markdown_table, method_and_path, provenance_note, read_json,
                          read_provenance, to_csv, unique_methods)
+from sggan.cli import run
 from sggan.data.io import DataError, atomic_write_text
 
 METRICS = ("pixel_acc", "class_acc", "class_iou")
@@ -65,16 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--provenance", required=True, help="JSON written by python -m eval.provenance")
     args = parser.parse_args(argv)
-    try:
-        rows = table_rows(args.score)
-        provenance = read_provenance(args.provenance)
-    except DataError as err:
-        print(f"table2: {err}", file=sys.stderr)
-        return 1
+    rows = table_rows(args.score)
+    provenance = read_provenance(args.provenance)
     atomic_write_text(args.out_csv, to_csv(rows, COLUMNS))
     atomic_write_text(args.out_md, to_markdown(rows, provenance))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from sggan.cli import run
 from sggan.data.io import Frame, atomic_write_text, read_frame_list, read_label
 from sggan.data.labels import IGNORE, NUM_CLASSES, TRAIN_CLASSES, to_train_ids
 
@@ -77,4 +78,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

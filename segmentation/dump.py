@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write, atomic_write_text, read_frame_list
 from sggan.device import resolve_device
 from segmentation.data import read_aligned, stride_labels, to_network
@@ -116,4 +117,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

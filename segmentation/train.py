@@ -73,6 +73,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from sggan.cli import run
 from sggan.data.io import read_frame_list
 from sggan.data.labels import IGNORE, NUM_CLASSES
 from sggan.device import resolve_device
@@ -488,4 +489,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -14,7 +14,6 @@ Command line (one shard of a frame list)::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from sggan.cli import parse_json, run
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
                           write_frame_list, write_image)
 from sggan.device import resolve_device
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="frame list of this shard's adapted frames, written when all are verified")
     args = parser.parse_args(argv)
 
-    translator = build_translator(args.model, json.loads(args.params))
+    translator = build_translator(args.model, parse_json(args.params, "--params"))
     frames = shard(read_frame_list(args.frames), args.shard, args.num_shards)
     options = AdaptOptions(working_size=tuple(args.working_size), batch_size=args.batch_size,
                            workers=args.workers, device=resolve_device(args.device), amp=not args.no_amp)
@@ -192,4 +192,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

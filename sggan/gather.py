@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from sggan.adapt import output_path, verify_adapted
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, read_frame_list, write_frame_list
 
 
@@ -35,4 +36,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -9,11 +9,11 @@ and finally ``generator.pt``, the marker that training finished.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
+from sggan.cli import parse_json, run
 from sggan.data.io import read_frame_list
 from sggan.device import resolve_device
 from sggan.translators import build_translator
@@ -33,11 +33,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    translator = build_translator(args.model, json.loads(args.params))
+    translator = build_translator(args.model, parse_json(args.params, "--params"))
     args.run_dir.mkdir(parents=True, exist_ok=True)
     translator.train(read_frame_list(args.source), read_frame_list(args.target), args.run_dir,
                      resolve_device(args.device), args.seed)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

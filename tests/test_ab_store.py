@@ -141,7 +141,7 @@ def test_crowd_import(tmp_path, capsys):
     assert store.totals(db) == (3, 2)
 
 
-def test_crowd_import_errors(tmp_path, capsys):
+def test_crowd_import_errors(tmp_path):
     kit, pairs = _make_kit(tmp_path)
     db = tmp_path / "answers.sqlite"
     results = _write_results(tmp_path / "results.csv", [], columns=("WorkerId", "SubmitTime", "Input.pair_id"))
@@ -149,8 +149,8 @@ def test_crowd_import_errors(tmp_path, capsys):
         store.import_crowd_results(db, kit, results)
     with pytest.raises(DataError, match="gone.csv do not exist"):
         store.import_crowd_results(db, kit, tmp_path / "gone.csv")
-    assert main(["import", "--kit", str(tmp_path / "nokit"), "--db", str(db), "--results", str(results)]) == 1
-    assert "pairs.csv does not exist; build the kit" in capsys.readouterr().err
+    with pytest.raises(DataError, match="pairs.csv does not exist; build the kit"):
+        main(["import", "--kit", str(tmp_path / "nokit"), "--db", str(db), "--results", str(results)])
 
 
 def test_submit_times():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import sggan.translators.cyclegan as cyclegan_module
+from sggan.cli import UserError
 from sggan.data.io import image_size, read_image
 from sggan.models.resnet import ResnetGenerator
 from sggan.training import load_checkpoint
@@ -97,7 +98,7 @@ def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch():
 def test_registry_finds_the_baselines_and_names_the_choices_for_an_unknown_one():
     assert {"cyclegan", "dualgan", "simgan", "bigan", "external"} <= set(available())
     assert get_translator("cyclegan") is cyclegan_module.CycleGAN
-    with pytest.raises(KeyError, match="unknown translator model 'cycle-gan'; available: .*cyclegan"):
+    with pytest.raises(UserError, match="unknown translator model 'cycle-gan'; available: .*cyclegan"):
         get_translator("cycle-gan")
     with pytest.raises(ValueError, match="unknown parameter"):
         build_translator("cyclegan", {"n_blocks": 9})

@@ -4,6 +4,7 @@ import pytest
 
 from eval import provenance as prov
 from eval import quality
+from sggan.data.io import DataError
 
 
 def _write(path, data):
@@ -37,9 +38,9 @@ def test_table_joins_kid_and_semantic_files_per_method(tmp_path, record):
     assert "| sggan-2k | 1.234 | 0.150 | – | – | – |" in md
 
 
-def test_a_foreign_json_is_named(tmp_path, record, capsys):
+def test_a_foreign_json_is_named(tmp_path, record):
     wrong = _write(tmp_path / "scores.json", {"pixel_acc": 1})
-    assert quality.main(["--kid", f"m={wrong}", "--provenance", record,
-                         "--out-csv", str(tmp_path / "q.csv"), "--out-md", str(tmp_path / "q.md")]) == 1
-    assert "scores.json lacks kid/kid_std; is it an eval.kid output?" in capsys.readouterr().err
+    with pytest.raises(DataError, match="scores.json lacks kid/kid_std; is it an eval.kid output?"):
+        quality.main(["--kid", f"m={wrong}", "--provenance", record,
+                      "--out-csv", str(tmp_path / "q.csv"), "--out-md", str(tmp_path / "q.md")])
     assert not (tmp_path / "q.csv").exists()

@@ -9,7 +9,7 @@ from eval import semantic
 from eval.metrics import confusion_matrix, scores
 from segmentation import predict
 from segmentation.model import DilatedNet
-from sggan.data.io import Frame, read_label, write_frame_list, write_image, write_label_ids
+from sggan.data.io import DataError, Frame, read_label, write_frame_list, write_image, write_label_ids
 from sggan.data.labels import to_train_ids
 
 
@@ -70,11 +70,10 @@ def test_scores_the_oracle_on_adapted_heldout_frames_against_source_labels(oracl
     assert result["confusion_matrix"] == conf[:, :19].tolist()
 
 
-def test_a_heldout_frame_missing_from_the_adapted_list_is_named(oracle, frames, tmp_path, capsys):
+def test_a_heldout_frame_missing_from_the_adapted_list_is_named(oracle, frames, tmp_path):
     write_frame_list(tmp_path / "partial.tsv", [Frame("00000", "a.png", "b.png")])
-    assert semantic.main(["--model", str(oracle), "--heldout", str(frames / "heldout.tsv"),
-                          "--adapted", str(tmp_path / "partial.tsv"), "--out", str(tmp_path / "x.json"),
-                          "--device", "cpu"]) == 1
-    message = capsys.readouterr().err
-    assert "partial.tsv lacks 2 held-out frames (first: 00001)" in message
+    with pytest.raises(DataError, match=r"partial\.tsv lacks 2 held-out frames \(first: 00001\)"):
+        semantic.main(["--model", str(oracle), "--heldout", str(frames / "heldout.tsv"),
+                       "--adapted", str(tmp_path / "partial.tsv"), "--out", str(tmp_path / "x.json"),
+                       "--device", "cpu"])
     assert not (tmp_path / "x.json").exists()

@@ -8,6 +8,7 @@ from eval.ab.kit import PairRow
 from eval.ab.store import make_answer
 from eval.table1 import COLUMNS, main, table_rows, wilson_interval
 from eval.tables import to_csv
+from sggan.data.io import DataError
 
 Z = 1.959963984540054
 
@@ -109,12 +110,12 @@ def test_tallies_with_reversed_and_unrelated_answers(tmp_path, kit):
     assert "5 answers from 3 raters" in md
 
 
-def test_bad_kit_is_reported(tmp_path, capsys):
+def test_bad_kit_is_reported(tmp_path):
     argv = ["--kit", str(tmp_path / "nokit"), "--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md")]
-    assert main(argv) == 1
-    assert "study.json does not exist; build the kit with python -m eval.ab kit" in capsys.readouterr().err
+    with pytest.raises(DataError, match="study.json does not exist; build the kit with python -m eval.ab kit"):
+        main(argv)
     assert not (tmp_path / "t.csv").exists()
     (tmp_path / "nokit").mkdir()
     (tmp_path / "nokit" / "study.json").write_text('{"pairs": [{"a": "x"}]}')
-    assert main(argv) == 1
-    assert "no valid 'pairs'" in capsys.readouterr().err
+    with pytest.raises(DataError, match="no valid 'pairs'"):
+        main(argv)

@@ -51,13 +51,13 @@ def test_cli_writes_csv_and_markdown_with_provenance_note(tmp_path, score_files)
     assert str(config) in note and "seed 7" in note and prov.code_version() in note
 
 
-def test_bad_inputs_are_reported(tmp_path, score_files, capsys):
+def test_bad_inputs_are_reported(tmp_path, score_files):
     argv = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"),
             "--provenance", str(tmp_path / "missing.json")]
-    assert main(["--score", f"x={tmp_path / 'none.json'}"] + argv) == 1
-    assert "none.json does not exist" in capsys.readouterr().err
-    assert main(["--score", f"x={score_files[0][1]}"] + argv) == 1
-    assert "missing.json does not exist" in capsys.readouterr().err
+    with pytest.raises(DataError, match="none.json does not exist"):
+        main(["--score", f"x={tmp_path / 'none.json'}"] + argv)
+    with pytest.raises(DataError, match="missing.json does not exist"):
+        main(["--score", f"x={score_files[0][1]}"] + argv)
     assert not (tmp_path / "t.csv").exists()
     (tmp_path / "partial.json").write_text('{"pixel_acc": 1}')
     with pytest.raises(DataError, match="lacks class_acc, class_iou"):

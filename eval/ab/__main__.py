@@ -18,7 +18,7 @@ import sys
 
 from eval.ab import app, kit, store
 from eval.tables import method_and_path
-from sggan.data.io import DataError
+from sggan.cli import run
 
 
 def _arg(parse):
@@ -69,21 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "kit":
-            rows = kit.build_kit(args.frames, kit.adapted_folders(args.adapted), args.pair, args.num, tuple(args.size),
-                                 args.seed, args.out, args.image_base_url)
-            print(f"kit {args.out}: {len(rows)} image pairs for {len(args.pair)} method pairs", file=sys.stderr)
-        elif args.command == "import":
-            report = store.import_crowd_results(args.db, args.kit, args.results)
-            print(f"{args.results}: {report.summary()}")
-        elif args.command == "serve":
-            app.serve(args.kit, args.db, args.host, args.port)
-    except (DataError, OSError) as err:
-        print(f"eval.ab {args.command}: {err}", file=sys.stderr)
-        return 1
+    if args.command == "kit":
+        rows = kit.build_kit(args.frames, kit.adapted_folders(args.adapted), args.pair, args.num, tuple(args.size),
+                             args.seed, args.out, args.image_base_url)
+        print(f"kit {args.out}: {len(rows)} image pairs for {len(args.pair)} method pairs", file=sys.stderr)
+    elif args.command == "import":
+        report = store.import_crowd_results(args.db, args.kit, args.results)
+        print(f"{args.results}: {report.summary()}")
+    elif args.command == "serve":
+        app.serve(args.kit, args.db, args.host, args.port)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

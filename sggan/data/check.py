@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_image, read_label, write_frame_list
 from sggan.data.labels import MAX_LABEL_ID, NUM_LABEL_IDS
 from sggan.data.readers import CityscapesRoot, GTA5Root
@@ -197,15 +197,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.dataset == "cityscapes" and not args.split:
         parser.error("--split is required with --dataset cityscapes")
-    try:
-        report = run_check(args.dataset, args.root, args.report, args.frames_out, args.split,
-                           args.max_excluded_fraction, args.workers)
-    except DataError as err:
-        sys.exit(f"error: {err}")
+    report = run_check(args.dataset, args.root, args.report, args.frames_out, args.split,
+                       args.max_excluded_fraction, args.workers)
     print(f"{report['domain']}: kept {report['kept']} of {report['candidates']} frames, "
           f"excluded {report['excluded_count']} {report['excluded_by_reason'] or ''}, "
           f"{len(report['resized'])} to resize; report {args.report}, frames {args.frames_out}")
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -16,12 +16,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from sggan.cli import UserError
 from sggan.data.labels import PALETTE
 
 cv2.setNumThreads(1)  # decoding runs in DataLoader workers; one thread each avoids oversubscription
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """Bad or missing input data; the message names the file and the fix."""
 
 

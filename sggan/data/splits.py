@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sggan.cli import run
 from sggan.data.io import DataError, Frame, read_frame_list, write_frame_list
 
 
@@ -78,4 +79,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

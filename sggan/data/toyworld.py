@@ -34,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from sggan.cli import run
 from sggan.data.io import atomic_write_text, write_image, write_label_ids
 from sggan.data.labels import LABEL_ID
 
@@ -602,4 +603,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

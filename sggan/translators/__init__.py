@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from sggan.cli import UserError
 from sggan.translators.base import Translator
 
 _REGISTRY: dict[str, type[Translator]] = {}
@@ -37,7 +38,7 @@ def available() -> list[str]:
 def get_translator(name: str) -> type[Translator]:
     _load_all()
     if name not in _REGISTRY:
-        raise KeyError(f"unknown translator model {name!r}; available: {', '.join(sorted(_REGISTRY))}. "
+        raise UserError(f"unknown translator model {name!r}; available: {', '.join(sorted(_REGISTRY))}. "
                        "A new translator is a module in sggan/translators/ decorated with @register(name)")
     return _REGISTRY[name]
 

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from sggan.cli import UserError
 from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
 from sggan.translators import get_translator
@@ -40,8 +41,8 @@ def _configured_translators():
     for method, entry in TRANSLATORS.items():
         try:
             cls = get_translator(entry["model"])
-        except KeyError as err:
-            raise ValueError(f"config translators.{method}: {err.args[0]}") from None
+        except UserError as err:
+            raise ValueError(f"config translators.{method}: {err}") from None
         translators[method] = translator = cls(entry.get("params", {}))
         if translator.trainable and entry.get("regime") not in REGIMES:
             raise ValueError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
