@@ -124,16 +124,16 @@ def test_cli_colour_shift_scores_worse_than_the_same_distribution(tmp_path):
         "weights": "random", "seed": 0}
 
 
-def test_cli_names_a_missing_adapted_frame(tmp_path, capsys):
+def test_cli_names_a_missing_adapted_frame(tmp_path):
     images = synthetic_images(tmp_path / "images", 3, seed=0)
     frames = frame_list(tmp_path / "frames.tsv", images)
     images[1].unlink()
     out = tmp_path / "kid.json"
-    assert kid_module.main(["--source-frames", str(frames), "--adapted-dir", str(tmp_path / "images"),
-                            "--target-frames", str(frames), "--weights", "random", "--device", "cpu",
-                            "--out", str(out)]) == 1
-    message = capsys.readouterr().err
-    assert "frame01.png" in message and "sggan.adapt" in message
+    with pytest.raises(DataError, match=r"frame01\.png") as error:
+        kid_module.main(["--source-frames", str(frames), "--adapted-dir", str(tmp_path / "images"),
+                         "--target-frames", str(frames), "--weights", "random", "--device", "cpu",
+                         "--out", str(out)])
+    assert "sggan.adapt" in str(error.value)
     assert not out.exists()
 
 
