@@ -2,9 +2,11 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sggan.data.check import POLICY, check_frames, inspect_frame, main, run_check
 from sggan.data.io import DataError, Frame, read_frame_list, write_image, write_label_ids
+from sggan.data.labels import LABEL_TO_TRAIN, PALETTE
 from sggan.data.readers import GTA5Root
 
 H, W = 6, 8
@@ -127,3 +129,90 @@ def test_cli_exits_with_the_error(tmp_path, capsys):
     assert "kept 2 of 8 frames" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--dataset", "cityscapes", "--root", str(tmp_path), "--report", "r", "--frames-out", "f"])
+
+
+def _gta_pair(root, frame_id, label_writer):
+    write_image(root / "images" / f"{frame_id}.png", _noise((H, W, 3), int(frame_id)))
+    (root / "labels").mkdir(parents=True, exist_ok=True)
+    label_writer(root / "labels" / f"{frame_id}.png")
+
+
+def test_gta_labels_must_encode_label_ids(tmp_path):
+    """A re-quantised palette, a JPEG named .png and a grey label are excluded by reason; a palette
+    or RGB label in Cityscapes colours is kept with the right ids."""
+    ids = _sky_over_road()
+    _gta_pair(tmp_path, "00001", lambda p: write_label_ids(p, ids, palette=True))
+    # an editor re-quantised the palette: same picture, indices 0 (road colour) and 1 (sky colour)
+    requantised = Image.fromarray((ids == 23).astype(np.uint8), "P")
+    requantised.putpalette([*PALETTE[7], *PALETTE[23]])
+    _gta_pair(tmp_path, "00002", lambda p: requantised.save(p, format="PNG"))
+    _gta_pair(tmp_path, "00003", lambda p: Image.fromarray(ids).save(p, format="JPEG", quality=95))
+    _gta_pair(tmp_path, "00004", lambda p: write_label_ids(p, ids))  # grey: cannot be verified
+    _gta_pair(tmp_path, "00005", lambda p: Image.fromarray(PALETTE[ids]).save(p, format="PNG"))  # RGB colours
+    off_colour = PALETTE[ids].copy()
+    off_colour[0, 0] += 1  # one pixel no longer a Cityscapes colour
+    _gta_pair(tmp_path, "00006", lambda p: Image.fromarray(off_colour).save(p, format="PNG"))
+    root = GTA5Root(tmp_path)
+    report = check_frames(root.frames(), "gta", root.missing(), progress=False, dataset="gta")
+    assert _reasons(report) == {"00002": ["label_encoding"], "00003": ["label_encoding"],
+                                "00004": ["label_encoding"], "00006": ["label_encoding"]}
+    details = {entry["id"]: entry["details"][0] for entry in report["excluded"]}
+    assert "index 0 is (128, 64, 128), label id 0's colour is (0, 0, 0)" in details["00002"]
+    assert "is a JPEG file, not a PNG" in details["00003"]
+    assert "grey PNG" in details["00004"]
+    assert "1 pixels in colours that are not Cityscapes label colours" in details["00006"]
+    # the two kept labels (palette and RGB) count 24 road and 24 sky pixels each
+    assert report["label_pixel_counts"] == {"7": 48, "23": 48}
+    with pytest.raises(DataError, match="4 of 6 frames excluded.*label_encoding: 4"):
+        run_check("gta", tmp_path, tmp_path / "r.json", tmp_path / "f.tsv", max_excluded_fraction=0.5,
+                  progress=False)
+
+
+def test_the_gta_palette_variant_of_static_is_accepted(tmp_path):
+    ids = _sky_over_road()
+    ids[0, 0] = 4  # static, which the Playing-for-Data palette colours (20, 20, 20)
+    palette = PALETTE.copy()
+    palette[4] = (20, 20, 20)
+
+    def write(path):
+        image = Image.fromarray(ids, "P")
+        image.putpalette(palette.reshape(-1).tolist())
+        image.save(path, format="PNG")
+    _gta_pair(tmp_path, "00001", write)
+    root = GTA5Root(tmp_path)
+    assert check_frames(root.frames(), "gta", progress=False, dataset="gta")["excluded"] == []
+
+
+def _cityscapes_pair(root, frame_id, label_ids, suffix="_gtFine_labelIds.png"):
+    city = frame_id.split("_")[0]
+    write_image(root / "leftImg8bit" / "train" / city / f"{frame_id}_leftImg8bit.png", _noise((H, W, 3)))
+    write_label_ids(root / "gtFine" / "train" / city / f"{frame_id}{suffix}", label_ids)
+
+
+def test_cityscapes_train_ids_where_label_ids_belong_are_named(tmp_path):
+    train_ids = LABEL_TO_TRAIN[_sky_over_road()]  # road 0, sky 10
+    train_ids[0, 0] = 255
+    for n in range(3):
+        _cityscapes_pair(tmp_path, f"aachen_000000_00001{n}", train_ids)
+    with pytest.raises(DataError, match="3 of 3 labels hold Cityscapes trainIds .* where labelIds belong"):
+        run_check("cityscapes", tmp_path, tmp_path / "r.json", tmp_path / "f.tsv", split="train", progress=False)
+    assert json.loads((tmp_path / "r.json").read_text())["excluded_by_reason"] == {
+        "label_out_of_range": 3, "train_ids": 3}
+    # the converted files under their own name, and no labelIds
+    other = tmp_path / "other"
+    _cityscapes_pair(other, "aachen_000000_000019", train_ids, suffix="_gtFine_labelTrainIds.png")
+    with pytest.raises(DataError, match=r"holds trainIds \(\*_gtFine_labelTrainIds.png\) but no labelIds"):
+        run_check("cityscapes", other, tmp_path / "r.json", tmp_path / "f.tsv", split="train", progress=False)
+
+
+def test_empty_folders_are_an_error_not_kept_0_of_0(tmp_path):
+    (tmp_path / "gta" / "images").mkdir(parents=True)
+    (tmp_path / "gta" / "labels").mkdir()
+    with pytest.raises(DataError, match="no frame has both an image and a label"):
+        run_check("gta", tmp_path / "gta", tmp_path / "r.json", tmp_path / "f.tsv", progress=False)
+    (tmp_path / "cs" / "leftImg8bit" / "val").mkdir(parents=True)
+    (tmp_path / "cs" / "gtFine" / "val").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"cityscapes val .*no frame has both"):
+        run_check("cityscapes", tmp_path / "cs", tmp_path / "r.json", tmp_path / "f.tsv", split="val",
+                  progress=False)
+    assert not (tmp_path / "f.tsv").exists()

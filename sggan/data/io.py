@@ -7,6 +7,7 @@ and real datasets (and adapted copies of them) are interchangeable.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from sggan.cli import UserError
-from sggan.data.labels import PALETTE
+from sggan.data.labels import MAX_LABEL_ID, PALETTE
 
 cv2.setNumThreads(1)  # decoding runs in DataLoader workers; one thread each avoids oversubscription
 
@@ -96,21 +97,68 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def read_label(path: str | os.PathLike) -> np.ndarray:
-    """Label-id map (H, W) uint8: palette indices of a "P" PNG, or the values of a grey PNG."""
+class LabelEncodingError(DataError):
+    """A label file that decodes but does not hold label ids the way its format promises."""
+
+
+def decode_label(path: str | os.PathLike) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """Label-id map (H, W) uint8, the file's mode, and its palette ((N, 3) uint8) for a "P" PNG.
+
+    A palette PNG gives its indices, a grey PNG its values, an RGB(A) label its colours mapped to
+    label ids by exact Cityscapes colour (a colour outside the table is refused). The file's real
+    format is read, not its name: a JPEG saved as ``.png`` is refused, as its compression changes
+    the ids along every edge.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"label {path} does not exist")
     try:
         with Image.open(path) as img:
-            if img.mode not in ("P", "L"):
-                raise DataError(f"label {path} has mode {img.mode}; expected a palette ('P') or "
-                                "grey ('L') PNG of label ids (Cityscapes: use *_gtFine_labelIds.png)")
-            return np.asarray(img, dtype=np.uint8).copy()
+            if img.format != "PNG":
+                raise LabelEncodingError(
+                    f"label {path} is a {img.format} file, not a PNG (lossy compression changes label ids "
+                    "along every edge); use the dataset's original PNG")
+            if img.mode in ("P", "L"):
+                palette = img.getpalette() if img.mode == "P" else None
+                ids = np.asarray(img, dtype=np.uint8).copy()
+                return ids, img.mode, None if palette is None else np.asarray(palette, np.uint8).reshape(-1, 3)
+            if img.mode in ("RGB", "RGBA"):
+                return colours_to_ids(np.asarray(img.convert("RGB")), path), img.mode, None
+            raise DataError(f"label {path} has mode {img.mode}; expected a palette ('P') or grey ('L') PNG of "
+                            "label ids, or an RGB PNG in Cityscapes colours (Cityscapes: use *_gtFine_labelIds.png)")
     except DataError:
         raise
     except Exception as err:  # PIL raises several types for truncated or non-image files
         raise DataError(f"label {path} cannot be decoded ({err}); re-extract it from the dataset archive") from err
+
+
+def read_label(path: str | os.PathLike) -> np.ndarray:
+    """Label-id map (H, W) uint8 of a palette, grey or Cityscapes-colour PNG (see :func:`decode_label`)."""
+    return decode_label(path)[0]
+
+
+@functools.cache
+def _colour_lut() -> np.ndarray:
+    """24-bit colour -> label id (255: not a Cityscapes colour). Where ids share a colour the
+    first wins (black: unlabeled; pole grey: pole), as cityscapesscripts' own conversion does."""
+    lut = np.full(1 << 24, 255, np.uint8)
+    for label_id in reversed(range(MAX_LABEL_ID + 1)):
+        r, g, b = (int(c) for c in PALETTE[label_id])
+        lut[(r << 16) | (g << 8) | b] = label_id
+    return lut
+
+
+def colours_to_ids(rgb: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """Label ids of an RGB label by exact Cityscapes colour; any other colour is refused."""
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    ids = _colour_lut()[packed]
+    unknown = ids == 255
+    if unknown.any():
+        colours = sorted({tuple(int(c) for c in colour) for colour in rgb[unknown][:10_000]})
+        raise LabelEncodingError(
+            f"label {path} is an RGB label with {int(unknown.sum())} pixels in colours that are not Cityscapes "
+            f"label colours (e.g. {colours[:3]}): it was re-coloured or compressed; use the dataset's original label")
+    return ids
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from sggan.data.io import DataError, Frame
 GTA5_URL = "https://download.visinf.tu-darmstadt.de/data/from_games/"
 CITYSCAPES_IMAGE_SUFFIX = "_leftImg8bit.png"
 CITYSCAPES_LABEL_SUFFIX = "_gtFine_labelIds.png"
+CITYSCAPES_TRAIN_ID_SUFFIX = "_gtFine_labelTrainIds.png"
 
 
 class GTA5Root:
@@ -84,6 +85,10 @@ class CityscapesRoot:
         """Frames of a split that have both an image and a label-id map, sorted by id."""
         images = self._ids(self.images, split, CITYSCAPES_IMAGE_SUFFIX)
         labels = self._ids(self.labels, split, CITYSCAPES_LABEL_SUFFIX)
+        if images and not labels and self._ids(self.labels, split, CITYSCAPES_TRAIN_ID_SUFFIX):
+            raise DataError(f"Cityscapes root {self.root}: {self.labels / split} holds trainIds "
+                            f"(*{CITYSCAPES_TRAIN_ID_SUFFIX}) but no labelIds (*{CITYSCAPES_LABEL_SUFFIX}); the "
+                            f"benchmark reads labelIds: unzip gtFine_trainvaltest.zip in {self.root}")
         return [Frame(i, images[i], labels[i]) for i in sorted(images.keys() & labels.keys())]
 
     def missing(self, split: str) -> dict[str, list[str]]:
