@@ -8,7 +8,9 @@ import http.client
 import importlib.util
 import json
 import shutil
+import socket
 import threading
+import time
 from urllib.parse import urlencode
 
 import cv2
@@ -54,9 +56,9 @@ def server(kit, tmp_path):
     thread.join(5)
 
 
-def _request(srv, method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=5)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+def _request(srv, method, path, body=None, headers=None, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=timeout)
+    headers = {**({"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}), **(headers or {})}
     conn.request(method, path, body=urlencode(body) if body is not None else None, headers=headers)
     response = conn.getresponse()
     result = response.status, dict(response.getheaders()), response.read()
@@ -97,6 +99,83 @@ def test_http_routes_validate_input_and_guard_the_kit(server, kit, tmp_path):
         [answer] = store.answers_of(conn)
     assert answer.response_ms is None  # a "shown_at" of 0 is not a response time
     assert json.loads(_request(srv, "GET", "/api/progress?rater=r1")[2])["answered"] == 1
+
+
+def _stored(tmp_path):
+    with store.opened(tmp_path / "answers.sqlite") as conn:
+        return store.answers_of(conn)
+
+
+def test_fifty_raters_answering_at_the_same_instant_lose_nothing(server, kit, tmp_path):
+    srv, base = server
+    pair_id = read_pairs(kit)[0].pair_id
+    start = threading.Barrier(50)
+    statuses = [None] * 50
+
+    def rater(i):
+        start.wait()
+        statuses[i] = _request(srv, "POST", "/answer", {"rater": f"r{i}", "pair_id": pair_id, "choice": "left"},
+                               {"Origin": base}, timeout=30)[0]
+    threads = [threading.Thread(target=rater, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [303] * 50
+    assert sorted(a.rater for a in _stored(tmp_path)) == sorted(f"r{i}" for i in range(50))
+
+
+def test_only_the_study_pages_may_post_answers(server, kit, tmp_path):
+    srv, base = server
+    answer = {"rater": "eve", "pair_id": read_pairs(kit)[0].pair_id, "choice": "left"}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Origin": f"https://127.0.0.1:{srv.server_address[1]}"},
+                    {"Referer": "http://evil.example/form.html"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Origin": base, "Sec-Fetch-Site": "same-site"}):
+        status, _, body = _request(srv, "POST", "/answer", answer, headers)
+        assert status == 403 and b"only from the study's own pages" in body, headers
+    assert _stored(tmp_path) == []
+    assert _request(srv, "POST", "/answer", answer, {"Origin": base, "Sec-Fetch-Site": "same-origin",
+                                                     "Referer": base + "/rate?rater=eve"})[0] == 303
+    assert len(_stored(tmp_path)) == 1
+
+
+def test_a_spoofed_host_is_refused(server):
+    srv, _ = server
+    port = srv.server_address[1]
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1:{port + 1}", ""):
+        assert _request(srv, "GET", "/", headers={"Host": host})[0] == 421, host
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", "127.0.0.1"):
+        assert _request(srv, "GET", "/", headers={"Host": host})[0] == 200, host
+
+
+def test_a_stalled_request_times_out_and_others_are_served(kit, tmp_path):
+    srv = app.make_server(kit, tmp_path / "answers.sqlite", "127.0.0.1", 0, timeout=0.5)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        stalled = socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=10)
+        stalled.sendall(b"POST /answer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nrater=")
+        assert _request(srv, "GET", "/")[0] == 200  # served meanwhile
+        started = time.monotonic()
+        assert stalled.recv(1000) == b""  # the server closed the stalled connection
+        assert time.monotonic() - started < 5
+        stalled.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
+
+
+def test_rater_ids_are_trimmed_and_case_folded(server, kit, tmp_path):
+    srv, _ = server
+    pair_id = read_pairs(kit)[0].pair_id
+    statuses = [_request(srv, "POST", "/answer", {"rater": name, "pair_id": pair_id, "choice": choice})
+                for name, choice in (("Bob", "left"), (" bob ", "right"), ("BOB", "right"))]
+    assert [status for status, _, _ in statuses] == [303] * 3
+    assert statuses[0][1]["Location"] == "/rate?rater=bob"
+    assert [(a.rater, a.choice) for a in _stored(tmp_path)] == [("bob", "left")]  # one rater, first answer
+    assert json.loads(_request(srv, "GET", "/api/progress?rater=BoB")[2])["answered"] == 1
 
 
 def test_rater_orders_are_own_and_stable():

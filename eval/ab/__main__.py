@@ -32,6 +32,13 @@ def _arg(parse):
     return convert
 
 
+def port_number(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{port} is not a TCP port; use one from 1024 to 65535 (0: any free port)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eval.ab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kit", required=True, help="kit folder written by python -m eval.ab kit")
     p.add_argument("--db", required=True, help="answers database (SQLite; created if absent)")
     p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 lets other machines of the lab network in")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=_arg(port_number), default=8765)
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a DNS name raters use to reach this machine, besides its IP addresses, localhost "
+                        "and its host name (others are refused: DNS rebinding); repeat")
 
     p = sub.add_parser("import", help="store the answers of a crowd platform's results CSV")
     p.add_argument("--kit", required=True, help="the kit whose crowd/batch.csv the crowd task used")
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         report = store.import_crowd_results(args.db, args.kit, args.results)
         print(f"{args.results}: {report.summary()}")
     elif args.command == "serve":
-        app.serve(args.kit, args.db, args.host, args.port)
+        app.serve(args.kit, args.db, args.host, args.port, tuple(args.allowed_host))
     return 0
 
 

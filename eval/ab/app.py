@@ -15,15 +15,24 @@ POST ``/answer`` (rater, pair_id, choice, shown_at; answers 303 to the next pair
 ``/images/NAME`` (the kit's images only), ``/api/progress?rater=ID`` (JSON).
 
 To let raters on other machines of a lab network in, serve on ``--host 0.0.0.0``; there is no
-authentication, so do not expose it to the internet.
+authentication, so do not expose it to the internet. Answers come only from the app's own pages:
+a POST whose ``Origin`` (or, without one, ``Referer``) is another site, or whose
+``Sec-Fetch-Site`` says cross-site, is refused (403), so no open web page can add answers; a
+``Host`` that is not this machine (an IP address, localhost, its host name, or an
+``--allowed-host``) is refused (421), which closes DNS rebinding. Rater ids are trimmed and
+lower-cased (Bob, bob and BOB are one rater). Many raters answering at the same instant queue
+(a listen backlog of 128, a thread per request, SQLite's busy wait), and a request that stalls
+is dropped after ``REQUEST_TIMEOUT_S``.
 """
 from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 import json
 import mimetypes
 import re
+import socket
 import sys
 import time
 from http import HTTPStatus
@@ -36,11 +45,14 @@ import numpy as np
 from eval.ab import QUESTION
 from eval.ab import store
 from eval.ab.kit import IMAGES, PairRow, read_pairs, read_study
+from sggan.cli import UserError
 
 RATER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 RATER_RULE = "a rater id is 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"
 MAX_BODY = 10_000           # bytes of a POSTed form; an answer is a few hundred
 MAX_RESPONSE_MS = 86_400_000  # a longer "response time" is a page left open, not a response time
+REQUEST_TIMEOUT_S = 30.0    # a connection silent this long (a stalled or half-sent request) is closed
+LISTEN_BACKLOG = 128        # connections waiting to be accepted; the standard library's 5 drops raters
 
 
 # ------------------------------------------------------------------------------------------ study state
@@ -51,10 +63,30 @@ def rater_order(pair_ids: list[str], rater: str) -> list[str]:
 
 
 def valid_rater(value: str | None) -> str:
+    """The rater id, trimmed and lower-cased so that Bob, bob and BOB are one rater."""
     rater = (value or "").strip()
     if not RATER_PATTERN.fullmatch(rater):
         raise ValueError(f"invalid rater id {rater[:80]!r}: {RATER_RULE}")
-    return rater
+    return rater.lower()
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """(name, port) of a Host header, lower-cased, IPv6 brackets removed; ("", None) if malformed."""
+    try:
+        authority = urlsplit("//" + host)
+        return authority.hostname or "", authority.port
+    except ValueError:
+        return "", None
+
+
+def is_own_host(name: str, allowed: frozenset[str]) -> bool:
+    """An IP address, localhost, this machine's name or an allowed name; any other name may be an
+    attacker's DNS name pointed at this machine (DNS rebinding)."""
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return name in allowed
 
 
 class Study:
@@ -211,8 +243,37 @@ class Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
 
+    # ---- origin checks
+    def _own_host(self) -> str | None:
+        """The request's Host when it names this server, else None."""
+        host = self.headers.get("Host", "")
+        name, port = split_host(host)
+        if not name or port not in (None, self.server.server_address[1]) \
+                or not is_own_host(name, self.server.allowed_hosts):
+            return None
+        return host
+
+    def _cross_site(self, host: str) -> str | None:
+        """Why a POST does not come from this app's own pages, or None when it does."""
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return f"Sec-Fetch-Site is {self.headers['Sec-Fetch-Site']!r}"
+        for header in ("Origin", "Referer"):
+            value = self.headers.get(header)
+            if value:  # browsers send Origin with every POST; Referer is the fallback of older ones
+                url = urlsplit(value)
+                if url.scheme != "http" or url.netloc.lower() != host.lower():
+                    return f"{header} {value[:200]!r} is not this app (http://{host})"
+                return None
+        return None  # no browser sent this (a script can send anything anyway)
+
+    def _refused(self, status: int, message: str) -> None:
+        self._send(status, f"{message}\n".encode(), "text/plain; charset=utf-8", {"Connection": "close"})
+        self.close_connection = True
+
     # ---- routes
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self._own_host() is None:
+            return self._refused(HTTPStatus.MISDIRECTED_REQUEST, "this server does not serve that host name")
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         try:
@@ -232,8 +293,14 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:  # noqa: N802
+        host = self._own_host()
+        if host is None:
+            return self._refused(HTTPStatus.MISDIRECTED_REQUEST, "this server does not serve that host name")
         if urlsplit(self.path).path != "/answer":
             return self._not_found()
+        why = self._cross_site(host)
+        if why:
+            return self._refused(HTTPStatus.FORBIDDEN, f"answers are accepted only from the study's own pages ({why})")
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -273,22 +340,34 @@ class Handler(BaseHTTPRequestHandler):
 
 class StudyServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address, study: Study, log_requests: bool = False):
+    def __init__(self, address, study: Study, log_requests: bool = False, timeout: float = REQUEST_TIMEOUT_S,
+                 allowed_hosts: tuple[str, ...] = ()):
         self.study = study
         self.log_requests = log_requests
-        super().__init__(address, Handler)
+        self.allowed_hosts = frozenset(name.lower() for name in (
+            "localhost", socket.gethostname(), socket.getfqdn(), address[0], *allowed_hosts))
+        handler = type("StudyHandler", (Handler,), {"timeout": timeout})  # the socket timeout of each request
+        super().__init__(address, handler)
 
 
 def make_server(kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765,
-                log_requests: bool = False) -> StudyServer:
+                log_requests: bool = False, timeout: float = REQUEST_TIMEOUT_S,
+                allowed_hosts: tuple[str, ...] = ()) -> StudyServer:
     """The app, bound (``port`` 0: a free port, see ``server.server_address``) but not yet serving:
     call ``serve_forever()``, and ``shutdown()`` from another thread to stop."""
-    return StudyServer((host, port), Study(kit, db), log_requests)
+    study = Study(kit, db)
+    try:
+        return StudyServer((host, port), study, log_requests, timeout, allowed_hosts)
+    except OSError as err:
+        raise UserError(f"cannot listen on {host}:{port} ({err.strerror or err}); choose another --port or "
+                        "--host") from None
 
 
-def serve(kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
-    server = make_server(kit, db, host, port, log_requests=True)
+def serve(kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765,
+          allowed_hosts: tuple[str, ...] = ()) -> None:
+    server = make_server(kit, db, host, port, log_requests=True, allowed_hosts=allowed_hosts)
     bound_host, bound_port = server.server_address[:2]
     print(f"A/B study: {len(server.study.rows)} pairs from {kit}, answers to {db}\n"
           f"open http://{bound_host}:{bound_port}/ (Ctrl-C stops; answers are kept)", file=sys.stderr)
