@@ -1,6 +1,8 @@
 import csv
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import cv2
@@ -187,3 +189,15 @@ def test_cli(tmp_path):
         main(bad)
     with pytest.raises(SystemExit):
         main([a.replace("sggan-2k:cyclegan-2k", "sggan-2k") for a in argv])
+
+
+def test_a_kit_is_readable_by_others_as_the_umask_allows(tmp_path):
+    frames, adapted = make_world(tmp_path, num=2)
+    previous = os.umask(0o022)
+    try:
+        build_kit(frames, adapted, PAIRS, num=2, size=(16, 32), seed=5, out=tmp_path / "kit")
+    finally:
+        os.umask(previous)
+    modes = {path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
+             for path in [tmp_path / "kit", *(tmp_path / "kit").rglob("*")]}
+    assert all(mode == (0o755 if (tmp_path / name).is_dir() else 0o644) for name, mode in modes.items()), modes

@@ -1,8 +1,11 @@
+import os
+import stat
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from sggan.data.io import DataError, image_size, read_label
+from sggan.data.io import DataError, atomic_write_text, image_size, read_label, write_image
 from sggan.data.readers import CityscapesRoot, GTA5Root
 
 
@@ -102,3 +105,18 @@ def test_unknown_cityscapes_split_is_a_clear_error(tmp_path):
     (tmp_path / "leftImg8bit" / "val").mkdir()
     with pytest.raises(DataError, match=r"gtFine/val"):
         root.missing("val")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_outputs_get_the_umask_s_usual_mode(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "out.txt", "x")
+        write_image(tmp_path / "out.png", np.zeros((2, 2, 3), np.uint8))
+        (tmp_path / "by_open.txt").write_text("x")  # what open() gives, independently
+    finally:
+        os.umask(previous)
+    expected = 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "by_open.txt").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == expected

@@ -46,7 +46,7 @@ import numpy as np
 
 from eval.ab import QUESTION
 from eval.tables import to_csv, unique_methods
-from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image, write_image
+from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image, umask_mode, write_image
 
 IMAGE_SUFFIX = ".png"
 IMAGES, PAIRS_CSV, STUDY_JSON = "images", "pairs.csv", "study.json"
@@ -244,6 +244,7 @@ def _leftovers(out: Path) -> list[Path]:
 
 def replace_dir(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` to ``out``, replacing an existing ``out`` whole."""
+    os.chmod(tmp, umask_mode(0o777))  # mkdtemp made it private; the kit is for others to host
     if out.exists():
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
         os.replace(out, old / out.name)

@@ -69,12 +69,24 @@ def remove_stale(outputs: list[Path], newer_than: Path | None) -> int:
     return len(stale)
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """``base`` less the process's umask: the mode open() or mkdir() would give a new file or folder.
+
+    Temporary files and folders are created private (0600, 0700); an output renamed from one
+    keeps that mode, locking others out of a shared volume or a hosted kit, unless reset to this.
+    """
+    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return base & ~umask
+
+
 def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
