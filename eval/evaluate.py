@@ -8,8 +8,10 @@ matrix that worker processes accumulate image by image with a single bincount ea
 
 A ground-truth frame ``{city}_{seq}_{frame}_gtFine_labelIds.png`` is matched by the one
 prediction PNG, anywhere under DIR, whose name starts with ``{city}_{seq}_{frame}`` (as
-cityscapesscripts' ``{city}_{seq}_{frame}*.png``). Predictions hold Cityscapes label ids (not
-train ids), as grey or palette PNGs of the ground truth's size.
+cityscapesscripts' ``{city}_{seq}_{frame}*.png``). Predictions hold Cityscapes label ids, as
+grey or palette PNGs of the ground truth's size; ``--encoding trainid`` reads train ids (0..18,
+255 = unlabeled) instead. Predictions that look like the other encoding are refused, naming the
+flag: scored as label ids, train-id predictions would give about 0 IoU.
 """
 from __future__ import annotations
 
@@ -27,11 +29,17 @@ from tqdm import tqdm
 
 from sggan.cli import run
 from sggan.data.io import DataError, atomic_write_text, read_label
-from sggan.data.labels import MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
+from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 
 GT_SUFFIX = "_gtFine_labelIds.png"
 _LISTED = 10  # names shown in an error before "... and N more"
+ENCODINGS = ("labelid", "trainid")
+# Label ids that a label-id prediction of the 19 evaluated classes never holds (void classes,
+# parking, rail track, guard rail, bridge, tunnel, polegroup), though they are train ids of
+# common classes (sidewalk, building, ..., sky): a prediction of only values 0..18 with one of
+# them is train ids.
+_NOT_PREDICTED_LABEL_IDS = [i for i in range(1, NUM_CLASSES) if LABEL_TO_TRAIN[i] == IGNORE]
 
 
 def frame_key(path: Path) -> str | None:
@@ -102,15 +110,47 @@ def read_label_ids(path: Path) -> np.ndarray:
     return array
 
 
-def image_confusion(pair: tuple[str, str]) -> np.ndarray:
-    """Train-id confusion matrix of one (prediction, ground truth) pair; runs in a worker."""
-    pred_path, gt_path = pair
+def encoding_problem(pred_counts: np.ndarray, encoding: str, pred_path: str) -> str | None:
+    """Why a prediction's values (counts per uint8 value) are not in ``encoding``, or None."""
+    present = np.flatnonzero(pred_counts)
+    if encoding == "trainid":
+        bad = [int(v) for v in present if NUM_CLASSES <= v < IGNORE]
+        if bad:
+            return (f"prediction {pred_path} holds values {bad[:8]} that are not train ids (0..18, 255 = unlabeled): "
+                    "it looks like label ids; leave out --encoding trainid (the default is labelid)")
+        return None
+    is_train_id = (present < NUM_CLASSES) | (present == IGNORE)
+    telltale = [int(v) for v in present if v in _NOT_PREDICTED_LABEL_IDS]
+    if is_train_id.all() and telltale:
+        return (f"prediction {pred_path} looks like train ids, not label ids: all its values are 0..18 or 255, "
+                f"with {telltale[:5]}, which no label-id prediction holds; pass --encoding trainid "
+                "(or write label ids)")
+    return None
+
+
+def train_ids_as_label_ids(histogram: np.ndarray) -> np.ndarray:
+    """A (gt label id, predicted train id) histogram as (gt label id, predicted label id); 255 -> 0."""
+    as_label_ids = np.zeros_like(histogram)
+    for train_id in range(NUM_CLASSES):
+        as_label_ids[:, TRAIN_TO_LABEL[train_id]] += histogram[:, train_id]
+    as_label_ids[:, 0] += histogram[:, IGNORE]
+    return as_label_ids
+
+
+def image_confusion(pair: tuple[str, str, str]) -> np.ndarray:
+    """Train-id confusion matrix of one (prediction, ground truth, encoding) triple; runs in a worker."""
+    pred_path, gt_path, encoding = pair
     pred, gt = read_label_ids(Path(pred_path)), read_label_ids(Path(gt_path))
     if pred.shape != gt.shape:
         raise DataError(f"prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but ground truth "
                         f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
                         "the ground truth's size")
     histogram = label_id_histogram(gt, pred)
+    problem = encoding_problem(histogram.sum(axis=0), encoding, pred_path)
+    if problem:
+        raise DataError(problem)
+    if encoding == "trainid":
+        histogram = train_ids_as_label_ids(histogram)
     gt_bad, pred_bad = out_of_range_ids(histogram)
     if gt_bad:
         raise DataError(f"ground truth {gt_path} holds ids {gt_bad} above {MAX_LABEL_ID}; "
@@ -148,7 +188,7 @@ def _json_number(value: float) -> float | None:
 
 
 def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
-             workers: int | None = None, progress: bool = True) -> dict:
+             workers: int | None = None, progress: bool = True, encoding: str = "labelid") -> dict:
     """Scores of a prediction folder against a gtFine split folder, as written to the JSON file."""
     pred_dir, gt_dir = Path(predictions), Path(ground_truth)
     gt_files = find_ground_truth(gt_dir)
@@ -156,10 +196,10 @@ def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
     if unused:
         print(f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
               file=sys.stderr)
-    pairs = [(str(matches[key]), str(gt_files[key])) for key in gt_files]
+    pairs = [(str(matches[key]), str(gt_files[key]), encoding) for key in gt_files]
     conf = accumulate(pairs, workers or default_workers(), progress)
     return {**score_record(conf), "num_images": len(pairs), "predictions": str(pred_dir),
-            "ground_truth": str(gt_dir)}
+            "ground_truth": str(gt_dir), "encoding": encoding}
 
 
 def score_record(conf: np.ndarray) -> dict:
@@ -194,13 +234,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ground-truth", required=True, help="Cityscapes gtFine/val (or any gtFine split folder)")
     parser.add_argument("--out", required=True, help="JSON file of scores to write")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: min(8, CPUs))")
+    parser.add_argument("--encoding", choices=ENCODINGS, default="labelid",
+                        help="what prediction pixels hold: Cityscapes label ids (default) or train ids (0..18, "
+                             "255 = unlabeled)")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress)
+    result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress,
+                      encoding=args.encoding)
     write_scores(args.out, result)
     summary = ", ".join(f"{name} {_format(result[key])}" for name, key in
                         (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou")))

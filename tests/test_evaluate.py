@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from eval.evaluate import evaluate, main
-from sggan.data.io import DataError, write_label_ids
-from sggan.data.labels import LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
+from sggan.data.io import DataError, read_label, write_label_ids
+from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
 
 FRAMES = ["aachen_000000_000019", "aachen_000001_000019", "bochum_000000_000313"]
 # "train" never occurs anywhere; "motorcycle" is only predicted on ignored ground truth:
@@ -151,9 +151,41 @@ def test_train_ids_with_255_and_colour_predictions_are_rejected(tmp_path):
     write_label_ids(pred, np.full((24, 40), 255, dtype=np.uint8))
     with pytest.raises(DataError, match=r"ids \[255\]"):
         evaluate(pred_dir, gt_dir, workers=1, progress=False)
-    Image.new("RGB", (40, 24)).save(pred)
-    with pytest.raises(DataError, match="mode RGB"):
+    Image.new("RGB", (40, 24), (1, 2, 3)).save(pred)  # colour labels decode by exact Cityscapes colour only
+    with pytest.raises(DataError, match="not Cityscapes label colours"):
         evaluate(pred_dir, gt_dir, workers=1, progress=False)
+
+
+def _as_train_ids(pred_dir: Path) -> None:
+    """Rewrite every prediction in train ids (ignored classes as 255), as most segmentation code writes."""
+    for path in pred_dir.rglob("*.png"):
+        write_label_ids(path, LABEL_TO_TRAIN[read_label(path)])
+
+
+def test_train_id_predictions_are_scored_with_the_flag_and_refused_without(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    as_label_ids = evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    _as_train_ids(pred_dir)
+    with pytest.raises(DataError, match="looks like train ids, not label ids.*pass --encoding trainid"):
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
+    as_train_ids = evaluate(pred_dir, gt_dir, workers=1, progress=False, encoding="trainid")
+    # the same predictions, so the same scores (ignored classes were misses either way)
+    for key in ("pixel_acc", "class_acc", "class_iou", "confusion_matrix", "void_predictions"):
+        assert as_train_ids[key] == as_label_ids[key], key
+    assert as_train_ids["encoding"] == "trainid" and as_label_ids["encoding"] == "labelid"
+
+
+def test_label_id_predictions_are_refused_under_the_train_id_flag(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    with pytest.raises(DataError, match=r"not train ids .* leave out --encoding trainid"):
+        evaluate(pred_dir, gt_dir, workers=1, progress=False, encoding="trainid")
+
+
+def test_label_id_predictions_of_few_classes_are_not_taken_for_train_ids(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    for path in pred_dir.rglob("*.png"):  # only road, sidewalk and building: values 7, 8, 11 <= 18
+        write_label_ids(path, np.resize(np.array([7, 8, 11], np.uint8), (24, 40)))
+    assert evaluate(pred_dir, gt_dir, workers=1, progress=False)["num_images"] == 3
 
 
 def test_empty_ground_truth_folder_is_an_error(tmp_path):
