@@ -105,24 +105,6 @@ def test_every_profile_dry_runs(tmp_path, profile):
         assert f"rule {rule}:" in result.stdout, f"{profile} profile sets resources of unknown rule {rule}"
 
 
-def gpu_rules() -> set[str]:
-    """The rules that declare a `gpu` resource."""
-    rules = set()
-    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            if re.search(r"^\s+gpu=", block, flags=re.M):
-                rules.add(block.split(":", 1)[0])
-    return rules
-
-
-@pytest.mark.parametrize("profile", ["slurm", "kubernetes"])
-def test_cluster_profiles_send_every_gpu_rule_to_a_gpu(profile):
-    settings = yaml.safe_load((REPO / "workflow" / "profiles" / profile / "config.yaml").read_text())
-    assert {"train_translator", "adapt", "predict", "kid"} <= gpu_rules()
-    missing = gpu_rules() - set(settings.get("set-resources", {}))
-    assert not missing, f"{profile} profile runs GPU rules {sorted(missing)} on CPU nodes"
-
-
 def test_kubernetes_profile_keeps_the_bulk_on_the_shared_volume(tmp_path):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     result = dry_run(tmp_path, "--workflow-profile", str(REPO / "workflow/profiles/kubernetes"))

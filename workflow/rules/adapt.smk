@@ -26,7 +26,7 @@ rule adapt:
     resources:
         mem_mb=job_resource("adapt", "mem_mb"),
         runtime=job_resource("adapt", "runtime"),
-        gpu=GPU_PER_JOB,
+        gpu=gpu_request(GPU_PER_JOB),
     shell:
         "OMP_NUM_THREADS={threads} python -m sggan.adapt --model {params.model} --params {params.params:q}"
         " --run-dir {params.run_dir} --frames {input.frames} --out {params.images}"

@@ -155,6 +155,12 @@ THREADS_PER_JOB = config.get("threads_per_job", 1)
 GPU_PER_JOB = 0 if DEVICE == "cpu" else int(config.get("gpus_per_job", 0 if TOY else 1))
 
 
+def gpu_request(gpus):
+    """A job's `gpu` resource: left out rather than 0 when it uses none, since the Kubernetes
+    executor asks for a GPU node for every job that has the key, whatever its value."""
+    return gpus or None
+
+
 # Segmentation stages: config `segmentation:` top-level keys are the front-end stage's (and
 # defaults for the others); `context:` and `joint:` override them for their stage.
 SEG = config["segmentation"]

@@ -74,7 +74,7 @@ rule kid:
     resources:
         mem_mb=job_resource("quality", "mem_mb"),
         runtime=job_resource("quality", "runtime"),
-        gpu=min(GPU_PER_JOB, 1),
+        gpu=gpu_request(min(GPU_PER_JOB, 1)),
     shell:
         "OMP_NUM_THREADS={threads} python -m eval.kid --source-frames {input.heldout}"
         " --adapted-dir {params.images} --target-frames {input.target} {params.weights} --seed {SEED}"
@@ -98,7 +98,7 @@ rule semantic_preservation:
     resources:
         mem_mb=job_resource("quality", "mem_mb"),
         runtime=job_resource("quality", "runtime"),
-        gpu=min(GPU_PER_JOB, 1),
+        gpu=gpu_request(min(GPU_PER_JOB, 1)),
     shell:
         "OMP_NUM_THREADS={threads} python -m eval.semantic --model {input.model} --heldout {input.heldout}"
         " --adapted {input.adapted} --device {params.device} {params.tile} --out {output} 2> {log}"

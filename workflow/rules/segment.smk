@@ -44,7 +44,7 @@ rule train_frontend:
     resources:
         mem_mb=job_resource("segmentation", "mem_mb"),
         runtime=job_resource("segmentation", "runtime"),
-        gpu=GPU_PER_JOB,
+        gpu=gpu_request(GPU_PER_JOB),
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch frontend"
         " --frames {input.frames} --out {params.run_dir} {params.init} {params.options} {params.common}"
@@ -67,7 +67,7 @@ rule dump_frontend_scores:
     resources:
         mem_mb=job_resource("segmentation", "mem_mb"),
         runtime=job_resource("segmentation", "runtime"),
-        gpu=min(GPU_PER_JOB, 1),
+        gpu=gpu_request(min(GPU_PER_JOB, 1)),
     shell:
         "OMP_NUM_THREADS={threads} python -m segmentation.dump --model {input.model} --frames {input.frames}"
         " --out {output} --device {params.device} --workers {params.workers} 2> {log}"
@@ -93,7 +93,7 @@ rule train_context:
     resources:
         mem_mb=job_resource("segmentation", "mem_mb"),
         runtime=job_resource("segmentation", "runtime"),
-        gpu=GPU_PER_JOB,
+        gpu=gpu_request(GPU_PER_JOB),
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
         " --scores {input.scores} --init-from {input.frontend} --out {params.run_dir}"
@@ -122,7 +122,7 @@ rule train_joint:
     resources:
         mem_mb=job_resource("segmentation", "mem_mb"),
         runtime=job_resource("segmentation", "runtime"),
-        gpu=GPU_PER_JOB,
+        gpu=gpu_request(GPU_PER_JOB),
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
         " --frames {input.frames} --init-from {input.context} --out {params.run_dir}"
@@ -146,7 +146,7 @@ rule predict:
     resources:
         mem_mb=job_resource("predict", "mem_mb"),
         runtime=job_resource("predict", "runtime"),
-        gpu=min(GPU_PER_JOB, 1),
+        gpu=gpu_request(min(GPU_PER_JOB, 1)),
     shell:
         "OMP_NUM_THREADS={threads} python -m segmentation.predict --model {input.model}"
         " --frames {input.frames} --out {params.labels} --shard {params.shard[0]} --num-shards {params.shard[1]}"

@@ -21,7 +21,7 @@ rule train_translator:
     resources:
         mem_mb=job_resource("translator", "mem_mb"),
         runtime=job_resource("translator", "runtime"),
-        gpu=GPU_PER_JOB,
+        gpu=gpu_request(GPU_PER_JOB),
     shell:
         "python -m sggan.train --model {params.model} --params {params.params:q}"
         " --source {input.source} --target {input.target} --run-dir {params.run_dir}"
