@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
+import tomllib
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -74,6 +76,29 @@ def _torch_version() -> str | None:
     return torch.__version__
 
 
+def _requirements() -> list[str]:
+    """The project's requirement strings, its extras' included: from the installed package's
+    metadata, else from the checkout's pyproject.toml (a copied tree that was never installed)."""
+    try:
+        return metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        project = tomllib.loads((_REPO_ROOT / "pyproject.toml").read_text())["project"]
+        return project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """The installed version of every package the project requires, None where one is absent
+    (an extra that was not installed)."""
+    names = {re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", r).group(0) for r in _requirements()} - {DISTRIBUTION}
+    versions = {}
+    for name in sorted(names):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def provenance(config: dict, seed: int, config_files: list[str]) -> dict:
     return {
         "config": config,
@@ -83,6 +108,7 @@ def provenance(config: dict, seed: int, config_files: list[str]) -> dict:
         "code_version": code_version(),
         "torch_version": _torch_version(),
         "python_version": platform.python_version(),
+        "dependencies": dependency_versions(),
         "hostname": socket.gethostname(),
         "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
