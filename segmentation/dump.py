@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write, atomic_write_text, read_frame_list

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.cli import run
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,

@@ -71,7 +71,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.cli import run
 from sggan.data.io import read_frame_list

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.cli import parse_json, run
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,

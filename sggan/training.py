@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.data.io import Frame, read_image, read_label, write_image
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.cli import run
 from sggan.data.io import (DataError, Frame, LabelEncodingError, atomic_write_text, decode_label, read_image,

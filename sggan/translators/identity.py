@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import torch
 from torch import nn
-from tqdm import tqdm
+from sggan.progress import tqdm
 
 from sggan.adapt import output_path
 from sggan.data.io import Frame, atomic_write, image_size, read_image, write_image

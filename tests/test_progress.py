@@ -1,0 +1,30 @@
+"""Progress bars redraw rarely in log files and as usual on terminals."""
+import io
+import time
+
+from sggan.progress import LOG_INTERVAL_S, tqdm
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def redraws(stream: io.StringIO) -> int:
+    return stream.getvalue().count("\r")
+
+
+def test_a_log_file_gets_the_first_and_last_state_of_a_short_loop():
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        for _ in tqdm(range(40), file=stream):
+            time.sleep(0.01)  # 0.4 s: four redraws at tqdm's default 0.1 s interval
+    assert redraws(log) == 2  # at the start, and the final state when it closes
+    assert redraws(terminal) >= 4
+    assert "40/40" in log.getvalue()
+
+
+def test_interval_defaults_by_stream_and_an_explicit_one_wins():
+    assert tqdm(total=1, file=io.StringIO()).mininterval == LOG_INTERVAL_S == 30
+    assert tqdm(total=1, file=Terminal()).mininterval == 0.1
+    assert tqdm(total=1, file=io.StringIO(), mininterval=2).mininterval == 2
