@@ -1,0 +1,71 @@
+"""What pyproject.toml, the Dockerfile and environment.yml declare agrees with the code and each other."""
+import re
+import tomllib
+
+import yaml
+
+from test_workflow import REPO
+
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+# distribution name -> the module the code imports, where they differ
+IMPORT_NAMES = {"opencv-python-headless": "cv2", "pillow": "PIL", "pyyaml": "yaml"}
+
+
+def name(requirement: str) -> str:
+    return re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement).group(0)
+
+
+def imported_in(module: str, folders: list[str]) -> bool:
+    pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
+    return any(pattern.search(path.read_text()) for folder in folders for path in (REPO / folder).rglob("*.py"))
+
+
+def test_mit_license_is_shipped_and_declared():
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
+
+
+def test_version_caps_admit_patch_releases():
+    requirements = PROJECT["dependencies"] + [r for extra in PROJECT["optional-dependencies"].values() for r in extra]
+    assert not [r for r in requirements if "<=" in r or "==" in r]
+    assert "torch>=2.4,<2.15" in PROJECT["dependencies"] and "torchvision>=0.19,<0.30" in PROJECT["dependencies"]
+
+
+def test_every_dependency_is_imported_by_what_installs_it():
+    # snakemake runs the workflow rather than being imported by the packages
+    for requirement in PROJECT["dependencies"]:
+        if name(requirement) != "snakemake":
+            module = IMPORT_NAMES.get(name(requirement), name(requirement))
+            assert imported_in(module, ["sggan", "segmentation", "eval"]), f"{requirement}: nothing imports {module}"
+    for requirement in PROJECT["optional-dependencies"]["test"] + PROJECT["optional-dependencies"]["browser"]:
+        if not requirement.startswith("sggan-benchmark"):
+            module = IMPORT_NAMES.get(name(requirement), name(requirement))
+            assert imported_in(module, ["tests"]), f"{requirement}: no test imports {module}"
+
+
+def test_the_test_extra_pulls_in_the_browser_and_cluster_extras():
+    extras = PROJECT["optional-dependencies"]
+    assert extras["browser"] == ["playwright>=1.40"]
+    assert "sggan-benchmark[cluster,browser]" in extras["test"]
+    assert not any(name(r) == "playwright" for r in extras["test"])
+
+
+def test_conda_environment_installs_this_checkout_with_pyprojects_torch():
+    environment = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = [d for d in environment["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert pip == ["-e ."]  # everything else comes from pyproject.toml
+    for dist, conda_name in (("torch", "pytorch"), ("torchvision", "torchvision")):
+        declared = next(r for r in PROJECT["dependencies"] if name(r) == dist)
+        assert f"{conda_name}{declared[len(dist):]}" in conda
+
+
+def test_dockerfile_copies_every_package_and_names_the_commit():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    copied = {source for line in re.findall(r"^COPY (.+)$", dockerfile, flags=re.M) for source in line.split()[:-1]}
+    for source in copied:
+        assert (REPO / source).exists(), source
+    packages = {p.rstrip("*") for p in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert packages <= copied and {"pyproject.toml", "Snakefile", "workflow"} <= copied
+    assert 'pip install --no-cache-dir ".[cluster]"' in dockerfile
+    assert re.search(r"^ENV SGGAN_CODE_VERSION=\$\{SGGAN_CODE_VERSION\}$", dockerfile, flags=re.M)
