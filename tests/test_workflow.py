@@ -64,6 +64,18 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, shared_f
     assert "segmentation.predict --model results/segmentation/oracle/joint/model.pt" in result.stdout
 
 
+def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, shared_fixtures):
+    # the README's way to use real data without editing a tracked file
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", shared_fixtures)
+    my_data = tmp_path / "my-data.yaml"
+    my_data.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n")
+    result = dry_run(tmp_path, "--configfile", str(PAPER), str(my_data), target=())
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"--root {gta} " in result.stdout and f"--root {cityscapes} " in result.stdout
+    # merged into the paper config, not replacing it: its other settings stay
+    assert "--iterations 40000" in result.stdout and result.stdout.count("rule adapt:") == 4 * 9
+
+
 def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):
     result = dry_run(tmp_path, "--configfile", str(PAPER),
                      "--config", f"data={{gta_root: {tmp_path}/nowhere, cityscapes_root: {tmp_path}/none}}")
