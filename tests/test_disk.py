@@ -1,0 +1,32 @@
+"""The free-space check before adaptation."""
+from collections import namedtuple
+
+import pytest
+
+from sggan import disk
+from sggan.data.io import DataError
+
+Usage = namedtuple("Usage", "total used free")
+
+
+def test_estimate_is_the_measured_upper_bound_of_full_resolution_frames():
+    # 24,966 GTA-V frames at 1914x1052, at most 4.7 MB each: about 117 GB a translator
+    assert disk.adapted_bytes(1, 1052, 1914) == pytest.approx(4.7e6, rel=1e-6)
+    assert disk.adapted_bytes(24966, 1052, 1914) / 1e9 == pytest.approx(117.3, abs=0.1)
+
+
+def test_free_space_of_a_folder_yet_to_be_made_is_its_nearest_existing_parent(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(disk.shutil, "disk_usage", lambda path: asked.append(path) or Usage(100, 40, 60))
+    assert disk.free_bytes(tmp_path / "results" / "adapted" / "x") == 60
+    assert asked == [tmp_path]
+
+
+def test_too_little_space_is_refused_with_both_sizes_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(disk.shutil, "disk_usage", lambda path: Usage(10**12, 10**12 - 12 * 10**9, 12 * 10**9))
+    disk.require_free_space(tmp_path, 12 * 10**9, "adapting 10 frames")  # just fits
+    with pytest.raises(DataError) as err:
+        disk.require_free_space(tmp_path / "out", 29_300_000_000, "adapting 6242 frames")
+    message = str(err.value)
+    assert message.startswith(f"adapting 6242 frames needs about 29.3 GB in {tmp_path / 'out'}, but its disk has 12.0 GB free")
+    assert "larger volume" in message and "\n" not in message
