@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sggan.cli import run
 from sggan.data.io import DataError
 from sggan.data.readers import GTA5_URL, GTA5Root
 
@@ -107,8 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run(main)
