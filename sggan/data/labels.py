@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from cityscapesscripts.helpers.labels import labels as CITYSCAPES_LABELS
+from PIL import Image
 
 IGNORE = 255
 NUM_LABEL_IDS = 256  # lookup tables cover every uint8 value; ids > 33 are "out of range"
@@ -77,3 +78,36 @@ def group_lut(grouping: str = "sggan") -> tuple[np.ndarray, list[str]]:
 
 def to_train_ids(label_ids: np.ndarray) -> np.ndarray:
     return LABEL_TO_TRAIN[label_ids]
+
+
+def boundary_band(label_ids: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """SG-GAN's semantic-boundary map B at ``size`` (H, W), built as the original code builds it.
+
+    Peilun-Li/SG-GAN utils.load_train_data (lines 54-99) reads the *colour* label image as float
+    (utils.imread), resizes it with scipy.misc.imresize to 256x512, scales it to [-1, 1];
+    model.py (lines 65-78) reflect-pads it by one pixel, filters each colour channel with the
+    central differences [-1, 0, 1] in x and in y, and marks a pixel where the summed absolute
+    response is nonzero. imresize of a float array first stretches its range to 0..255
+    (scipy's bytescale), then resizes with PIL's bilinear filter, which blends colours across
+    class edges: the band is 2-3 pixels wide (about 17% of a frame at 256x512), not the 1-2 of
+    label-id differences after a nearest resize. Colours are Cityscapes' (GTA-V's label palette
+    differs only in "static", (20,20,20) there, black here: 24 of 131,072 pixels of the sample
+    frame's band). A summed absolute difference is nonzero exactly when some channel differs,
+    so the filter is computed on the uint8 colours without rounding.
+
+    label_ids: (h, w) Cityscapes label ids at any resolution. Returns (H, W) bool.
+    """
+    height, width = size
+    colours = _scipy_bytescale(PALETTE[label_ids])
+    resized = np.asarray(Image.fromarray(colours).resize((width, height), Image.BILINEAR)).astype(np.int16)
+    padded = np.pad(resized, ((1, 1), (1, 1), (0, 0)), mode="reflect")  # the border is no boundary
+    across = padded[1:-1, 2:] != padded[1:-1, :-2]
+    down = padded[2:, 1:-1] != padded[:-2, 1:-1]
+    return (across | down).any(axis=2)
+
+
+def _scipy_bytescale(image: np.ndarray) -> np.ndarray:
+    """scipy.misc.bytescale as imresize applies it to a float image: its range stretched to 0..255."""
+    low, high = int(image.min()), int(image.max())
+    scale = 255.0 / ((high - low) or 1)
+    return ((image.astype(np.float64) - low) * scale + 0.5).astype(np.uint8)
