@@ -6,6 +6,9 @@ matrix that worker processes accumulate image by image with a single bincount ea
 
     python -m eval.evaluate --predictions DIR --ground-truth gtFine/val --out scores.json [--workers N]
 
+The command also writes each frame's confusion matrix beside the scores (``scores.frames.npz``),
+which ``eval.bootstrap`` resamples for Table 2's confidence intervals.
+
 A ground-truth frame ``{city}_{seq}_{frame}_gtFine_labelIds.png`` is matched by the one
 prediction PNG, anywhere under DIR, whose name starts with ``{city}_{seq}_{frame}`` (as
 cityscapesscripts' ``{city}_{seq}_{frame}*.png``). Predictions hold Cityscapes label ids, as
@@ -28,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sggan.cli import run
-from sggan.data.io import DataError, atomic_write_text, read_label
+from sggan.data.io import DataError, atomic_write, atomic_write_text, read_label
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 
@@ -165,19 +168,23 @@ def default_workers() -> int:
     return min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def accumulate(pairs: list[tuple[str, str]], workers: int, progress: bool = True) -> np.ndarray:
-    conf = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
+def frame_confusions(pairs: list[tuple[str, str, str]], workers: int, progress: bool = True) -> np.ndarray:
+    """(frames, 19, 20) int64: the train-id confusion matrix of each pair, in the order given.
+
+    Kept per frame (not only summed) so that a bootstrap can resample validation frames.
+    """
+    conf = np.zeros((len(pairs), NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
     bar = tqdm(total=len(pairs), desc="evaluate", unit="image", disable=not progress, file=sys.stderr)
     if workers <= 1:
-        for pair in pairs:
-            conf += image_confusion(pair)
+        for i, pair in enumerate(pairs):
+            conf[i] = image_confusion(pair)
             bar.update()
     else:
         # workers return a 19x20 matrix each; chunks amortise the inter-process round trips
         chunksize = max(1, min(16, len(pairs) // (4 * workers)))
         with Pool(workers) as pool:
-            for image_conf in pool.imap_unordered(image_confusion, pairs, chunksize=chunksize):
-                conf += image_conf
+            for i, image_conf in enumerate(pool.imap(image_confusion, pairs, chunksize=chunksize)):
+                conf[i] = image_conf
                 bar.update()
     bar.close()
     return conf
@@ -187,9 +194,10 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value  # JSON has no NaN; null marks "class not present"
 
 
-def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
-             workers: int | None = None, progress: bool = True, encoding: str = "labelid") -> dict:
-    """Scores of a prediction folder against a gtFine split folder, as written to the JSON file."""
+def evaluate_frames(predictions: str | os.PathLike, ground_truth: str | os.PathLike, workers: int | None = None,
+                    progress: bool = True, encoding: str = "labelid") -> tuple[dict, list[str], np.ndarray]:
+    """Scores of a prediction folder against a gtFine split folder, as written to the JSON file,
+    with the frames' keys (sorted) and their confusion matrices (frames, 19, 20)."""
     pred_dir, gt_dir = Path(predictions), Path(ground_truth)
     gt_files = find_ground_truth(gt_dir)
     matches, unused = match_predictions(pred_dir, list(gt_files))
@@ -197,9 +205,16 @@ def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
         print(f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
               file=sys.stderr)
     pairs = [(str(matches[key]), str(gt_files[key]), encoding) for key in gt_files]
-    conf = accumulate(pairs, workers or default_workers(), progress)
-    return {**score_record(conf), "num_images": len(pairs), "predictions": str(pred_dir),
-            "ground_truth": str(gt_dir), "encoding": encoding}
+    per_frame = frame_confusions(pairs, workers or default_workers(), progress)
+    result = {**score_record(per_frame.sum(axis=0)), "num_images": len(pairs), "predictions": str(pred_dir),
+              "ground_truth": str(gt_dir), "encoding": encoding}
+    return result, list(gt_files), per_frame
+
+
+def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
+             workers: int | None = None, progress: bool = True, encoding: str = "labelid") -> dict:
+    """Scores of a prediction folder against a gtFine split folder, as written to the JSON file."""
+    return evaluate_frames(predictions, ground_truth, workers, progress, encoding)[0]
 
 
 def score_record(conf: np.ndarray) -> dict:
@@ -228,11 +243,42 @@ def write_scores(path: str | os.PathLike, result: dict) -> None:
     atomic_write_text(path, json.dumps(result, indent=1) + "\n")
 
 
+def frame_confusions_path(score_path: str | os.PathLike) -> Path:
+    """Where the per-frame confusion matrices of a score file live: beside it, ``{stem}.frames.npz``."""
+    path = Path(score_path)
+    return path.with_name(path.name.removesuffix(".json") + ".frames.npz")
+
+
+def write_frame_confusions(path: str | os.PathLike, frames: list[str], per_frame: np.ndarray) -> None:
+    """``frames`` (the frame keys) and ``confusion`` (frames, 19, 20) int64, compressed: the
+    matrices are mostly zeros (a few kB per frame before compression)."""
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: savez would append .npz to a name
+            np.savez_compressed(f, frames=np.array(frames), confusion=per_frame.astype(np.int64))
+
+    atomic_write(Path(path), write)
+
+
+def read_frame_confusions(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    try:
+        with np.load(path) as data:
+            frames, conf = [str(f) for f in data["frames"]], data["confusion"]
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist; it is written by python -m eval.evaluate") from None
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path} is not a per-frame confusion file of python -m eval.evaluate ({err})") from err
+    if conf.shape != (len(frames), NUM_CLASSES, NUM_CLASSES + 1) or conf.dtype != np.int64:
+        raise DataError(f"{path} holds {conf.dtype} matrices of shape {conf.shape}; expected "
+                        f"({len(frames)}, {NUM_CLASSES}, {NUM_CLASSES + 1}) int64")
+    return frames, conf
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictions", required=True, help="folder of label-id PNGs, searched recursively")
     parser.add_argument("--ground-truth", required=True, help="Cityscapes gtFine/val (or any gtFine split folder)")
-    parser.add_argument("--out", required=True, help="JSON file of scores to write")
+    parser.add_argument("--out", required=True, help="JSON file of scores to write; the per-frame confusion "
+                        "matrices (for the bootstrap of eval.table2) go beside it, as {stem}.frames.npz")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: min(8, CPUs))")
     parser.add_argument("--encoding", choices=ENCODINGS, default="labelid",
                         help="what prediction pixels hold: Cityscapes label ids (default) or train ids (0..18, "
@@ -243,8 +289,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = evaluate(args.predictions, args.ground_truth, args.workers, progress=not args.no_progress,
-                      encoding=args.encoding)
+    result, frames, per_frame = evaluate_frames(args.predictions, args.ground_truth, args.workers,
+                                                progress=not args.no_progress, encoding=args.encoding)
+    # the per-frame file first: the score file is the stage's sign that both are complete
+    write_frame_confusions(frame_confusions_path(args.out), frames, per_frame)
     write_scores(args.out, result)
     summary = ", ".join(f"{name} {_format(result[key])}" for name, key in
                         (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou")))

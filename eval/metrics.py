@@ -95,12 +95,40 @@ def label_confusion_matrix(gt_label_ids: np.ndarray, pred_label_ids: np.ndarray)
 
 def _nan_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def _nan_mean_percent(values: np.ndarray) -> float:
-    valid = values[~np.isnan(values)]
-    return float(100.0 * valid.mean()) if valid.size else float("nan")
+def _nan_mean_percent(values: np.ndarray) -> np.ndarray:
+    """100 x the mean over the last axis of the values that are not NaN; NaN where all are."""
+    present = ~np.isnan(values)
+    count = present.sum(axis=-1)
+    total = np.where(present, values, 0.0).sum(axis=-1)
+    return 100.0 * _nan_ratio(total, count)
+
+
+def score_arrays(conf: np.ndarray) -> dict[str, np.ndarray]:
+    """The scores of a stack of confusion matrices at once (the bootstrap's thousands of pooled ones).
+
+    ``conf`` is (..., C, C) or (..., C, C + 1) with a void column, rows ground truth; counts may be
+    real (weighted). Returns percentages: pixel_acc, class_acc and class_iou of shape (...), and
+    per_class_iou and per_class_acc of shape (..., C).
+    """
+    conf = np.asarray(conf, dtype=np.float64)
+    num_classes = conf.shape[-2]
+    if conf.ndim < 2 or conf.shape[-1] not in (num_classes, num_classes + 1):
+        raise ValueError(f"confusion matrix must be (C, C) or (C, C + 1), got {conf.shape[-2:]}")
+    tp = np.diagonal(conf[..., :num_classes], axis1=-2, axis2=-1)
+    gt_pixels = conf.sum(axis=-1)  # void predictions are misses: they count here
+    predicted = conf[..., :num_classes].sum(axis=-2)  # ...but not here
+    iou = _nan_ratio(tp, gt_pixels + predicted - tp)
+    acc = _nan_ratio(tp, gt_pixels)
+    return {
+        "pixel_acc": 100.0 * _nan_ratio(tp.sum(axis=-1), gt_pixels.sum(axis=-1)),
+        "class_acc": _nan_mean_percent(acc),
+        "class_iou": _nan_mean_percent(iou),
+        "per_class_iou": 100.0 * iou,
+        "per_class_acc": 100.0 * acc,
+    }
 
 
 def scores(conf: np.ndarray, class_names: list[str] | None = None) -> dict:
@@ -113,16 +141,11 @@ def scores(conf: np.ndarray, class_names: list[str] | None = None) -> dict:
     if conf.shape not in ((num_classes, num_classes), (num_classes, num_classes + 1)):
         raise ValueError(f"confusion matrix must be (C, C) or (C, C + 1), got {conf.shape}")
     names = class_names or (TRAIN_CLASSES if num_classes == NUM_CLASSES else [str(c) for c in range(num_classes)])
-    tp = np.diag(conf[:, :num_classes]).astype(np.float64)
-    gt_pixels = conf.sum(axis=1).astype(np.float64)  # void predictions are misses: they count here
-    predicted = conf[:, :num_classes].sum(axis=0).astype(np.float64)  # ...but not here
-    total = gt_pixels.sum()
-    iou = _nan_ratio(tp, gt_pixels + predicted - tp)
-    acc = _nan_ratio(tp, gt_pixels)
+    result = score_arrays(conf)
     return {
-        "pixel_acc": float(100.0 * tp.sum() / total) if total else float("nan"),
-        "class_acc": _nan_mean_percent(acc),
-        "class_iou": _nan_mean_percent(iou),
-        "per_class_iou": {name: float(100.0 * v) for name, v in zip(names, iou)},
-        "per_class_acc": {name: float(100.0 * v) for name, v in zip(names, acc)},
+        "pixel_acc": float(result["pixel_acc"]),
+        "class_acc": float(result["class_acc"]),
+        "class_iou": float(result["class_iou"]),
+        "per_class_iou": {name: float(v) for name, v in zip(names, result["per_class_iou"])},
+        "per_class_acc": {name: float(v) for name, v in zip(names, result["per_class_acc"])},
     }

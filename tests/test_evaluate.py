@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eval.evaluate import evaluate, main
+from eval.evaluate import evaluate, frame_confusions_path, main, read_frame_confusions
 from sggan.data.io import DataError, read_label, write_label_ids
 from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
 
@@ -111,6 +111,35 @@ def test_cli_writes_json_with_a_worker_pool(tmp_path):
     assert all(len(row) == NUM_CLASSES for row in written["confusion_matrix"])
     assert written["predictions"] == str(pred_dir) and written["ground_truth"] == str(gt_dir)
     assert not list(out.parent.glob(".*tmp*"))  # atomic write left nothing behind
+
+
+def test_cli_writes_each_frames_matrix_beside_the_scores(tmp_path):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    out = tmp_path / "scores" / "s.json"
+    assert main(["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(out),
+                 "--workers", "2", "--no-progress"]) == 0
+    assert frame_confusions_path(out) == tmp_path / "scores" / "s.frames.npz"
+    frames, per_frame = read_frame_confusions(frame_confusions_path(out))
+    assert frames == sorted(FRAMES) and per_frame.shape == (3, NUM_CLASSES, NUM_CLASSES + 1)
+    written = json.loads(out.read_text())
+    # in frame order, each matrix is that frame's alone; together they are the score file's matrix
+    for key, conf in zip(frames, per_frame):
+        single = tmp_path / "single" / key
+        single.mkdir(parents=True)
+        (single / f"{key}.png").symlink_to(next(pred_dir.rglob(f"{key}*.png")))
+        gt_single = tmp_path / "gt_single" / key
+        gt_single.mkdir(parents=True)
+        (gt_single / f"{key}_gtFine_labelIds.png").symlink_to(_gt_path(tmp_path, key))
+        alone = evaluate(single, gt_single, workers=1, progress=False)
+        assert np.array_equal(conf[:, :NUM_CLASSES], alone["confusion_matrix"])
+    assert np.array_equal(per_frame.sum(axis=0)[:, :NUM_CLASSES], written["confusion_matrix"])
+    assert np.array_equal(per_frame.sum(axis=0)[:, NUM_CLASSES], written["void_predictions"])
+    assert not list(out.parent.glob(".*tmp*"))
+    np.savez(tmp_path / "bad.npz", frames=np.array(frames), confusion=per_frame[:, :, :NUM_CLASSES])
+    with pytest.raises(DataError, match="expected \\(3, 19, 20\\) int64"):
+        read_frame_confusions(tmp_path / "bad.npz")
+    with pytest.raises(DataError, match="written by python -m eval.evaluate"):
+        read_frame_confusions(tmp_path / "none.npz")
 
 
 def test_cli_names_the_missing_prediction(tmp_path):
