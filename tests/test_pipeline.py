@@ -42,14 +42,23 @@ def finished_run(tmp_path_factory) -> Path:
 
 def test_table2_has_every_row_with_valid_scores(finished_run):
     rows = table(finished_run)
-    assert [r["method"] for r in rows] == ["source-only", "sggan-2k", "sggan-2k-no-sd", "oracle", "ideal"]
+    methods = ["source-only", "sggan-2k", "sggan-2k-no-sd", "oracle", "ideal"]
+    assert [(r["method"], r["seed"]) for r in rows] == [
+        (m, s) for m in methods for s in ("0", "mean", "sd", "ci95_low", "ci95_high")]
     for row in rows:
         for column in ("pixel_acc", "class_acc", "class_iou"):
-            assert 0.0 <= float(row[column]) <= 100.0
-    paper = {r["method"]: r["paper_class_iou"] for r in rows}
+            if row["seed"] == "sd":
+                assert row[column] == ""  # one seed
+            else:
+                assert 0.0 <= float(row[column]) <= 100.0
+    paper = {r["method"]: r["paper_class_iou"] for r in rows if r["seed"] == "mean"}
     assert paper["source-only"] == "24.60" and paper["sggan-2k"] == "33.81" and paper["oracle"] == ""
     note = (finished_run / "results/tables/table2.md").read_text()
-    assert "seed" in note and "config" in note
+    assert "seed" in note and "config" in note and "Paired comparisons" in note
+    with (finished_run / "results/tables/table2_comparisons.csv").open() as f:
+        pairs = [(r["a"], r["b"], r["excludes_zero"] in ("yes", "no")) for r in csv.DictReader(f)]
+    assert pairs == [("sggan-2k", "source-only", True), ("sggan-2k-no-sd", "source-only", True),
+                     ("sggan-2k", "sggan-2k-no-sd", True)]
 
 
 def test_every_source_frame_is_adapted_at_its_label_size(finished_run, monkeypatch):
@@ -141,7 +150,8 @@ def test_report_gathers_the_table_figures_and_provenance(finished_run):
     snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text()
     assert "Table 2 of the paper" in html  # the table's caption
-    for name in ("table2.csv", "table1.csv", "translator_quality.csv", "provenance.json",
+    for name in ("table2.csv", "table2_per_class.csv", "table2_comparisons.csv", "per_class_iou.png",
+                 "table1.csv", "translator_quality.csv", "provenance.json",
                  "fig4_translations.png", "fig7_segmentation.png", "loss_curves.png"):
         assert name in html, name
     assert "fig5_gradient_zoom.png" not in html  # that ablation is not configured in the tiny run

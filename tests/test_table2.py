@@ -1,71 +1,227 @@
+import csv
 import hashlib
+import io
 import json
 import subprocess
 
+import cv2
+import numpy as np
 import pytest
+import yaml
 
 from eval import provenance as prov
-from eval.table2 import COLUMNS, main, table_rows
-from eval.tables import to_csv
+from eval.bootstrap import BootstrapConfig, confidence_intervals, paired_difference
+from eval.evaluate import frame_confusions_path, score_record, write_frame_confusions, write_scores
+from eval.table2 import COLUMNS, Comparison, default_comparisons, main
 from sggan.data.io import DataError
+from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
+
+FRAMES = [f"frankfurt_000000_{i:06d}" for i in range(8)]
+DRAWS = 200
 
 
-def _write_scores(path, pixel, klass, iou):
-    path.write_text(json.dumps({"pixel_acc": pixel, "class_acc": klass, "class_iou": iou, "num_images": 2}))
+def confusions(rng, accuracy, frames=FRAMES):
+    """(frames, 19, 20) matrices of frames of 100 pixels per class, ``accuracy`` right, the
+    rest spread over the other classes and void."""
+    conf = np.zeros((len(frames), NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
+    for f in range(len(frames)):
+        right = rng.binomial(100, accuracy, size=NUM_CLASSES)
+        for c in range(NUM_CLASSES):
+            wrong = rng.multinomial(100 - right[c], np.full(NUM_CLASSES, 1 / NUM_CLASSES))
+            conf[f, c, [j for j in range(NUM_CLASSES + 1) if j != c]] = wrong
+            conf[f, c, c] = right[c]
+    return conf
+
+
+def write_run(path, conf, frames=FRAMES):
+    """A score file and its per-frame matrices, as eval.evaluate writes them."""
+    write_frame_confusions(frame_confusions_path(path), frames, conf)
+    write_scores(path, {**score_record(conf.sum(axis=0)), "num_images": len(frames)})
     return path
 
 
 @pytest.fixture
-def score_files(tmp_path):
-    return [("sggan-25k", _write_scores(tmp_path / "a.json", 80.0, 45.5, 36.125)),
-            ("my-translator", _write_scores(tmp_path / "b.json", 12.3456, None, 3.14159)),
-            ("source-only", _write_scores(tmp_path / "c.json", 50.004, 30.0, 20.0))]
-
-
-def test_csv_keeps_order_and_fills_paper_columns_only_for_paper_methods(score_files):
-    assert to_csv(table_rows(score_files), COLUMNS) == (
-        "method,pixel_acc,class_acc,class_iou,paper_pixel_acc,paper_class_acc,paper_class_iou\n"
-        "sggan-25k,80.00,45.50,36.12,81.72,47.29,37.43\n"
-        "my-translator,12.35,,3.14,,,\n"
-        "source-only,50.00,30.00,20.00,54.51,35.95,24.60\n")
-
-
-def test_cli_writes_csv_and_markdown_with_provenance_note(tmp_path, score_files):
+def record(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("seed: 7\n")
-    record = tmp_path / "prov.json"
+    path = tmp_path / "prov.json"
     assert prov.main(["--config-json", '{"seed": 7}', "--seed", "7", "--config-file", str(config),
-                      "--out", str(record)]) == 0
-    out_csv, out_md = tmp_path / "tables" / "table2.csv", tmp_path / "tables" / "table2.md"
-    argv = [arg for method, path in score_files for arg in ("--score", f"{method}={path}")]
-    assert main(argv + ["--out-csv", str(out_csv), "--out-md", str(out_md), "--provenance", str(record)]) == 0
-    assert out_csv.read_text() == to_csv(table_rows(score_files), COLUMNS)
-    md = out_md.read_text().splitlines()
-    table = [line for line in md if line.startswith("|")]
-    assert table[0] == ("| method | pixel_acc | class_acc | class_iou | paper_pixel_acc | paper_class_acc "
-                        "| paper_class_iou |")
-    assert table[2] == "| sggan-25k | 80.00 | 45.50 | 36.12 | 81.72 | 47.29 | 37.43 |"
-    assert table[3] == "| my-translator | 12.35 | – | 3.14 | – | – | – |"
-    assert len(table) == 5
+                      "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """Two seeds of three methods: sggan-25k clearly better than source-only, my-translator in between."""
+    rng = np.random.default_rng(0)
+    accuracy = {"sggan-25k": 0.8, "my-translator": 0.5, "source-only": 0.3}
+    return {(m, seed): write_run(tmp_path / "scores" / m / f"seed{seed}.json", confusions(rng, a))
+            for m, a in accuracy.items() for seed in (0, 1)}
+
+
+def outputs(tmp_path):
+    names = ("table2.csv", "table2.md", "per_class.csv", "comparisons.csv", "chart.png")
+    paths = [tmp_path / "out" / n for n in names]
+    return paths, ["--out-csv", str(paths[0]), "--out-md", str(paths[1]), "--out-per-class-csv", str(paths[2]),
+                   "--out-comparisons-csv", str(paths[3]), "--out-chart", str(paths[4])]
+
+
+def read_csv(path):
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def score_args(runs):
+    return [a for (m, seed), path in runs.items() for a in ("--score", f"{m}@{seed}={path}")]
+
+
+def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, record):
+    paths, out = outputs(tmp_path)
+    argv = score_args(runs) + out + ["--provenance", str(record), "--bootstrap-draws", str(DRAWS)]
+    assert main(argv) == 0
+    rows = read_csv(paths[0])
+    assert tuple(rows[0]) == COLUMNS
+    assert [(r["method"], r["seed"]) for r in rows[:6]] == [("sggan-25k", s) for s in
+                                                            ("0", "1", "mean", "sd", "ci95_low", "ci95_high")]
+    assert [r["method"] for r in rows] == ["sggan-25k"] * 6 + ["my-translator"] * 6 + ["source-only"] * 6
+    for method in ("sggan-25k", "my-translator"):
+        mine = {r["seed"]: r for r in rows if r["method"] == method}
+        per_seed = [json.loads(runs[(method, s)].read_text()) for s in (0, 1)]
+        for metric in ("pixel_acc", "class_acc", "class_iou"):
+            values = [p[metric] for p in per_seed]
+            assert [float(mine[s][metric]) for s in "01"] == pytest.approx(values, abs=0.005)
+            assert float(mine["mean"][metric]) == pytest.approx(sum(values) / 2, abs=0.005)
+            assert float(mine["sd"][metric]) == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5, abs=0.005)
+        stacked = np.stack([np.load(str(runs[(method, s)]).replace(".json", ".frames.npz"))["confusion"]
+                            for s in (0, 1)])
+        low, high = confidence_intervals(stacked, BootstrapConfig(draws=DRAWS))["class_iou"]
+        assert (float(mine["ci95_low"]["class_iou"]), float(mine["ci95_high"]["class_iou"])) == \
+            pytest.approx((float(low), float(high)), abs=0.0051)
+        assert low < float(mine["mean"]["class_iou"]) < high
+    paper = {(r["method"], r["seed"]): r["paper_class_iou"] for r in rows}
+    assert paper[("sggan-25k", "mean")] == "37.43" and paper[("sggan-25k", "0")] == ""
+    assert paper[("my-translator", "mean")] == ""
+    md = paths[1].read_text()
+    mean, sd = float(rows[2]["class_iou"]), float(rows[3]["class_iou"])
+    assert f"| sggan-25k | 2 | " in md and f"{mean:.2f} ± {sd:.2f} ({rows[4]['class_iou']}–{rows[5]['class_iou']})" in md
+    assert "mean ± sd over seeds 0, 1" in md and "over the 8 validation frames" in md
+    per_class = read_csv(paths[2])
+    assert [r["method"] for r in per_class] == ["sggan-25k", "my-translator", "source-only"]
+    assert list(per_class[0])[1:] == TRAIN_CLASSES
+    first_class = [score_record(np.load(str(runs[("source-only", s)]).replace(".json", ".frames.npz"))
+                                ["confusion"].sum(axis=0))["per_class_iou"][TRAIN_CLASSES[0]] for s in (0, 1)]
+    assert float(per_class[2][TRAIN_CLASSES[0]]) == pytest.approx(sum(first_class) / 2, abs=0.005)
+    assert read_csv(paths[3]) == []  # no --compare
+    chart = cv2.imread(str(paths[4]))
+    assert chart is not None and chart.shape[1] >= 1000
+
+
+def test_comparisons_say_which_differences_are_clear(tmp_path, runs, record):
+    paths, out = outputs(tmp_path)
+    rng = np.random.default_rng(5)
+    twin = {s: write_run(tmp_path / f"twin{s}.json", np.load(str(runs[("my-translator", s)]).replace(
+        ".json", ".frames.npz"))["confusion"]) for s in (0, 1)}
+    argv = score_args(runs) + [a for s, p in twin.items() for a in ("--score", f"twin@{s}={p}")]
+    argv += ["--compare", "sggan-25k,source-only", "--compare", "twin,my-translator", "--compare",
+             "source-only,sggan-25k", "--claim", "translation helps", "--claim", "", "--claim", "backwards"]
+    assert main(argv + out + ["--provenance", str(record), "--bootstrap-draws", str(DRAWS)]) == 0
+    rows = read_csv(paths[3])
+    assert [(r["a"], r["b"], r["claim"], r["excludes_zero"]) for r in rows] == [
+        ("sggan-25k", "source-only", "translation helps", "yes"), ("twin", "my-translator", "", "no"),
+        ("source-only", "sggan-25k", "backwards", "yes")]
+    assert (rows[1]["class_iou_a_minus_b"], rows[1]["ci95_low"], rows[1]["ci95_high"]) == ("0.00", "0.00", "0.00")
+    table = {(r["method"], r["seed"]): float(r["class_iou"]) for r in read_csv(paths[0])}
+    assert float(rows[0]["class_iou_a_minus_b"]) == pytest.approx(
+        table[("sggan-25k", "mean")] - table[("source-only", "mean")], abs=0.011)
+    assert float(rows[2]["class_iou_a_minus_b"]) == pytest.approx(-float(rows[0]["class_iou_a_minus_b"]))
+    stacked = {m: np.stack([np.load(str(runs[(m, s)]).replace(".json", ".frames.npz"))["confusion"] for s in (0, 1)])
+               for m in ("sggan-25k", "source-only")}
+    diff = paired_difference(stacked["sggan-25k"], stacked["source-only"], config=BootstrapConfig(draws=DRAWS))
+    assert (float(rows[0]["ci95_low"]), float(rows[0]["ci95_high"])) == pytest.approx((diff.low, diff.high), abs=0.005)
+    md = paths[1].read_text()
+    assert "| sggan-25k - source-only | translation helps |" in md and "sggan-25k better" in md
+    assert "| twin - my-translator |" in md and "no clear difference" in md
+    assert "| source-only - sggan-25k | backwards |" in md
+
+
+def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_path, record):
+    rng = np.random.default_rng(1)
+    paths, out = outputs(tmp_path)
+    scores = [("sggan-25k", write_run(tmp_path / "a.json", confusions(rng, 0.7))),
+              ("source-only", write_run(tmp_path / "c.json", confusions(rng, 0.4)))]
+    argv = [a for m, p in scores for a in ("--score", f"{m}={p}")]
+    assert main(argv + ["--out-csv", str(paths[0]), "--out-md", str(paths[1]), "--provenance", str(record),
+                        "--bootstrap-draws", str(DRAWS)]) == 0
+    rows = read_csv(paths[0])
+    assert [(r["method"], r["seed"]) for r in rows][:5] == [("sggan-25k", "7"), ("sggan-25k", "mean"),
+                                                            ("sggan-25k", "sd"), ("sggan-25k", "ci95_low"),
+                                                            ("sggan-25k", "ci95_high")]
+    assert rows[0]["class_iou"] == rows[1]["class_iou"] and rows[2]["class_iou"] == ""
+    md = paths[1].read_text().splitlines()
+    table = [line for line in md if line.startswith("| sggan-25k")]
+    assert "±" not in table[0] and f" {rows[1]['class_iou']} ({rows[3]['class_iou']}–" in table[0]
+    assert "one seed (no sd) 7" in md[0]
     note = md[-1]
-    assert str(config) in note and "seed 7" in note and prov.code_version() in note
+    assert str(tmp_path / "config.yaml") in note and "seed 7" in note and prov.code_version() in note
+    assert not paths[2].exists() and not paths[4].exists()  # only what is asked for
 
 
-def test_bad_inputs_are_reported(tmp_path, score_files):
-    argv = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"),
-            "--provenance", str(tmp_path / "missing.json")]
-    with pytest.raises(DataError, match="none.json does not exist"):
-        main(["--score", f"x={tmp_path / 'none.json'}"] + argv)
-    with pytest.raises(DataError, match="missing.json does not exist"):
-        main(["--score", f"x={score_files[0][1]}"] + argv)
-    assert not (tmp_path / "t.csv").exists()
+def test_bad_inputs_are_reported(tmp_path, runs, record, capsys):
+    out = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"), "--provenance", str(record)]
+    path = runs[("sggan-25k", 0)]
+
+    def fails(argv, message):
+        assert main(argv + out) == 1
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "t.csv").exists()
+
+    fails(["--score", f"x={tmp_path / 'none.json'}"], "none.json does not exist")
+    assert main(["--score", f"x={path}", "--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"),
+                 "--provenance", str(tmp_path / "missing.json")]) == 1
+    assert "missing.json does not exist" in capsys.readouterr().err
+    fails(["--score", f"x@0={path}", "--score", f"x@0={runs[('sggan-25k', 1)]}"], "x seed 0 is given more than once")
+    fails(["--score", f"x@0={path}", "--score", f"x@1={path}", "--score", f"y@0={path}"],
+          "every method needs the same seeds: x has [0, 1], y has [0]")
+    fails(["--score", f"x@0={path}", "--compare", "x,y"], "comparison x,y names y, which has no score file")
     (tmp_path / "partial.json").write_text('{"pixel_acc": 1}')
-    with pytest.raises(DataError, match="lacks class_acc, class_iou"):
-        table_rows([("x", tmp_path / "partial.json")])
-    with pytest.raises(DataError, match="more than once: x"):
-        table_rows([("x", score_files[0][1]), ("x", score_files[1][1])])
-    with pytest.raises(SystemExit):
-        main(["--score", "no-equals-sign"] + argv)
+    fails(["--score", f"x={tmp_path / 'partial.json'}"], "lacks class_acc, class_iou")
+    (tmp_path / "old.json").write_text(path.read_text())  # a score file without its per-frame matrices
+    fails(["--score", f"x={tmp_path / 'old.json'}"], "old.frames.npz does not exist")
+    rng = np.random.default_rng(3)
+    stale = write_run(tmp_path / "stale.json", confusions(rng, 0.5))
+    write_frame_confusions(frame_confusions_path(stale), FRAMES, confusions(rng, 0.5))
+    fails(["--score", f"x={stale}"], "does not add up to the confusion matrix of")
+    other = write_run(tmp_path / "other.json", confusions(rng, 0.5), frames=[f + "x" for f in FRAMES])
+    fails(["--score", f"x={path}", "--score", f"y={other}"], "scored on different validation frames")
+    for bad in (["--score", "no-equals-sign"], ["--score", "x@a=p"], ["--score", f"x={path}", "--compare", "x,x"],
+                ["--score", f"x={path}", "--compare", "x,y", "--claim", "a", "--claim", "b"]):
+        with pytest.raises(SystemExit):
+            main(bad + out)
+
+
+def test_default_comparisons_follow_the_papers_claims():
+    sggan = {"epochs": 6}
+    translators = {
+        "source-only": {"model": "identity"},
+        "sggan-2k": {"model": "sggan", "regime": "2k", "params": sggan},
+        "sggan-25k": {"model": "sggan", "regime": "25k", "params": sggan},
+        "sggan-2k-no-grad": {"model": "sggan", "regime": "2k", "params": {**sggan, "use_gradient_loss": False}},
+        "sggan-25k-no-sd": {"model": "sggan", "regime": "25k",
+                            "params": {**sggan, "semantic_discriminator": False}},
+        "cyclegan-2k": {"model": "cyclegan", "regime": "2k"},
+        "cyclegan-2k-long": {"model": "cyclegan", "regime": "2k", "params": {"epochs": 9}},
+    }
+    pairs = default_comparisons(translators, {"2k": 2000, "25k": "all"})
+    assert [(c.a, c.b) for c in pairs] == [
+        ("sggan-2k", "source-only"), ("sggan-25k", "source-only"), ("sggan-2k-no-grad", "source-only"),
+        ("sggan-25k-no-sd", "source-only"), ("cyclegan-2k", "source-only"), ("cyclegan-2k-long", "source-only"),
+        ("sggan-2k", "cyclegan-2k"), ("sggan-2k", "cyclegan-2k-long"), ("sggan-25k", "cyclegan-2k"),
+        ("sggan-25k", "cyclegan-2k-long"),
+        ("sggan-25k", "sggan-2k"),                      # same params, more frames; not across ablations
+        ("sggan-2k", "sggan-2k-no-grad"), ("sggan-25k", "sggan-25k-no-sd")]
+    assert pairs[-2] == Comparison("sggan-2k", "sggan-2k-no-grad", "the gradient-sensitive loss helps")
+    toy = yaml.safe_load(open(prov._REPO_ROOT / "config.yaml"))
+    assert Comparison("sggan-25k", "sggan-2k", "more source frames help") in default_comparisons(
+        toy["translators"], toy["splits"]["regimes"])
 
 
 def test_provenance_record(tmp_path):

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from eval.table2 import default_comparisons
 from sggan.cli import UserError
 from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
@@ -286,3 +287,7 @@ def ab_answers(wildcards):
 
 def study_tables():
     return ["results/tables/table1.csv", "results/tables/table1.md"] if AB_PAIRS else []
+
+
+# Table 2's paired comparisons (workflow/rules/evaluate.smk): the pairs the paper's claims rest on.
+TABLE2_COMPARISONS = default_comparisons(TRANSLATORS, REGIMES)

@@ -7,7 +7,8 @@ rule evaluate:
         shards=gather.predict("results/predictions/{{method}}/shards/{scatteritem}.tsv"),
         ground_truth=toy_output("cityscapes"),
     output:
-        "results/scores/{method}.json",
+        scores="results/scores/{method}.json",
+        frames="results/scores/{method}.frames.npz",  # written beside the scores by eval.evaluate
     log:
         "logs/evaluate/{method}.log",
     params:
@@ -19,7 +20,7 @@ rule evaluate:
         runtime=job_resource("evaluate", "runtime"),
     shell:
         "python -m eval.evaluate --predictions {params.predictions} --ground-truth {params.ground_truth}"
-        " --out {output} --workers {threads} 2> {log}"
+        " --out {output.scores} --workers {threads} 2> {log}"
 
 
 rule provenance:
@@ -36,21 +37,31 @@ rule provenance:
         " --config-file {params.config_files} --out {output} 2> {log}"
 
 
+# Bootstrap intervals over the validation frames and paired comparisons (TABLE2_COMPARISONS).
 rule table2:
     input:
         scores=expand("results/scores/{method}.json", method=METHODS),
+        frames=expand("results/scores/{method}.frames.npz", method=METHODS),
         provenance="results/provenance.json",
     output:
         csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2.md",
+        per_class=report("results/tables/table2_per_class.csv", caption="../report/table2_per_class.rst",
+                         category="Tables"),
+        comparisons=report("results/tables/table2_comparisons.csv", caption="../report/table2_comparisons.rst",
+                           category="Tables"),
+        chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst",
+                     category="Figures"),
     log:
         "logs/evaluate/table2.log",
     params:
         scores=" ".join(f"--score {m}=results/scores/{m}.json" for m in METHODS),
+        comparisons=" ".join(f"--compare {c.a},{c.b} --claim {shlex.quote(c.claim)}" for c in TABLE2_COMPARISONS),
     threads: 1
     shell:
-        "python -m eval.table2 {params.scores} --out-csv {output.csv} --out-md {output.md}"
-        " --provenance {input.provenance} 2> {log}"
+        "python -m eval.table2 {params.scores} {params.comparisons} --out-csv {output.csv} --out-md {output.md}"
+        " --out-per-class-csv {output.per_class} --out-comparisons-csv {output.comparisons}"
+        " --out-chart {output.chart} --provenance {input.provenance} 2> {log}"
 
 
 # Translator quality on the held-out source frames: realism (KID to held-out target frames) and,
