@@ -1,6 +1,6 @@
-"""Provenance of a result: the config that produced it, its seed, and the code and machine.
+"""Provenance of a result: the config that produced it, its seeds, and the code and machine.
 
-    python -m eval.provenance --config-json '{"seed": 0, ...}' --seed 0 \
+    python -m eval.provenance --config-json '{"seeds": [0, 1], ...}' --seed 0 1 \
         --config-file config.yaml --out results/provenance.json
 
 ``--config-json @FILE`` reads the JSON from a file instead (long configs, shell quoting).
@@ -99,12 +99,12 @@ def dependency_versions() -> dict[str, str | None]:
     return versions
 
 
-def provenance(config: dict, seed: int, config_files: list[str]) -> dict:
+def provenance(config: dict, seeds: list[int], config_files: list[str]) -> dict:
     return {
         "config": config,
         "config_sha256": sha256_text(canonical_json(config)),
         "config_files": [_file_record(path) for path in config_files],
-        "seed": seed,
+        "seeds": list(seeds),
         "code_version": code_version(),
         "torch_version": _torch_version(),
         "python_version": platform.python_version(),
@@ -125,7 +125,7 @@ def _load_config(value: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.provenance", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config-json", required=True, help="the run's config as JSON text, or @FILE")
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int, nargs="+", required=True, help="the run's training seeds")
     parser.add_argument("--config-file", nargs="*", default=[], help="config files the run was started with")
     parser.add_argument("--out", required=True, help="JSON file to write")
     args = parser.parse_args(argv)

@@ -37,7 +37,8 @@ import numpy as np
 from eval.bootstrap import (SUMMARY_METRICS, BootstrapConfig, Difference, confidence_intervals, paired_difference,
                             point_scores)
 from eval.evaluate import frame_confusions_path, read_frame_confusions
-from eval.tables import (format_number, markdown_table, provenance_note, read_json, read_provenance, to_csv)
+from eval.tables import (format_number, markdown_table, provenance_note, provenance_seeds, read_json, read_provenance,
+                         seeds_phrase, to_csv)
 from sggan.data.io import DataError, atomic_write, atomic_write_text
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
 
@@ -161,12 +162,15 @@ def _read_run(path: Path) -> tuple[dict, list[str], np.ndarray]:
     return {m: data[m] for m in METRICS}, frames, confusions
 
 
-def collect_runs(args: list[ScoreArg], default_seed: int) -> list[MethodRuns]:
+def collect_runs(args: list[ScoreArg], run_seeds: list[int]) -> list[MethodRuns]:
     """The score files grouped by method (in first-appearance order), seeds sorted, all checked
-    to share seeds and validation frames."""
+    to share seeds and validation frames. A score without a seed has the run's one seed."""
     by_method: dict[str, dict[int, Path]] = {}
     for arg in args:
-        seed = default_seed if arg.seed is None else arg.seed
+        if arg.seed is None and len(run_seeds) != 1:
+            raise DataError(f"--score {arg.method}={arg.path} names no seed, and the run has seeds "
+                            f"{run_seeds}; write {arg.method}@SEED={arg.path}")
+        seed = run_seeds[0] if arg.seed is None else arg.seed
         seeds = by_method.setdefault(arg.method, {})
         if seed in seeds:
             raise DataError(f"method {arg.method} seed {seed} is given more than once "
@@ -177,6 +181,9 @@ def collect_runs(args: list[ScoreArg], default_seed: int) -> list[MethodRuns]:
     for method, seeds in seed_sets.items():
         if seeds != first_seeds:
             raise DataError(f"every method needs the same seeds: {first} has {first_seeds}, {method} has {seeds}")
+    if first_seeds != sorted(run_seeds):
+        raise DataError(f"the score files have seeds {first_seeds}, but the run's seeds are {sorted(run_seeds)} "
+                        "(provenance); give one score file per method and run seed")
     runs, reference = [], None
     for method, paths in by_method.items():
         scores, confusions = [], []
@@ -283,22 +290,22 @@ def _verdict(c: Comparison, d: Difference) -> str:
 
 def to_markdown(runs: list[MethodRuns], summaries: list[Summary], comparisons: list[Comparison],
                 differences: list[Difference], provenance: dict, config: BootstrapConfig) -> str:
-    seeds = ", ".join(map(str, runs[0].seeds))
+    seeds = seeds_phrase(runs[0].seeds)
     frames = runs[0].confusions.shape[1]
     level = round(100 * config.level)
-    spread = "mean ± sd over seeds" if len(runs[0].seeds) > 1 else "one seed (no sd)"
+    spread = f"mean ± sd over {seeds}" if len(runs[0].seeds) > 1 else f"{seeds} (one seed: no sd)"
     main_rows = [{"method": run.method, "seeds": str(len(run.seeds)),
                   **{m: _cell(s, m) for m in METRICS},
                   **{f"paper_{m}": format_number(v) for m, v in
                      zip(METRICS, PAPER_TABLE2.get(run.method, (None,) * len(METRICS)))}}
                  for run, s in zip(runs, summaries)]
     text = (f"Table 2: segmentation network trained on (adapted) source frames, scored on the target "
-            f"validation images (%): {spread} {seeds}, and in brackets the {level}% bootstrap interval of "
+            f"validation images (%): {spread}, and in brackets the {level}% bootstrap interval of "
             f"that mean over the {frames} validation frames ({config.draws} draws of the frames, pooled "
             f"confusion matrices); paper_* columns: the paper's Table 2 (GTA-V -> Cityscapes val).\n\n"
             + markdown_table(main_rows, ("method", "seeds", *METRICS, *(f"paper_{m}" for m in METRICS)),
                              text_columns=2)
-            + f"\n\nPer-class IoU (%), mean over seeds {seeds}:\n\n"
+            + f"\n\nPer-class IoU (%), mean over {seeds}:\n\n"
             + markdown_table(per_class_rows(runs, summaries), ("method", *TRAIN_CLASSES)) + "\n")
     if comparisons:
         rows = [{"a - b": f"{c.a} - {c.b}", "claim": c.claim, "verdict": _verdict(c, d),
@@ -334,7 +341,7 @@ def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str |
     ax.set_xticks(x)
     ax.set_xticklabels(TRAIN_CLASSES, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("IoU (%)")
-    ax.set_title(f"Per-class IoU, mean over seeds {', '.join(map(str, runs[0].seeds))}; "
+    ax.set_title(f"Per-class IoU, mean over {seeds_phrase(runs[0].seeds)}; "
                  f"bars: {round(100 * config.level)}% bootstrap interval over validation frames", fontsize=9)
     ax.legend(fontsize=7, ncol=min(len(runs), 6))
     ax.grid(axis="y", alpha=0.3)
@@ -370,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     config = BootstrapConfig(draws=args.bootstrap_draws, seed=args.bootstrap_seed)
     try:
         provenance = read_provenance(args.provenance)
-        runs = collect_runs(args.score, int(provenance["seed"]))
+        runs = collect_runs(args.score, provenance_seeds(provenance))
         summaries = [summarise(run, config) for run in runs]
         by_method = {run.method: run for run in runs}
         differences = [compare(by_method, c, config) for c in comparisons]

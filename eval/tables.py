@@ -59,13 +59,24 @@ def markdown_table(rows: list[dict[str, str]], columns: tuple[str, ...], text_co
 
 def read_provenance(path: str | Path) -> dict:
     record = read_json(path, "python -m eval.provenance")
-    missing = [k for k in ("config_sha256", "seed", "code_version") if k not in record]
+    missing = [k for k in ("config_sha256", "code_version") if k not in record]
+    if "seeds" not in record and "seed" not in record:
+        missing.append("seeds")
     if missing:
         raise DataError(f"provenance file {path} lacks {', '.join(missing)}; is it an eval.provenance output?")
     return record
 
 
+def provenance_seeds(record: dict) -> list[int]:
+    """The run's seeds (a record written before seeds were a list has one ``seed``)."""
+    return list(record["seeds"]) if "seeds" in record else [record["seed"]]
+
+
 def provenance_note(record: dict) -> str:
     files = ", ".join(f["path"] for f in record.get("config_files", [])) or "built-in defaults"
     return (f"Config: {files} (sha256 {record['config_sha256'][:12]} of the resolved config); "
-            f"seed {record['seed']}; code {record['code_version']}.")
+            f"{seeds_phrase(provenance_seeds(record))}; code {record['code_version']}.")
+
+
+def seeds_phrase(seeds: list[int]) -> str:
+    return ("seeds " if len(seeds) > 1 else "seed ") + ", ".join(map(str, seeds))

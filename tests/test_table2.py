@@ -13,6 +13,7 @@ from eval import provenance as prov
 from eval.bootstrap import BootstrapConfig, confidence_intervals, paired_difference
 from eval.evaluate import frame_confusions_path, score_record, write_frame_confusions, write_scores
 from eval.table2 import COLUMNS, Comparison, default_comparisons, main
+from eval.tables import provenance_note
 from sggan.data.io import DataError
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
 
@@ -40,14 +41,18 @@ def write_run(path, conf, frames=FRAMES):
     return path
 
 
+def make_record(tmp_path, seeds):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"seeds: {seeds}\n")
+    path = tmp_path / "prov.json"
+    assert prov.main(["--config-json", json.dumps({"seeds": seeds}), "--seed", *map(str, seeds),
+                      "--config-file", str(config), "--out", str(path)]) == 0
+    return path
+
+
 @pytest.fixture
 def record(tmp_path):
-    config = tmp_path / "config.yaml"
-    config.write_text("seed: 7\n")
-    path = tmp_path / "prov.json"
-    assert prov.main(["--config-json", '{"seed": 7}', "--seed", "7", "--config-file", str(config),
-                      "--out", str(path)]) == 0
-    return path
+    return make_record(tmp_path, [0, 1])
 
 
 @pytest.fixture
@@ -143,7 +148,8 @@ def test_comparisons_say_which_differences_are_clear(tmp_path, runs, record):
     assert "| source-only - sggan-25k | backwards |" in md
 
 
-def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_path, record):
+def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_path):
+    record = make_record(tmp_path, [7])
     rng = np.random.default_rng(1)
     paths, out = outputs(tmp_path)
     scores = [("sggan-25k", write_run(tmp_path / "a.json", confusions(rng, 0.7))),
@@ -159,18 +165,20 @@ def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_pa
     md = paths[1].read_text().splitlines()
     table = [line for line in md if line.startswith("| sggan-25k")]
     assert "±" not in table[0] and f" {rows[1]['class_iou']} ({rows[3]['class_iou']}–" in table[0]
-    assert "one seed (no sd) 7" in md[0]
+    assert "seed 7 (one seed: no sd)" in md[0]
     note = md[-1]
     assert str(tmp_path / "config.yaml") in note and "seed 7" in note and prov.code_version() in note
     assert not paths[2].exists() and not paths[4].exists()  # only what is asked for
 
 
 def test_bad_inputs_are_reported(tmp_path, runs, record, capsys):
-    out = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"), "--provenance", str(record)]
+    (tmp_path / "one").mkdir()
+    one_seed = make_record(tmp_path / "one", [0])
+    out = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"), "--provenance", str(one_seed)]
     path = runs[("sggan-25k", 0)]
 
-    def fails(argv, message):
-        assert main(argv + out) == 1
+    def fails(argv, message, provenance=one_seed):
+        assert main(argv + out + ["--provenance", str(provenance)]) == 1
         assert message in capsys.readouterr().err
         assert not (tmp_path / "t.csv").exists()
 
@@ -180,8 +188,11 @@ def test_bad_inputs_are_reported(tmp_path, runs, record, capsys):
     assert "missing.json does not exist" in capsys.readouterr().err
     fails(["--score", f"x@0={path}", "--score", f"x@0={runs[('sggan-25k', 1)]}"], "x seed 0 is given more than once")
     fails(["--score", f"x@0={path}", "--score", f"x@1={path}", "--score", f"y@0={path}"],
-          "every method needs the same seeds: x has [0, 1], y has [0]")
+          "every method needs the same seeds: x has [0, 1], y has [0]", record)
     fails(["--score", f"x@0={path}", "--compare", "x,y"], "comparison x,y names y, which has no score file")
+    fails(["--score", f"x={path}"], "names no seed, and the run has seeds [0, 1]; write x@SEED=", record)
+    fails(["--score", f"x@0={path}", "--score", f"x@2={path}"], "seeds [0, 2], but the run's seeds are [0, 1]",
+          record)
     (tmp_path / "partial.json").write_text('{"pixel_acc": 1}')
     fails(["--score", f"x={tmp_path / 'partial.json'}"], "lacks class_acc, class_iou")
     (tmp_path / "old.json").write_text(path.read_text())  # a score file without its per-frame matrices
@@ -227,14 +238,17 @@ def test_default_comparisons_follow_the_papers_claims():
 def test_provenance_record(tmp_path):
     config_file = tmp_path / "c.yaml"
     config_file.write_text("a: 1\n")
-    record = prov.provenance({"b": [1, 2], "a": "é"}, 3, [str(config_file), str(tmp_path / "gone.yaml")])
+    record = prov.provenance({"b": [1, 2], "a": "é"}, [3, 4], [str(config_file), str(tmp_path / "gone.yaml")])
     canonical = '{"a":"é","b":[1,2]}'
     assert record["config_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
-    assert record["config_sha256"] == prov.provenance({"a": "é", "b": [1, 2]}, 3, [])["config_sha256"]
+    assert record["config_sha256"] == prov.provenance({"a": "é", "b": [1, 2]}, [3], [])["config_sha256"]
     assert record["config_files"] == [
         {"path": str(config_file), "sha256": hashlib.sha256(b"a: 1\n").hexdigest()},
         {"path": str(tmp_path / "gone.yaml"), "sha256": None}]
-    assert record["seed"] == 3 and record["config"] == {"b": [1, 2], "a": "é"}
+    assert record["seeds"] == [3, 4] and record["config"] == {"b": [1, 2], "a": "é"}
+    assert "; seeds 3, 4; code" in provenance_note(record)
+    before_seed_lists = {k: v for k, v in record.items() if k != "seeds"} | {"seed": 5}
+    assert "; seed 5; code" in provenance_note(before_seed_lists)
     assert record["timestamp_utc"].endswith("+00:00")
     assert record["torch_version"] and record["hostname"]
 
