@@ -1,8 +1,8 @@
 """Score label-id predictions against Cityscapes ground truth (``gtFine/val``).
 
 Same matching and the same numbers as cityscapesscripts' evalPixelLevelSemanticLabeling
-(class IoU per class and averaged), plus pixel and class accuracy, computed from one confusion
-matrix that worker processes accumulate image by image with a single bincount each.
+(class IoU per class and averaged), plus pixel and class accuracy, computed from the sum of the
+frames' confusion matrices, which worker processes compute image by image with a single bincount each.
 
     python -m eval.evaluate --predictions DIR --ground-truth gtFine/val --out scores.json [--workers N]
 
