@@ -28,7 +28,6 @@ Outputs:
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from eval.bootstrap import (SUMMARY_METRICS, BootstrapConfig, Difference, confid
 from eval.evaluate import frame_confusions_path, read_frame_confusions
 from eval.tables import (format_number, markdown_table, provenance_note, provenance_seeds, read_json, read_provenance,
                          seeds_phrase, to_csv)
+from sggan.cli import run
 from sggan.data.io import DataError, atomic_write, atomic_write_text
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
 
@@ -375,15 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     comparisons = [Comparison(c.a, c.b, claim) for c, claim in
                    zip(args.compare, args.claim or [""] * len(args.compare))]
     config = BootstrapConfig(draws=args.bootstrap_draws, seed=args.bootstrap_seed)
-    try:
-        provenance = read_provenance(args.provenance)
-        runs = collect_runs(args.score, provenance_seeds(provenance))
-        summaries = [summarise(run, config) for run in runs]
-        by_method = {run.method: run for run in runs}
-        differences = [compare(by_method, c, config) for c in comparisons]
-    except DataError as err:
-        print(f"table2: {err}", file=sys.stderr)
-        return 1
+    provenance = read_provenance(args.provenance)
+    runs = collect_runs(args.score, provenance_seeds(provenance))
+    summaries = [summarise(run, config) for run in runs]
+    by_method = {run.method: run for run in runs}
+    differences = [compare(by_method, c, config) for c in comparisons]
     atomic_write_text(args.out_csv, to_csv(csv_rows(runs, summaries, config), COLUMNS))
     atomic_write_text(args.out_md, to_markdown(runs, summaries, comparisons, differences, provenance, config))
     if args.out_per_class_csv:
@@ -397,4 +393,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -171,21 +171,20 @@ def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_pa
     assert not paths[2].exists() and not paths[4].exists()  # only what is asked for
 
 
-def test_bad_inputs_are_reported(tmp_path, runs, record, capsys):
+def test_bad_inputs_are_reported(tmp_path, runs, record):
     (tmp_path / "one").mkdir()
     one_seed = make_record(tmp_path / "one", [0])
     out = ["--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"), "--provenance", str(one_seed)]
     path = runs[("sggan-25k", 0)]
 
     def fails(argv, message, provenance=one_seed):
-        assert main(argv + out + ["--provenance", str(provenance)]) == 1
-        assert message in capsys.readouterr().err
+        with pytest.raises(DataError) as err:
+            main(argv + out + ["--provenance", str(provenance)])
+        assert message in str(err.value)
         assert not (tmp_path / "t.csv").exists()
 
     fails(["--score", f"x={tmp_path / 'none.json'}"], "none.json does not exist")
-    assert main(["--score", f"x={path}", "--out-csv", str(tmp_path / "t.csv"), "--out-md", str(tmp_path / "t.md"),
-                 "--provenance", str(tmp_path / "missing.json")]) == 1
-    assert "missing.json does not exist" in capsys.readouterr().err
+    fails(["--score", f"x={path}"], "missing.json does not exist", tmp_path / "missing.json")
     fails(["--score", f"x@0={path}", "--score", f"x@0={runs[('sggan-25k', 1)]}"], "x seed 0 is given more than once")
     fails(["--score", f"x@0={path}", "--score", f"x@1={path}", "--score", f"y@0={path}"],
           "every method needs the same seeds: x has [0, 1], y has [0]", record)
