@@ -7,7 +7,7 @@ import eval.provenance as prov
 
 
 def test_every_declared_dependency_has_its_installed_version():
-    versions = prov.provenance({}, 0, [])["dependencies"]
+    versions = prov.provenance({}, [0], [])["dependencies"]
     for name in ("torch", "torchvision", "numpy", "opencv-python-headless", "cityscapesscripts", "snakemake", "tqdm"):
         assert versions[name] == metadata.version(name), name
     assert "sggan-benchmark" not in versions  # the test extra names the project itself
