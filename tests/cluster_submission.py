@@ -8,8 +8,6 @@ the plugin's `Executor.run_job`:
 the code that builds the `sbatch` command line (SLURM) or the pod spec (Kubernetes). Only what
 talks to a cluster is replaced: `sbatch` and the account check, the Kubernetes API client, and the
 upload of the workflow's sources to the storage provider. Writes one record per job to OUT.json.
-A dry run leaves `disk_mb` undetermined (it depends on input sizes); jobs get Snakemake's floor,
-1000 MB, which only the Kubernetes pod's ephemeral-storage request reads.
 """
 from __future__ import annotations
 
@@ -17,6 +15,7 @@ import json
 import logging
 import subprocess
 import sys
+from types import SimpleNamespace
 from unittest import mock
 
 import snakemake.api
@@ -46,11 +45,19 @@ def _keep_settings(execute_workflow):
     return wrapper
 
 
-def _with_determined_disk(job) -> None:
-    job._resources = None  # evaluated again, for remote execution
-    resources = {k: v for k, v in job.resources.items() if not isinstance(v, TBDString)}
-    resources.setdefault("disk_mb", 1000)
-    job._resources = ResourceList(fromdict=resources)
+def _as_remote(job) -> None:
+    """Resources evaluated again for remote execution, as a real run does once a job's inputs
+    exist. Those that depend on input sizes (disk_mb) are undetermined while the inputs do not
+    exist: they get the value of empty inputs, the least a real run would ask for (and their
+    human-readable forms, disk and disk_mib, which no plugin reads, are left out)."""
+    job._resources = None
+    resources = dict(job.resources.items())
+    for name, value in resources.items():
+        if isinstance(value, TBDString) and name in job.rule.resources:
+            resources[name] = job.rule.resources[name].evaluate(
+                job.wildcards, input=SimpleNamespace(size_mb=0, size=0), attempt=job.attempt,
+                threads=job.threads, rulename=job.rule.name, async_run=None).value
+    job._resources = ResourceList(fromdict={k: v for k, v in resources.items() if not isinstance(v, TBDString)})
 
 
 def submit_slurm(workflow, jobs, logger) -> list[dict]:
@@ -123,7 +130,7 @@ def main(argv: list[str]) -> int:
             workflow._source_archive = SourceArchiveInfo(f"{prefix}/snakemake-workflow-sources.tar.xz", "0" * 64)
             remote = [job for job in _seen["jobs"] if not job.is_local]
             for job in remote:
-                _with_determined_disk(job)
+                _as_remote(job)
             records = SUBMITTERS[plugin](workflow, remote, logger)
             with open(out, "w") as handle:
                 json.dump(records, handle, indent=1)

@@ -70,6 +70,10 @@ def check_kubernetes(jobs: list[dict], gpus_per_job: int) -> None:
         else:
             assert gpu_keys == set() and job["tolerations"] == [], job["rule"]
         assert job["image"] == "your-registry/sggan-benchmark:latest" and "/mnt/sggan" in job["volumes"]
+        # limits as requested (scale: 0), with room on the pod's own disk for declared files
+        for key in ("memory", "ephemeral-storage"):
+            assert job["limits"][key] == job["requests"][key], (job["rule"], key)
+        assert int(job["requests"]["ephemeral-storage"].rstrip("M")) >= 4000
 
 
 CHECKS = {"slurm": check_slurm, "kubernetes": check_kubernetes}
