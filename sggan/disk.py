@@ -33,10 +33,13 @@ def require_free_space(folder: str | os.PathLike, needed: int, what: str) -> Non
     """Refuse to start when `folder`'s filesystem has less than `needed` bytes free."""
     free = free_bytes(folder)
     if free < needed:
-        raise DataError(f"{what} needs about {gigabytes(needed)} in {folder}, but its disk has {gigabytes(free)} "
+        raise DataError(f"{what} needs about {readable(needed)} in {folder}, but its disk has {readable(free)} "
                         f"free: free some space there, or run on a larger volume (results/, or shared_dir "
                         f"under Kubernetes; README, 'Disk')")
 
 
-def gigabytes(size: int) -> str:
-    return f"{size / 1e9:.1f} GB"
+def readable(size: int) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"

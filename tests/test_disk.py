@@ -30,3 +30,8 @@ def test_too_little_space_is_refused_with_both_sizes_and_the_fix(tmp_path, monke
     message = str(err.value)
     assert message.startswith(f"adapting 6242 frames needs about 29.3 GB in {tmp_path / 'out'}, but its disk has 12.0 GB free")
     assert "larger volume" in message and "\n" not in message
+
+
+def test_sizes_read_in_the_unit_that_fits():
+    assert [disk.readable(n) for n in (1_234_000_000_000, 29_300_000_000, 2_800, 12)] == [
+        "1.2 TB", "29.3 GB", "2.8 kB", "12 bytes"]
