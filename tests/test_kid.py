@@ -165,3 +165,17 @@ def test_a_weights_file_is_loaded_or_named(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(DataError, match="not a state dict of torchvision's inception_v3"):
         load_inception("imagenet", weights_file=tmp_path / "other.pth")
+
+
+@pytest.mark.parametrize("shape", [(66, 120), (1052, 1914), (150, 400), (299, 299)])
+def test_resize_matches_pillows_antialiased_bilinear(shape):
+    # the oracle: Pillow's bilinear resize, which filters when it shrinks (antialiasing), of the
+    # whole frame squashed to 299x299; noise shows any other filter, crop, flip or transposition
+    from PIL import Image
+
+    image = np.random.default_rng(shape[0]).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    ours = kid_module.resize_for_inception(image).permute(1, 2, 0).numpy() * 255
+    pillow = np.asarray(Image.fromarray(image).resize((INPUT_SIZE, INPUT_SIZE), Image.BILINEAR), dtype=np.float64)
+    assert ours.shape == pillow.shape == (INPUT_SIZE, INPUT_SIZE, 3)
+    difference = np.abs(ours - pillow)
+    assert difference.max() <= 1.01 and difference.mean() < 0.4  # Pillow rounds to whole levels

@@ -81,3 +81,35 @@ def test_a_wrong_weights_file_is_named(tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not a torchvision VGG-16"):
         init_from_imagenet(uninitialised_frontend(), tmp_path / "other.pth")
+
+
+def test_mapping_follows_torchvisions_own_layer_order_and_shapes():
+    # The oracle is torchvision's VGG-16 module structure, not the mapping's index tables: its
+    # n-th convolution (and n-th linear layer, fc6/fc7) must land in the front-end's n-th
+    # convolution, with the front-end's shapes. Every tensor is a distinct constant (expanded,
+    # so no memory), which shows where it went.
+    with torch.device("meta"):
+        reference, frontend = vgg16(weights=None), FrontEnd(num_classes=19, width=1.0)
+    vgg = {}
+    for value, (key, tensor) in enumerate(reference.state_dict().items()):
+        vgg[key] = torch.tensor(float(value)).expand(tensor.shape)
+    state = vgg_init.frontend_state_from_vgg16(vgg)
+
+    def value(key):  # the first and the last element
+        tensor = state[key]
+        return tensor[(0,) * tensor.dim()].item(), tensor[tuple(n - 1 for n in tensor.shape)].item()
+
+    vgg_convs = [n for n, m in reference.features.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    vgg_linears = [n for n, m in reference.classifier.named_modules() if isinstance(m, torch.nn.Linear)]
+    ours = [n for n, m in frontend.features.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(vgg_convs) == len(ours) == 13 and len(vgg_linears) == 3
+    pairs = [(f"features.{v}", f"features.{o}") for v, o in zip(vgg_convs, ours)]
+    pairs += [(f"classifier.{vgg_linears[0]}", "classifier.fc6"), (f"classifier.{vgg_linears[1]}", "classifier.fc7")]
+    shapes = frontend.state_dict()
+    for source, target in pairs:
+        for kind in ("weight", "bias"):
+            key = f"{target}.{kind}"
+            expect = float(list(vgg).index(f"{source}.{kind}"))
+            assert value(key) == (expect, expect), (key, source)
+            assert state[key].shape == shapes[key].shape, key
+    assert set(state) == set(shapes) - {"classifier.final.weight", "classifier.final.bias"}
