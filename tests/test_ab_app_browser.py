@@ -1,7 +1,8 @@
 """The local A/B rating app: HTTP-level checks, and raters driven end to end by headless Chromium.
 
 The browser test needs /usr/bin/chromium (or chromium on PATH) and the playwright package; it
-never downloads a browser. Without them only the browser test is skipped.
+never downloads a browser. Without them only the browser test is skipped, except under CI=true,
+where that skip fails the run (see conftest.py).
 """
 import csv
 import http.client
@@ -185,6 +186,7 @@ def test_rater_orders_are_own_and_stable():
     assert sorted(app.rater_order(ids, "bob")) == sorted(ids)
 
 
+@pytest.mark.required_in_ci
 @pytest.mark.skipif(CHROMIUM is None or not HAVE_PLAYWRIGHT,
                     reason="needs chromium on PATH and the playwright package (apt-get install chromium; "
                            "pip install playwright); no browser is downloaded")
