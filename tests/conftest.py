@@ -1,4 +1,5 @@
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,54 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.line(f"SKIPPED {report.nodeid}: {skip_reason(report)}")
 
 
-@pytest.fixture
-def shared_fixtures() -> Path:
-    """The real sample files (GTA-V and Cityscapes formats) beside the checkout."""
-    path = REPO.parent / "shared" / "fixtures"
-    if not path.is_dir():
-        pytest.skip(f"{path} is not present")
-    return path
+@dataclass(frozen=True)
+class SampleFiles:
+    """One GTA-V frame and one Cityscapes train frame, full size, in the datasets' on-disk formats."""
+    root: Path  # holds gta/ and cityscapes/
+    gta_id: str
+    city: str
+    cityscapes_id: str
+
+    @property
+    def gta_image(self) -> Path:
+        return self.root / "gta" / "images" / f"{self.gta_id}.png"
+
+    @property
+    def gta_label(self) -> Path:
+        return self.root / "gta" / "labels" / f"{self.gta_id}.png"
+
+    @property
+    def cityscapes_image(self) -> Path:
+        return self.root / "cityscapes" / "leftImg8bit" / "train" / self.city / f"{self.cityscapes_id}_leftImg8bit.png"
+
+    @property
+    def cityscapes_label(self) -> Path:
+        return (self.root / "cityscapes" / "gtFine" / "train" / self.city
+                / f"{self.cityscapes_id}_gtFine_labelIds.png")
+
+
+# the real sample files beside the checkout (../shared/fixtures/README.md)
+SHARED_SAMPLES = SampleFiles(REPO.parent / "shared" / "fixtures", "00005", "aachen", "aachen_000000_000019")
+
+
+@pytest.fixture(scope="session")
+def toy_samples(tmp_path_factory) -> SampleFiles:
+    """The toy world's stand-ins for the real sample files: scale 1 (1914x1052 and 2048x1024), the
+    same formats and folder layout; made once per session (about 10 s)."""
+    from sggan.data.toyworld import cityscapes_name, generate_toy_world
+
+    root = tmp_path_factory.mktemp("toy_full_size")
+    generate_toy_world(root, seed=0, scale=1, gta_frames=1, cityscapes_train=1, cityscapes_val=0)
+    city, stem = cityscapes_name("train", 0)
+    return SampleFiles(root, "00001", city, stem)
+
+
+@pytest.fixture(params=["shared", "toy"])
+def sample_files(request) -> SampleFiles:
+    """Each test runs on the real sample files (skipped when ../shared is absent, as in a user's
+    clone) and on their toy-world twins (never skipped)."""
+    if request.param == "toy":
+        return request.getfixturevalue("toy_samples")
+    if not SHARED_SAMPLES.root.is_dir():
+        pytest.skip(f"{SHARED_SAMPLES.root} is not present (the toy-world twin of this test runs)")
+    return SHARED_SAMPLES

@@ -108,15 +108,15 @@ def test_blank_means_every_channel_nearly_constant(tmp_path):
     assert inspect_frame(Frame("d", tmp_path / "dot.png", label))["problems"] == []
 
 
-def test_clean_fixtures_pass(shared_fixtures, tmp_path):
-    gta = run_check("gta", shared_fixtures / "gta", tmp_path / "gta.json", tmp_path / "gta.tsv", progress=False)
+def test_clean_fixtures_pass(sample_files, tmp_path):
+    gta = run_check("gta", sample_files.root / "gta", tmp_path / "gta.json", tmp_path / "gta.tsv", progress=False)
     assert gta["kept"] == 1 and gta["excluded"] == [] and gta["resized"] == []
     assert gta["label_values_out_of_range"] == {}
     assert sum(gta["label_pixel_counts"].values()) == 1914 * 1052
-    cityscapes = run_check("cityscapes", shared_fixtures / "cityscapes", tmp_path / "cs.json",
+    cityscapes = run_check("cityscapes", sample_files.root / "cityscapes", tmp_path / "cs.json",
                            tmp_path / "cs.tsv", split="train", progress=False)
     assert cityscapes["kept"] == 1 and cityscapes["excluded"] == []
-    assert [f.id for f in read_frame_list(tmp_path / "cs.tsv")] == ["aachen_000000_000019"]
+    assert [f.id for f in read_frame_list(tmp_path / "cs.tsv")] == [sample_files.cityscapes_id]
 
 
 def test_cli_exits_with_the_error(tmp_path, capsys):

@@ -14,12 +14,12 @@ def _touch(path):
     path.write_bytes(b"")  # the readers pair names; they never decode
 
 
-def test_gta_fixture_frame(shared_fixtures):
-    root = GTA5Root(shared_fixtures / "gta")
+def test_gta_fixture_frame(sample_files):
+    root = GTA5Root(sample_files.root / "gta")
     frames = root.frames()
-    assert [f.id for f in frames] == ["00005"]
-    assert frames[0].image == shared_fixtures / "gta" / "images" / "00005.png"
-    assert frames[0].label == shared_fixtures / "gta" / "labels" / "00005.png"
+    assert [f.id for f in frames] == [sample_files.gta_id]
+    assert frames[0].image == sample_files.gta_image
+    assert frames[0].label == sample_files.gta_label
     assert image_size(frames[0].image) == (1052, 1914)
     with Image.open(frames[0].label) as img:
         assert img.mode == "P"
@@ -29,13 +29,14 @@ def test_gta_fixture_frame(shared_fixtures):
     assert root.missing() == {"no_label": [], "no_image": []}
 
 
-def test_cityscapes_fixture_frame(shared_fixtures):
-    root = CityscapesRoot(shared_fixtures / "cityscapes")
+def test_cityscapes_fixture_frame(sample_files):
+    root = CityscapesRoot(sample_files.root / "cityscapes")
     frames = root.frames("train")
-    assert [f.id for f in frames] == ["aachen_000000_000019"]
-    city = shared_fixtures / "cityscapes"
-    assert frames[0].image == city / "leftImg8bit/train/aachen/aachen_000000_000019_leftImg8bit.png"
-    assert frames[0].label == city / "gtFine/train/aachen/aachen_000000_000019_gtFine_labelIds.png"
+    assert [f.id for f in frames] == [sample_files.cityscapes_id]
+    assert frames[0].image == sample_files.cityscapes_image
+    assert frames[0].label == sample_files.cityscapes_label
+    assert sample_files.cityscapes_image.name.endswith("_000019_leftImg8bit.png")
+    assert sample_files.cityscapes_label.name.endswith("_000019_gtFine_labelIds.png")
     assert image_size(frames[0].image) == (1024, 2048)
     labels = read_label(frames[0].label)
     assert labels.shape == (1024, 2048)

@@ -20,14 +20,11 @@ def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> su
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
-def fake_real_data(root: Path, fixtures: Path) -> tuple[Path, Path]:
-    """GTA-V and Cityscapes roots in their real layouts, built from the shared sample files."""
-    gta = root / "gta"
-    for sub in ("images", "labels"):
-        (gta / sub).mkdir(parents=True)
-        shutil.copy(fixtures / "gta" / sub / "00005.png", gta / sub / "00005.png")
-    cityscapes = root / "cityscapes"
-    shutil.copytree(fixtures / "cityscapes", cityscapes)
+def fake_real_data(root: Path, samples) -> tuple[Path, Path]:
+    """GTA-V and Cityscapes roots in their real layouts, built from sample files (conftest.SampleFiles)."""
+    gta, cityscapes = root / "gta", root / "cityscapes"
+    shutil.copytree(samples.root / "gta", gta)
+    shutil.copytree(samples.root / "cityscapes", cityscapes)
     return gta, cityscapes
 
 
@@ -41,8 +38,8 @@ def test_toy_dry_run_lists_every_stage(tmp_path):
         assert rule in result.stdout
 
 
-def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, shared_fixtures):
-    gta, cityscapes = fake_real_data(tmp_path / "datasets", shared_fixtures)
+def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, sample_files):
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", sample_files)
     # no target: `all` is the default, so nothing has to follow --configfile (which takes several)
     result = dry_run(tmp_path, "--config", f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}",
                      "--configfile", str(PAPER), target=())
