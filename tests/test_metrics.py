@@ -98,3 +98,34 @@ def test_label_ids_out_of_range_are_rejected():
         label_confusion_matrix(gt, np.array([[7, 255]], dtype=np.uint8))
     with pytest.raises(ValueError, match=r"ground truth \[40\]"):
         label_confusion_matrix(np.array([[7, 40]], dtype=np.uint8), gt)
+
+
+# Killed mutants of benchmarks/mutation.py (docs/mutation.md)
+
+def test_per_class_accuracy_by_hand():
+    conf = np.array([[1, 1, 0, 0],
+                     [0, 1, 1, 0],
+                     [0, 0, 1, 0]])
+    assert scores(conf, ["a", "b", "c"])["per_class_acc"] == pytest.approx({"a": 50.0, "b": 50.0, "c": 100.0})
+
+
+def test_classes_without_names_are_numbered():
+    s = scores(np.eye(3, dtype=np.int64))
+    assert list(s["per_class_iou"]) == ["0", "1", "2"] and list(s["per_class_acc"]) == ["0", "1", "2"]
+    assert list(scores(np.eye(NUM_CLASSES, dtype=np.int64))["per_class_iou"]) == TRAIN_CLASSES
+
+
+def test_the_first_id_past_cityscapes_is_out_of_range():
+    # 33 (bicycle) is the largest label id; 34 must be refused, not silently left out of the matrix
+    gt = np.array([[33, 33]], dtype=np.uint8)
+    assert label_confusion_matrix(gt, gt).sum() == 2
+    with pytest.raises(ValueError, match=r"prediction \[34\]"):
+        label_confusion_matrix(gt, np.array([[33, 34]], dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"ground truth \[34\]"):
+        label_confusion_matrix(np.array([[33, 34]], dtype=np.uint8), gt)
+
+
+@pytest.mark.parametrize("gt_dtype, pred_dtype", [(np.uint8, np.int32), (np.int32, np.uint8)])
+def test_both_label_maps_must_be_uint8(gt_dtype, pred_dtype):
+    with pytest.raises(ValueError, match="must be uint8"):
+        label_confusion_matrix(np.full((1, 2), 7, gt_dtype), np.full((1, 2), 7, pred_dtype))
