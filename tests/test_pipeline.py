@@ -8,10 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+import json
+import math
+
+import numpy as np
 import pytest
+from cityscapesscripts.helpers.labels import id2label
+from PIL import Image
 
 from sggan.adapt import verify_adapted
 from sggan.data.io import read_frame_list
+from test_evaluate import cityscapes_reference
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
@@ -59,6 +66,58 @@ def test_table2_has_every_row_with_valid_scores(finished_run):
         pairs = [(r["a"], r["b"], r["excludes_zero"] in ("yes", "no")) for r in csv.DictReader(f)]
     assert pairs == [("sggan-2k", "source-only", True), ("sggan-2k-no-sd", "source-only", True),
                      ("sggan-2k", "sggan-2k-no-sd", True)]
+
+
+def val_ground_truth(workdir: Path) -> Path:
+    return workdir / "data/toy/cityscapes/gtFine/val"
+
+
+def classes_in(ground_truth: Path) -> set[int]:
+    """Train ids present in the ground truth, read with cityscapesscripts' own label table."""
+    present = set()
+    for path in ground_truth.rglob("*_gtFine_labelIds.png"):
+        present |= {id2label[int(i)].trainId for i in np.unique(np.array(Image.open(path)))}
+    return present - {255, -1}
+
+
+def test_the_tiny_run_learns(finished_run):
+    rows = {r["method"]: {m: float(r[m]) for m in ("pixel_acc", "class_acc", "class_iou")} for r in table(finished_run)}
+    # a constant prediction scores 100 / k class accuracy over the k classes in the ground truth
+    chance = 100 / len(classes_in(val_ground_truth(finished_run)))
+    # measured (seed 0): oracle 55.7 / 15.9 / 9.8, source-only 32.3 / 6.8 / 3.2 against a chance of 6.2
+    assert rows["oracle"]["class_acc"] > 1.5 * chance, (rows["oracle"], chance)
+    assert rows["oracle"]["class_iou"] > rows["source-only"]["class_iou"] + 3, rows
+    assert rows["oracle"]["pixel_acc"] > rows["source-only"]["pixel_acc"] + 10, rows
+
+
+def test_ground_truth_as_prediction_scores_100(finished_run, tmp_path):
+    ground_truth = val_ground_truth(finished_run)
+    for path in ground_truth.rglob("*_gtFine_labelIds.png"):
+        shutil.copy(path, tmp_path / path.name.replace("_gtFine_labelIds", "_labelIds"))
+    subprocess.run([sys.executable, "-m", "eval.evaluate", "--predictions", str(tmp_path), "--ground-truth",
+                    str(ground_truth), "--out", str(tmp_path / "scores.json"), "--workers", "1"], check=True)
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["pixel_acc"] == scores["class_acc"] == scores["class_iou"] == 100.0
+
+
+def test_table2_holds_each_methods_score_file(finished_run):
+    for row in table(finished_run):
+        scores = json.loads((finished_run / f"results/scores/{row['method']}.json").read_text())
+        for metric in ("pixel_acc", "class_acc", "class_iou"):
+            assert float(row[metric]) == pytest.approx(scores[metric], abs=0.005), (row["method"], metric)
+
+
+def test_oracle_scores_agree_with_cityscapesscripts(finished_run):
+    predictions = finished_run / "results/predictions/oracle/labels"
+    theirs = cityscapes_reference(predictions, val_ground_truth(finished_run))
+    ours = json.loads((finished_run / "results/scores/oracle.json").read_text())
+    assert ours["class_iou"] / 100 == pytest.approx(theirs["averageScoreClasses"], abs=1e-6)
+    for name, iou in ours["per_class_iou"].items():
+        expected = theirs["classScores"][name]
+        if math.isnan(expected):
+            assert iou is None, name
+        else:
+            assert iou / 100 == pytest.approx(expected, abs=1e-6), name
 
 
 def test_every_source_frame_is_adapted_at_its_label_size(finished_run, monkeypatch):
