@@ -71,6 +71,15 @@ class SampleFiles:
 SHARED_SAMPLES = SampleFiles(REPO.parent / "shared" / "fixtures", "00005", "aachen", "aachen_000000_000019")
 
 
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """The real sample files alone (skipped when absent), for their own measured values; tests of
+    formats and paths take ``sample_files``, which also runs on the toy world."""
+    if not SHARED_SAMPLES.root.is_dir():
+        pytest.skip(f"{SHARED_SAMPLES.root} is not present")
+    return SHARED_SAMPLES.root
+
+
 @pytest.fixture(scope="session")
 def toy_samples(tmp_path_factory) -> SampleFiles:
     """The toy world's stand-ins for the real sample files: scale 1 (1914x1052 and 2048x1024), the

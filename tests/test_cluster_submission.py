@@ -33,9 +33,9 @@ def sbatch_partition(call: str) -> str:
     return re.search(r" -p (\S+)", call).group(1)
 
 
-def paper_run(tmp_path, shared_fixtures) -> list[str]:
+def paper_run(tmp_path, samples) -> list[str]:
     """--configfile arguments of the paper config with data roots in an override file."""
-    gta, cityscapes = fake_real_data(tmp_path / "datasets", shared_fixtures)
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", samples)
     override = tmp_path / "my-data.yaml"
     override.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n")
     return ["--configfile", str(PAPER), str(override)]
@@ -80,8 +80,8 @@ CHECKS = {"slurm": check_slurm, "kubernetes": check_kubernetes}
 
 
 @pytest.mark.parametrize("plugin", ["slurm", "kubernetes"])
-def test_paper_config_submits_one_gpu_request_per_gpu_job(tmp_path, shared_fixtures, plugin):
-    jobs = submit(plugin, tmp_path, *paper_run(tmp_path, shared_fixtures))
+def test_paper_config_submits_one_gpu_request_per_gpu_job(tmp_path, toy_samples, plugin):
+    jobs = submit(plugin, tmp_path, *paper_run(tmp_path, toy_samples))
     # the paper DAG: 9 translators adapted in 4 shards, 10 segmentation networks predicted in 4
     assert sum(job["rule"] == "adapt" for job in jobs) == 36
     assert sum(job["rule"] == "predict" for job in jobs) == 40

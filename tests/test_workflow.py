@@ -21,7 +21,8 @@ def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> su
 
 
 def fake_real_data(root: Path, samples) -> tuple[Path, Path]:
-    """GTA-V and Cityscapes roots in their real layouts, built from sample files (conftest.SampleFiles)."""
+    """GTA-V and Cityscapes roots in their real layouts, built from sample files (conftest.SampleFiles):
+    the wiring tests take the toy world's, which are always there."""
     gta, cityscapes = root / "gta", root / "cityscapes"
     shutil.copytree(samples.root / "gta", gta)
     shutil.copytree(samples.root / "cityscapes", cityscapes)
@@ -38,8 +39,8 @@ def test_toy_dry_run_lists_every_stage(tmp_path):
         assert rule in result.stdout
 
 
-def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, sample_files):
-    gta, cityscapes = fake_real_data(tmp_path / "datasets", sample_files)
+def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samples):
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", toy_samples)
     # no target: `all` is the default, so nothing has to follow --configfile (which takes several)
     result = dry_run(tmp_path, "--config", f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}",
                      "--configfile", str(PAPER), target=())
@@ -61,9 +62,9 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, sample_f
     assert "segmentation.predict --model results/segmentation/oracle/joint/model.pt" in result.stdout
 
 
-def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, shared_fixtures):
+def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_samples):
     # the README's way to use real data without editing a tracked file
-    gta, cityscapes = fake_real_data(tmp_path / "datasets", shared_fixtures)
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", toy_samples)
     my_data = tmp_path / "my-data.yaml"
     my_data.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n")
     result = dry_run(tmp_path, "--configfile", str(PAPER), str(my_data), target=())
