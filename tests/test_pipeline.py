@@ -81,7 +81,8 @@ def classes_in(ground_truth: Path) -> set[int]:
 
 
 def test_the_tiny_run_learns(finished_run):
-    rows = {r["method"]: {m: float(r[m]) for m in ("pixel_acc", "class_acc", "class_iou")} for r in table(finished_run)}
+    rows = {r["method"]: {m: float(r[m]) for m in ("pixel_acc", "class_acc", "class_iou")}
+            for r in table(finished_run) if r["seed"] == "0"}
     # a constant prediction scores 100 / k class accuracy over the k classes in the ground truth
     chance = 100 / len(classes_in(val_ground_truth(finished_run)))
     # measured (seed 0): oracle 55.7 / 15.9 / 9.8, source-only 32.3 / 6.8 / 3.2 against a chance of 6.2
@@ -101,7 +102,8 @@ def test_ground_truth_as_prediction_scores_100(finished_run, tmp_path):
 
 
 def test_table2_holds_each_methods_score_file(finished_run):
-    for row in table(finished_run):
+    # one seed: its row and the mean are the score file's numbers
+    for row in (r for r in table(finished_run) if r["seed"] in ("0", "mean")):
         scores = json.loads((finished_run / f"results/scores/{row['method']}.json").read_text())
         for metric in ("pixel_acc", "class_acc", "class_iou"):
             assert float(row[metric]) == pytest.approx(scores[metric], abs=0.005), (row["method"], metric)
