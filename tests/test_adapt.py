@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from sggan.adapt import adapt_frames, check_working_size, main as adapt_main, output_path, to_network, to_uint8
+from sggan.adapt import main as adapt_main
+from sggan.adaptation import AdaptOptions, adapt_frames, check_working_size, output_path, to_network, to_uint8
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
                           write_frame_list, write_image, write_label_ids)
 from sggan.gather import gather
-from sggan.translators.base import AdaptOptions
 
 
 class Invert(nn.Module):

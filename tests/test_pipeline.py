@@ -16,7 +16,7 @@ import pytest
 from cityscapesscripts.helpers.labels import id2label
 from PIL import Image
 
-from sggan.adapt import verify_adapted
+from sggan.adaptation import verify_adapted
 from sggan.data.io import read_frame_list
 from test_evaluate import cityscapes_reference
 

@@ -3,7 +3,7 @@
 A translator is built from its config ``params`` (a dict), may be trained on source and target
 frame lists into a run folder, and adapts source frames: by default through a generator network
 (:meth:`Translator.generator`) and the shared batched full-resolution path in
-:mod:`sggan.adapt`; a translator that is not a torch network (an external program) overrides
+:mod:`sggan.adaptation`; a translator that is not a torch network (an external program) overrides
 :meth:`Translator.adapt` instead.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from sggan.adaptation import AdaptOptions, adapt_frames
 from sggan.cli import UserError
 from sggan.data.io import Frame
 
@@ -52,20 +53,9 @@ class Translator:
         return 1
 
     def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None,
-              options: "AdaptOptions") -> None:
-        from sggan.adapt import adapt_frames
+              options: AdaptOptions) -> None:
         adapt_frames(self.generator(run_dir, options.device), frames, out_dir, options,
                      size_multiple=self.size_multiple())
-
-
-@dataclasses.dataclass
-class AdaptOptions:
-    working_size: tuple[int, int]        # (H, W) the network sees; resized back to label size
-    batch_size: int = 1
-    workers: int = 0
-    device: torch.device = torch.device("cpu")
-    amp: bool = True                     # bf16/fp16 autocast on CUDA
-    channels_last: bool = True
 
 
 class ConfigError(UserError, ValueError):

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 from sggan.progress import tqdm
 
-from sggan.adapt import output_path
+from sggan.adaptation import AdaptOptions, output_path
 from sggan.data.io import Frame, atomic_write, image_size, read_image, write_image
 from sggan.translators import register
-from sggan.translators.base import AdaptOptions, Translator
+from sggan.translators.base import Translator
 
 
 @register("identity")
