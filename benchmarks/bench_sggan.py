@@ -13,7 +13,7 @@ to a temporary folder, then measures, each through the pipeline's own code:
     autocast; iterations/s from the loss log, the first 20 iterations excluded; and the same
     iteration on one fixed batch already on the device ("step only"), which tells whether the
     loader or the networks bound the speed;
-(b) adaptation at a 1024x2048 working size through ``Translator.adapt`` (sggan.adapt): decode,
+(b) adaptation at a 1024x2048 working size through ``Translator.adapt`` (sggan.adaptation): decode,
     translate (bf16 autocast), resize back to the label size, PNG encode, frames/s;
 (c) the same adaptation loop with an ``nn.Identity`` generator: the decode/encode floor;
 (d) peak GPU memory (allocated) of each.
@@ -40,11 +40,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from sggan.adapt import adapt_frames  # noqa: E402
+from sggan.adaptation import adapt_frames  # noqa: E402
 from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
 from sggan.data.labels import PALETTE  # noqa: E402
 from sggan.translators import build_translator  # noqa: E402
-from sggan.translators.base import AdaptOptions  # noqa: E402
+from sggan.adaptation import AdaptOptions  # noqa: E402
 from sggan.device import resolve_device  # noqa: E402
 from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
 
@@ -113,14 +113,13 @@ def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: t
 
 def measure_step_only(params: dict, device: torch.device, iterations: int, warmup: int) -> dict:
     """SG-GAN iterations/s on one fixed batch already on the device: the networks without the loader."""
-    from sggan.training import HistoryPool, UnpairedBatch, autocast_for
-    from sggan.translators.sggan import SGGANModels, build_optimizers, train_iteration
+    from sggan.training import UnpairedBatch
 
-    config = build_translator("sggan", params).config
+    translator = build_translator("sggan", params)
+    config = translator.config
     torch.manual_seed(0)
-    models = SGGANModels(config, 8).to(device).train()
-    opt_g, opt_d = build_optimizers(models, config)
-    pool_r, pool_v = HistoryPool(config.pool_size, 1), HistoryPool(config.pool_size, 2)
+    translator.build(device, seed=0)
+    translator.before_epoch(config.alpha_beta_switch_epoch)  # (alpha, beta) = (0.9, 0.1)
     height, width = config.crop_size
 
     def domain():
@@ -129,14 +128,13 @@ def measure_step_only(params: dict, device: torch.device, iterations: int, warmu
         return torch.rand(1, 3, height, width) * 2 - 1, labels, mask
 
     batch = UnpairedBatch(*(t.to(device) for t in (*domain(), *domain())))
-    autocast = autocast_for(config, device)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # as SGGAN.train does
+        torch.backends.cudnn.benchmark = True  # as the training loop does
     for step in range(warmup + iterations):
         if step == warmup:
             reset_peak(device)
             start = time.perf_counter()
-        losses, _ = train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch, 0.9, 0.1, config, autocast)
+        losses, _ = translator.train_step(batch, step)
         torch.stack([t.detach().float() for t in losses.values()]).tolist()  # the loop's one sync
     seconds = time.perf_counter() - start
     return {"iterations": iterations, "iterations_per_s": iterations / seconds, "peak_gib": peak_gib(device),

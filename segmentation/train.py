@@ -54,12 +54,8 @@ DIR/model.pt ({model, model_config, args}) is written last and marks completion.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import os
-import random
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -73,6 +69,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from sggan.progress import tqdm
 
+from sggan import runs
 from sggan.cli import run
 from sggan.data.io import read_frame_list
 from sggan.data.labels import IGNORE, NUM_CLASSES
@@ -268,66 +265,21 @@ def count_flops(config: TrainConfig) -> int:
     return training_flops(build, sample_shape(config))
 
 
-def rng_state(device: torch.device) -> dict:
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def set_rng_state(state: dict, device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(state["cuda"], device)
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-
-
-def seed_everything(seed: int, rank: int) -> None:
-    # Per rank: each process must draw its own dropout masks, not the same ones as its neighbours.
-    seed = int(np.random.default_rng([seed, 3, rank]).integers(2 ** 62))
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    random.seed(seed)
-
-
-def atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: Path, model: nn.Module, optimizer, iteration: int, config: TrainConfig,
-                    device: torch.device, world: World) -> None:
-    states = distributed.gather_objects(rng_state(device), world)  # every rank takes part
+                    world: World) -> None:
+    states = distributed.gather_objects(runs.capture_rng(), world)  # every rank takes part
     if world.rank == 0:
-        atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                     "rng": states, "args": dataclasses.asdict(config)}, path)
+        runs.atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
+                          "rng": states, "args": dataclasses.asdict(config)}, path)
 
 
-def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
-    current = dataclasses.asdict(config)
-    changed = [f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in RUN_DEFINING
-               if saved.get(key) != current[key]]
-    if changed:
-        raise ValueError(f"{path} was written by a run with other settings ({'; '.join(changed)}); "
-                         f"use the same settings to resume, or another --out folder to start afresh")
-
-
-def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, device: torch.device,
-           world: World) -> int:
+def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: World) -> int:
     """Load checkpoint.pt if there is one; returns the iteration it reached (0 without one)."""
     if not path.exists():
         return 0
-    # on the CPU: the RNG states must stay CPU tensors; load_state_dict copies the rest over
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    saved_args = {**checkpoint["args"], "crop": tuple(checkpoint["args"]["crop"])}
-    check_resumable(saved_args, config, path)
+    checkpoint = runs.load_checkpoint(path)
+    current = dataclasses.asdict(config)
+    runs.check_resumable(path, checkpoint["args"], {key: current[key] for key in RUN_DEFINING})
     if checkpoint["iteration"] > config.iterations:
         raise ValueError(f"{path} is at iteration {checkpoint['iteration']}, past the {config.iterations} "
                          f"asked for; raise --iterations or use another --out")
@@ -335,29 +287,15 @@ def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, device:
     optimizer.load_state_dict(checkpoint["optimizer"])
     states = checkpoint["rng"]
     if len(states) == world.size:
-        set_rng_state(states[world.rank], device)
+        runs.restore_rng(states[world.rank])
     else:  # another number of processes: the samples are the same, the dropout masks cannot be
-        seed_everything(config.seed + checkpoint["iteration"], world.rank)
+        runs.seed_everything(runs.rank_seed(config.seed + checkpoint["iteration"], world.rank))
         if world.rank == 0:
             print(f"{path} was written by {len(states)} process(es), this run has {world.size}: "
                   f"the dropout masks will differ from an uninterrupted run", file=sys.stderr)
     if world.rank == 0:
         print(f"resuming {path} at iteration {checkpoint['iteration']}", file=sys.stderr)
     return checkpoint["iteration"]
-
-
-def open_log(path: Path, resume_iteration: int):
-    """Append to the CSV log, first dropping rows written after the checkpoint we resume from."""
-    rows = []
-    if path.exists() and resume_iteration > 0:
-        with path.open(newline="") as f:
-            rows = [row for row in csv.DictReader(f) if int(row["iteration"]) <= resume_iteration]
-    f = path.open("w", newline="")
-    writer = csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n", restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    f.flush()
-    return f, writer
 
 
 def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
@@ -377,8 +315,8 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
         model = model.to(memory_format=torch.channels_last)
     part = trained_part(model, config)
     optimizer = build_optimizer(part, config)
-    seed_everything(config.seed, world.rank)
-    start = resume(checkpoint_path, model, optimizer, config, device, world)
+    runs.seed_everything(runs.rank_seed(config.seed, world.rank))
+    start = resume(checkpoint_path, model, optimizer, config, world)
     balance = load_balance(config.class_stats, read_frame_list(config.frames)) if config.class_balanced else None
     flops = count_flops(config)
     net = DistributedDataParallel(part, device_ids=[device.index] if device.type == "cuda" else None) \
@@ -387,7 +325,7 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
     model.train()
     lead = world.rank == 0
     out.mkdir(parents=True, exist_ok=True)
-    log_file, log = open_log(out / "train_log.csv", start) if lead else (None, None)
+    log = runs.ResumableLog(out / "train_log.csv", LOG_FIELDS, "iteration", start) if lead else None
     losses, window_start = [], time.perf_counter()
     try:
         batches = iter(make_loader(config, start, device, world, balance))
@@ -405,23 +343,22 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
                 images_per_s = len(losses) * config.batch_size / (time.perf_counter() - window_start)
                 tflops, mfu = utilisation(flops, images_per_s, config.peak_tflops, world.size)
                 mean_loss = sum(losses) / len(losses)
-                log.writerow({"iteration": iteration, "loss": f"{mean_loss:.5f}", "images_per_s": f"{images_per_s:.2f}",
-                              "tflops": f"{tflops:.4g}", "mfu": "" if mfu is None else f"{mfu:.4f}"})
-                log_file.flush()
+                log.write({"iteration": iteration, "loss": f"{mean_loss:.5f}", "images_per_s": f"{images_per_s:.2f}",
+                           "tflops": f"{tflops:.4g}", "mfu": "" if mfu is None else f"{mfu:.4f}"})
                 bar.set_postfix(loss=f"{mean_loss:.3f}", img_s=f"{images_per_s:.1f}")
             if iteration % config.log_every == 0:
                 losses, window_start = [], time.perf_counter()
             if iteration % config.checkpoint_every == 0 or iteration == config.iterations:
                 saving = time.perf_counter()
-                save_checkpoint(checkpoint_path, model, optimizer, iteration, config, device, world)
+                save_checkpoint(checkpoint_path, model, optimizer, iteration, config, world)
                 window_start += time.perf_counter() - saving  # images/s measures training alone
         bar.close()
     finally:
-        if log_file is not None:
-            log_file.close()
+        if log is not None:
+            log.close()
     if lead:
-        atomic_save({"model": model.state_dict(), "model_config": model.config(),
-                     "args": dataclasses.asdict(config)}, out / "model.pt")
+        runs.atomic_save({"model": model.state_dict(), "model_config": model.config(),
+                          "args": dataclasses.asdict(config)}, out / "model.pt")
     distributed.barrier(world)
     distributed.stop(world)
     return model

@@ -1,4 +1,5 @@
-"""Pieces shared by the unpaired GAN translators (SG-GAN and the baselines).
+"""The unpaired GAN translators' training: SG-GAN's and the baselines' (CycleGAN, DualGAN, SimGAN,
+BiGAN).
 
 - :class:`UnpairedCrops`: iteration i of an epoch pairs source[order_a[i]] with target[order_b[i]]
   and yields (image, label, group mask) for both, cropped and flipped by an RNG seeded with
@@ -6,25 +7,22 @@
   crops.
 - :class:`HistoryPool`: Shrivastava et al.'s history of generated images, each kept with its
   companions (SG-GAN: the group mask it is judged with).
-- checkpoints (one dict, written atomically) with the RNG states that make a resumed run equal
-  an uninterrupted one; sample grids; the CSV loss log.
-- :func:`train_gan`: the resumable epoch loop of the baselines (CycleGAN, DualGAN, SimGAN,
-  BiGAN), configured by a :class:`TrainingConfig` and driven by the :class:`GANParts` each
-  translator builds: its networks, its iteration, its samples.
+- :class:`GANTranslator`: the contract each GAN fulfils (build its networks, hook the epoch, one
+  step on a batch, its generator's weights), and :func:`train_gan`, the resumable epoch loop
+  that drives it, configured by a :class:`TrainingConfig`; checkpoints and the loss log go
+  through :mod:`sggan.runs`.
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import math
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence
+from typing import Any, ClassVar, Iterable, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -33,7 +31,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from sggan.progress import tqdm
 
+from sggan import runs
 from sggan.data.io import Frame, read_image, read_label, write_image
+from sggan.data.labels import group_lut
+from sggan.translators.base import Translator
 
 # --------------------------------------------------------------------------------- data
 
@@ -166,56 +167,24 @@ class HistoryPool:
         self.rng.setstate(state["rng"])
 
 
-# --------------------------------------------------------------------------------- checkpoints
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
-
-
-def capture_rng_states() -> dict[str, Any]:
-    states = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
-    random.setstate(states["python"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextlib.contextmanager
+def frozen(nets: Iterable[nn.Module]):
+    """The networks' weights get no gradients inside (a discriminator during the generator step)."""
+    params = [p for net in nets for p in net.parameters()]
+    for p in params:
+        p.requires_grad_(False)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device) -> dict[str, Any]:
-    # weights_only=False: the checkpoint holds RNG states (numpy arrays, tuples) and is written
-    # by this code into the run folder, never downloaded.
-    return torch.load(path, map_location=device, weights_only=False)
-
-
-def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
-    for net in nets:
-        for p in net.parameters():
-            p.requires_grad_(flag)
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimiser step on ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
 
 
 # --------------------------------------------------------------------------------- logs and samples
@@ -234,37 +203,7 @@ def write_sample_grid(path: str | os.PathLike, rows: Sequence[Sequence[torch.Ten
     write_image(path, np.concatenate(strips, axis=0))
 
 
-class LossLog:
-    """CSV of per-iteration losses. On resume, rows logged after the checkpoint (by a run that
-    was then killed) are dropped, so every step appears once."""
-
-    def __init__(self, path: str | os.PathLike, fields: Sequence[str], resume_step: int | None):
-        self.path = Path(path)
-        self.fields = list(fields)
-        kept = []
-        if resume_step is not None and self.path.exists():
-            with self.path.open(newline="") as f:
-                kept = [row for row in csv.DictReader(f)
-                        if row.get("step", "").isdigit() and int(row["step"]) <= resume_step
-                        and None not in row.values()]  # a line cut by the kill has missing fields
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, self.fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(kept)
-        os.replace(tmp, self.path)
-        self._file = self.path.open("a", newline="")
-        self._writer = csv.DictWriter(self._file, self.fields)
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-# --------------------------------------------------------------------------------- the baselines' loop
+# --------------------------------------------------------------------------------- the GAN loop
 
 
 @dataclasses.dataclass
@@ -324,39 +263,123 @@ class UnpairedBatch(NamedTuple):
     r_mask: torch.Tensor
 
 
-@dataclasses.dataclass
-class GANParts:
-    """What a translator hands the shared loop, built after the seed is set.
+class CycleNetworks(nn.Module):
+    """The networks of a two-way translator, in one state dict: the generators G: V->R and
+    F: R->V, and a discriminator (or critic) per domain: D_R judges real-looking images, D_V
+    virtual-looking ones."""
 
-    ``state``: every object whose state a checkpoint keeps (networks, optimisers, history
-    pools), by name. ``iteration(batch, step)``: one training iteration on an
-    :class:`UnpairedBatch` on the device (step counts from 0 over the whole run) -> (losses, images); a loss missing from the
-    dict (a term not computed at this step) is logged empty. ``sample_rows(images)``: the rows
-    of a sample grid. ``generator()``: the state dict of the finished source->target network.
-    ``before_epoch(epoch)``: per-epoch settings (e.g. the learning rate), logged with every row.
+    def __init__(self, g_vr: nn.Module, g_rv: nn.Module, d_r: nn.Module, d_v: nn.Module):
+        super().__init__()
+        self.g_vr, self.g_rv, self.d_r, self.d_v = g_vr, g_rv, d_r, d_v
+
+    def generators(self) -> list[nn.Module]:
+        return [self.g_vr, self.g_rv]
+
+    def discriminators(self) -> list[nn.Module]:
+        return [self.d_r, self.d_v]
+
+    def translate_and_cycle(self, v: torch.Tensor, r: torch.Tensor) -> dict[str, torch.Tensor]:
+        """v, G(v), F(G(v)) and r, F(r), G(F(r)), by the names the sample grids use."""
+        fake_r, fake_v = self.g_vr(v), self.g_rv(r)
+        cycled_v, cycled_r = self.g_rv(fake_r), self.g_vr(fake_v)
+        return {"v": v, "fake_r": fake_r, "cycled_v": cycled_v, "r": r, "fake_v": fake_v, "cycled_r": cycled_r}
+
+
+class GANTranslator(Translator):
+    """A translator trained by :func:`train_gan`: the contract between one GAN and the loop.
+
+    The loop seeds the RNGs, then calls :meth:`build` (the networks, optimisers and history pools
+    become attributes; ``checkpointed`` names those a checkpoint keeps), :meth:`before_epoch` at
+    the start of every epoch and :meth:`train_step` on every batch. ``log_fields`` are the loss
+    log's columns. generator.pt holds :meth:`generator_state`, the weights of the network
+    :meth:`generator_network` builds, which adaptation loads.
     """
-    state: dict[str, Any]
-    iteration: Callable[[UnpairedBatch, int], tuple[dict, dict]]
-    sample_rows: Callable[[dict], list[list[torch.Tensor]]]
-    generator: Callable[[], dict[str, torch.Tensor]]
-    before_epoch: Callable[[int], dict[str, float]] = lambda epoch: {}
+    Config: ClassVar[type[TrainingConfig]]
+    log_fields: ClassVar[tuple[str, ...]] = ()
+    checkpointed: ClassVar[tuple[str, ...]] = ()
+
+    def build(self, device: torch.device, seed: int) -> None:
+        raise NotImplementedError
+
+    def before_epoch(self, epoch: int) -> dict[str, float]:
+        """Per-epoch settings (a learning rate, SG-GAN's alpha and beta), logged with every row."""
+        return {}
+
+    def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
+        """One iteration on a batch on the device (``step`` counts from 0 over the whole run) ->
+        (losses, images). A loss missing from the dict (not computed at this step) is logged empty."""
+        raise NotImplementedError
+
+    def sample_rows(self, images: dict) -> list[list[torch.Tensor]]:
+        """Rows of a sample grid: input | translated | cycled (those this step made), virtual then real."""
+        return [[images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
+                [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images]]
+
+    def generator_network(self) -> nn.Module:
+        """A fresh source->target network, as the config shapes it."""
+        raise NotImplementedError
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """The trained source->target network's weights."""
+        raise NotImplementedError
+
+    def grouping(self) -> str:
+        """The semantic groups of the batches' masks (see :func:`sggan.data.labels.group_lut`)."""
+        return "sggan"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name).state_dict() for name in self.checkpointed}
+
+    def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
+        for name in self.checkpointed:
+            obj = getattr(self, name)
+            if isinstance(obj, HistoryPool):
+                obj.load_state_dict(state[name], device)
+            else:
+                obj.load_state_dict(state[name])
+
+    def size_multiple(self) -> int:
+        return self.config.crop_multiple()
+
+    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
+              seed: int) -> None:
+        train_gan(self, source, target, run_dir, device, seed)
+
+    def run_settings(self) -> dict[str, Any]:
+        """What a run folder's files must agree on with this translator: the model and every
+        parameter but those a resumed run may change (``RESUMABLE_CHANGES``)."""
+        config = self.config
+        return {"model": self.name, **{key: value for key, value in dataclasses.asdict(config).items()
+                                       if key not in config.RESUMABLE_CHANGES}}
+
+    def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
+        saved = load_generator_file(run_dir, self.name)
+        changed = runs.differences(saved["run"], self.run_settings())
+        if changed:
+            raise ValueError(f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
+                             f"({'; '.join(changed)}); use the settings it was trained with, or retrain it")
+        net = self.generator_network()
+        net.load_state_dict(saved["state_dict"])
+        return net.to(device).eval()
 
 
-def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target: Sequence[Frame],
-              run_dir: Path, device: torch.device, seed: int, build: Callable[[], GANParts],
-              log_fields: Sequence[str], grouping: str = "sggan") -> None:
+def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequence[Frame], run_dir: Path,
+              device: torch.device, seed: int) -> None:
     """Train to ``run_dir/generator.pt``, resuming from ``run_dir/checkpoint.pt`` when present.
 
     A resumed run equals an uninterrupted one: the crops are seeded per item, the shuffles per
-    epoch, and the checkpoint holds every state and the RNGs. ``log_fields`` names the columns of
-    the loss log between (epoch, iteration, step) and seconds; ``grouping`` the semantic groups of
-    the batches' masks (see :func:`sggan.data.labels.group_lut`).
+    epoch, and the checkpoint holds every state and the RNGs.
     """
-    from sggan.data.labels import group_lut
-
+    name, config = translator.name, translator.config
+    # what the run folder's files must agree on: the settings that shape the result, the seed, the data
+    run = {**translator.run_settings(), "seed": seed, "frames": [len(source), len(target)]}
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / "generator.pt").exists():
+        changed = runs.differences(load_generator_file(run_dir, name)["run"], run)
+        if changed:
+            raise ValueError(f"{run_dir / 'generator.pt'} was trained with other settings ({'; '.join(changed)}); "
+                             f"delete {run_dir} to train anew, or choose another run folder")
         print(f"{name}: {run_dir / 'generator.pt'} exists, training is complete", file=sys.stderr)
         return
     iterations = min(len(source), len(target)) // config.batch_size
@@ -366,78 +389,73 @@ def train_gan(name: str, config: TrainingConfig, source: Sequence[Frame], target
         raise ValueError(f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
                          f"batch of {config.batch_size}")
 
-    seed_everything(seed)
+    runs.seed_everything(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
-    parts = build()
-    state = {"epoch": 0, "iteration": 0, "step": 0, "seconds": 0.0,
-             "order_v": epoch_order(len(source), seed, 0, 0), "order_r": epoch_order(len(target), seed, 0, 1)}
-    frames = [len(source), len(target)]
+    translator.build(device, seed)
+    progress = {"epoch": 0, "iteration": 0, "step": 0, "seconds": 0.0,
+                "order_v": epoch_order(len(source), seed, 0, 0), "order_r": epoch_order(len(target), seed, 0, 1)}
 
     checkpoint_path = run_dir / "checkpoint.pt"
     resumed = checkpoint_path.exists()
     if resumed:
-        checkpoint = load_checkpoint(checkpoint_path, device)
-        check_resumable(checkpoint, config, seed, frames, checkpoint_path)
-        for key, obj in parts.state.items():
-            if isinstance(obj, HistoryPool):
-                obj.load_state_dict(checkpoint["state"][key], device)
-            else:
-                obj.load_state_dict(checkpoint["state"][key])
-        state = {k: checkpoint[k] for k in state}
-        restore_rng_states(checkpoint["rng"])
-        print(f"{name}: resuming {run_dir} at epoch {state['epoch'] + 1}, iteration {state['iteration']}",
+        checkpoint = runs.load_checkpoint(checkpoint_path)
+        runs.check_resumable(checkpoint_path, checkpoint["run"], run)
+        translator.load_state_dict(checkpoint["state"], device)
+        progress = checkpoint["progress"]
+        runs.restore_rng(checkpoint["rng"])
+        print(f"{name}: resuming {run_dir} at epoch {progress['epoch'] + 1}, iteration {progress['iteration']}",
               file=sys.stderr)
 
     def save_checkpoint() -> None:
-        atomic_torch_save({"state": {k: obj.state_dict() for k, obj in parts.state.items()}, **state,
-                           "rng": capture_rng_states(), "config": dataclasses.asdict(config), "seed": seed,
-                           "frames": frames}, checkpoint_path)
+        runs.atomic_save({"run": run, "progress": progress, "state": translator.state_dict(),
+                          "rng": runs.capture_rng()}, checkpoint_path)
 
-    lut, group_names = group_lut(grouping)
+    lut, group_names = group_lut(translator.grouping())
     dataset = UnpairedCrops(source, target, config.load_size, config.crop_size, config.flip, lut, len(group_names),
                             seed)
-    log = LossLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *log_fields, "seconds"],
-                  resume_step=state["step"] if resumed else None)
-    for obj in parts.state.values():
+    log = runs.ResumableLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *translator.log_fields, "seconds"],
+                            "step", progress["step"])
+    for obj in vars(translator).values():
         if isinstance(obj, nn.Module):
             obj.train()
     try:
-        while state["epoch"] < config.epochs:
-            epoch = state["epoch"]
-            settings = parts.before_epoch(epoch)
-            dataset.set_epoch(epoch, state["order_v"], state["order_r"])
-            loader = epoch_loader(dataset, state["iteration"], iterations, config.batch_size, config.workers,
+        while progress["epoch"] < config.epochs:
+            epoch = progress["epoch"]
+            settings = translator.before_epoch(epoch)
+            dataset.set_epoch(epoch, progress["order_v"], progress["order_r"])
+            loader = epoch_loader(dataset, progress["iteration"], iterations, config.batch_size, config.workers,
                                   device.type == "cuda", seed)
-            progress = tqdm(loader, initial=state["iteration"], total=iterations, file=sys.stderr,
-                            desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="it")
+            bar = tqdm(loader, initial=progress["iteration"], total=iterations, file=sys.stderr,
+                       desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="it")
             last = time.perf_counter()
-            for batch in progress:
+            for batch in bar:
                 batch = UnpairedBatch(*(t.to(device, non_blocking=True) for t in batch))
-                losses, images = parts.iteration(batch, state["step"])
+                losses, images = translator.train_step(batch, progress["step"])
                 values = scalars(losses)
                 now = time.perf_counter()
-                state["iteration"] += 1
-                state["step"] += 1
-                state["seconds"] += now - last
+                progress["iteration"] += 1
+                progress["step"] += 1
+                progress["seconds"] += now - last
                 last = now
-                log.write({"epoch": epoch, "iteration": state["iteration"], "step": state["step"], **settings,
-                           **values, "seconds": round(state["seconds"], 3)})
+                log.write({"epoch": epoch, "iteration": progress["iteration"], "step": progress["step"], **settings,
+                           **values, "seconds": round(progress["seconds"], 3)})
                 shown = [(k, x) for k, x in values.items() if isinstance(x, float)][:3]
-                progress.set_postfix({k: f"{x:.3f}" for k, x in shown}, refresh=False)
-                if state["step"] % config.sample_every == 0:
-                    write_sample_grid(run_dir / "samples" / f"step{state['step']:07d}.png", parts.sample_rows(images))
-                if state["step"] % config.checkpoint_every == 0 and state["iteration"] < iterations:
+                bar.set_postfix({k: f"{x:.3f}" for k, x in shown}, refresh=False)
+                if progress["step"] % config.sample_every == 0:
+                    write_sample_grid(run_dir / "samples" / f"step{progress['step']:07d}.png",
+                                      translator.sample_rows(images))
+                if progress["step"] % config.checkpoint_every == 0 and progress["iteration"] < iterations:
                     save_checkpoint()
-            progress.close()
-            state.update(epoch=epoch + 1, iteration=0,
-                         order_v=epoch_order(len(source), seed, epoch + 1, 0),
-                         order_r=epoch_order(len(target), seed, epoch + 1, 1))
+            bar.close()
+            progress.update(epoch=epoch + 1, iteration=0,
+                            order_v=epoch_order(len(source), seed, epoch + 1, 0),
+                            order_r=epoch_order(len(target), seed, epoch + 1, 1))
             save_checkpoint()
     finally:
         log.close()
-    atomic_torch_save({"state_dict": parts.generator(), "config": dataclasses.asdict(config)},
-                      run_dir / "generator.pt")
+    runs.atomic_save({"run": run, "config": dataclasses.asdict(config), "state_dict": translator.generator_state()},
+                     run_dir / "generator.pt")
 
 
 def scalars(losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
@@ -448,53 +466,22 @@ def scalars(losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
     return {k: values.get(k, v) for k, v in losses.items()}
 
 
-def check_resumable(checkpoint: dict, config: TrainingConfig, seed: int, frames: list[int], path: Path) -> None:
-    """Refuse a checkpoint written by a different setup, naming every difference."""
-    saved = checkpoint["config"]
-    now = dataclasses.asdict(config)
-    changed = sorted(k for k in now if k not in config.RESUMABLE_CHANGES and saved.get(k) != now[k])
-    problems = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed]
-    if checkpoint["seed"] != seed:
-        problems.append(f"seed: {checkpoint['seed']} -> {seed}")
-    if checkpoint["frames"] != frames:
-        problems.append(f"frames (source, target): {checkpoint['frames']} -> {frames}")
-    if problems:
-        raise ValueError(f"{path} was written by a different training setup ({'; '.join(problems)}); "
-                         "delete the run folder to start over, or restore the old settings to resume")
-
-
 def adam(nets: Iterable[nn.Module], lr: float, beta1: float) -> torch.optim.Adam:
     """One Adam over several networks, as the reference codes optimise both generators (or both
     discriminators) together."""
     return torch.optim.Adam([p for net in nets for p in net.parameters()], lr=lr, betas=(beta1, 0.999))
 
 
-def cycle_sample_rows(images: dict) -> list[list[torch.Tensor]]:
-    """Sample grid rows of a two-way translator: input | translated | cycled (those this iteration
-    made), virtual then real."""
-    return [[images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
-            [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images]]
-
-
-def load_unet_generator(run_dir: Path | None, name: str, generator_depth: int, device: torch.device) -> nn.Module:
-    """The finished U-Net of a run folder, refusing one of another depth than the config's."""
-    from sggan.models import UNetGenerator
-
-    saved = load_generator_file(run_dir, name)
-    trained = saved["config"]
-    if trained["generator_depth"] != generator_depth:
-        raise ValueError(f"{run_dir}/generator.pt holds a U-Net of depth {trained['generator_depth']}, the "
-                         f"config asks for {generator_depth}; use the parameters it was trained with")
-    net = UNetGenerator(trained["ngf"], trained["generator_depth"])
-    net.load_state_dict(saved["state_dict"])
-    return net.to(device).eval()
-
-
 def load_generator_file(run_dir: Path | None, name: str) -> dict[str, Any]:
-    """The dict a finished run saved as generator.pt: {'state_dict', 'config'}."""
+    """The dict a finished run saved as generator.pt: {'run' (its settings, seed and data), 'config',
+    'state_dict'}."""
     if run_dir is None:
         raise FileNotFoundError(f"translator {name!r} needs the run folder it was trained into")
     path = Path(run_dir) / "generator.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: train the {name} translator into {run_dir} first")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    saved = runs.load(path, weights_only=True, fix=f"delete it and train the {name} translator into {run_dir} again")
+    if "run" not in saved:
+        raise ValueError(f"{path} does not say what it holds (written by another program or an older version); "
+                         f"delete it and train the {name} translator into {run_dir} again")
+    return saved

@@ -101,3 +101,18 @@ def sample_files(request) -> SampleFiles:
     if not SHARED_SAMPLES.root.is_dir():
         pytest.skip(f"{SHARED_SAMPLES.root} is not present (the toy-world twin of this test runs)")
     return SHARED_SAMPLES
+
+
+@pytest.fixture
+def built_translator():
+    """A factory: ``(model, params, seed)`` -> the registry's translator with its networks,
+    optimisers and pools built on the CPU, after seeding torch with ``seed``."""
+    from sggan.translators import build_translator
+
+    def build(model: str, params: dict, seed: int = 0):
+        torch.manual_seed(seed)
+        translator = build_translator(model, params)
+        translator.build(torch.device("cpu"), seed=0)
+        return translator
+
+    return build

@@ -7,14 +7,13 @@ import torch
 from sggan.data.io import image_size, read_image
 from sggan.models.bigan import EncodeGenerate, Encoder, Generator, JointDiscriminator
 from sggan.translators import build_translator
-from sggan.translators.base import AdaptOptions
-from sggan.translators.bigan import (BiGANModels, Config, build_optimizers, encoder_generator_losses,
-                                     encoder_generator_step, sample_prior, train_iteration)
+from sggan.adaptation import AdaptOptions
+from sggan.training import UnpairedBatch
+from sggan.translators.bigan import BiGANNetworks, Config, encoder_generator_objective, sample_prior
 from test_sggan_train import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3,
         "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}
-NO_AUTOCAST = torch.autocast("cpu", enabled=False)
 
 
 def tiny(**changes):
@@ -39,9 +38,9 @@ def test_shapes_code_map_generated_image_and_joint_scores():
 def test_encoder_generator_loss_swaps_the_labels_of_the_discriminator_loss():
     torch.manual_seed(0)
     config = tiny()
-    m = BiGANModels(config).eval()  # no dropout: D is a plain function here
+    m = BiGANNetworks(config).eval()  # no dropout: D is a plain function here
     x, z = torch.rand(1, 3, 16, 32) * 2 - 1, sample_prior(torch.zeros(1, 3, 16, 32), config)
-    losses, out = encoder_generator_losses(m, x, z)
+    losses, out = encoder_generator_objective(m, x, z)
     with torch.no_grad():
         data = m.d(x, m.encoder(x)).flatten().tolist()        # should look generated to E, G
         generated = m.d(m.generator(z), z).flatten().tolist()  # should look like data to E, G
@@ -51,40 +50,33 @@ def test_encoder_generator_loss_swaps_the_labels_of_the_discriminator_loss():
     assert torch.equal(out["code"], m.encoder(x))
 
 
-def test_one_encoder_generator_step_lowers_their_objective_on_a_fixed_batch():
-    torch.manual_seed(3)
-    config = tiny(lr=1e-4, weight_decay=0.0)
-    m = BiGANModels(config)
+def test_one_encoder_generator_step_lowers_their_objective_on_a_fixed_batch(built_translator):
+    translator = built_translator("bigan", {**TINY, "lr": 1e-4, "weight_decay": 0.0}, seed=3)
+    m, config = translator.nets, translator.config
     m.d.eval()  # fixed dropout-free judge for the comparison
-    opt_eg, _ = build_optimizers(m, config)
     x, z = torch.rand(1, 3, 16, 32) * 2 - 1, sample_prior(torch.zeros(1, 3, 16, 32), config)
     with torch.no_grad():
-        before = encoder_generator_losses(m, x, z)[0]["eg"].item()
+        before = encoder_generator_objective(m, x, z)[0]["eg"].item()
     d_weights = [p.clone() for p in m.d.parameters()]
-    encoder_generator_step(m, opt_eg, x, z, NO_AUTOCAST)
+    translator.encoder_generator_step(x, z)
     with torch.no_grad():
-        after = encoder_generator_losses(m, x, z)[0]["eg"].item()
+        after = encoder_generator_objective(m, x, z)[0]["eg"].item()
     assert after < before
     assert all(torch.equal(a, b) for a, b in zip(d_weights, m.d.parameters()))
 
 
-def test_an_iteration_trains_on_real_frames_only():
-    torch.manual_seed(4)
-    config = tiny()
-    m = BiGANModels(config)
-    opt_eg, opt_d = build_optimizers(m, config)
+def test_an_iteration_trains_on_real_frames_only(built_translator):
+    a = built_translator("bigan", TINY, seed=4)
     v, r = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
     torch.manual_seed(5)
-    losses_a, images = train_iteration(m, opt_eg, opt_d, v, r, config, NO_AUTOCAST)
+    losses_a, images = a.train_step(UnpairedBatch(v, None, None, r, None, None), 0)
     assert set(losses_a) == {"eg", "d"} and images["v"] is v
 
-    torch.manual_seed(4)
-    m2 = BiGANModels(config)
-    opt_eg2, opt_d2 = build_optimizers(m2, config)
+    b = built_translator("bigan", TINY, seed=4)
     torch.manual_seed(5)
-    losses_b, _ = train_iteration(m2, opt_eg2, opt_d2, -v, r, config, NO_AUTOCAST)  # another virtual batch
+    losses_b, _ = b.train_step(UnpairedBatch(-v, None, None, r, None, None), 0)  # another virtual batch
     assert losses_a["eg"].item() == losses_b["eg"].item()
-    assert all(torch.equal(a, b) for a, b in zip(m.parameters(), m2.parameters()))
+    assert all(torch.equal(x, y) for x, y in zip(a.nets.parameters(), b.nets.parameters()))
 
 
 def test_training_samples_and_adaptation_encode_then_generate(tmp_path):
@@ -101,5 +93,5 @@ def test_training_samples_and_adaptation_encode_then_generate(tmp_path):
     for frame in source:
         assert image_size(tmp_path / "adapted" / f"{frame.id}.png") == image_size(frame.label)
     assert translator.size_multiple() == 4
-    with pytest.raises(ValueError, match="depth 2"):
+    with pytest.raises(ValueError, match="depth: 2 -> 3"):
         build_translator("bigan", {**TINY, "depth": 3}).generator(run, torch.device("cpu"))

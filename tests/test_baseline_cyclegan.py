@@ -9,10 +9,11 @@ import sggan.translators.cyclegan as cyclegan_module
 from sggan.cli import UserError
 from sggan.data.io import image_size, read_image
 from sggan.models.resnet import ResnetGenerator
-from sggan.training import load_checkpoint
+from sggan.runs import load_checkpoint
 from sggan.translators import available, build_translator, get_translator
-from sggan.translators.base import AdaptOptions
-from sggan.translators.cyclegan import Config, CycleGANModels, build_optimizers, generator_losses, generator_step
+from sggan.adaptation import AdaptOptions
+from sggan.training import UnpairedBatch
+from sggan.translators.cyclegan import Config, generator_objective, networks
 from test_sggan_train import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [20, 36],
@@ -52,9 +53,9 @@ def test_learning_rate_is_constant_then_decays_linearly_over_the_second_half():
 def test_generator_loss_terms_equal_a_hand_computation():
     torch.manual_seed(0)
     config = Config(ngf=4, ndf=4, blocks=1, lambda_identity=0.5)
-    m = CycleGANModels(config)
+    m = networks(config)
     v, r = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(1, 3, 16, 16) * 2 - 1
-    losses, images = generator_losses(m, v, r, config)
+    losses, images = generator_objective(m, UnpairedBatch(v, None, None, r, None, None), config)
     with torch.no_grad():
         n = lambda t: t.numpy().astype(np.float64)  # noqa: E731
         G, F, D_R, D_V = m.g_vr, m.g_rv, m.d_r, m.d_v
@@ -73,23 +74,22 @@ def test_generator_loss_terms_equal_a_hand_computation():
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
     assert torch.equal(images["fake_r"], G(v).detach())
     # without the identity term its losses are neither computed nor counted
-    plain, _ = generator_losses(m, v, r, Config(ngf=4, ndf=4, blocks=1))
+    plain, _ = generator_objective(m, UnpairedBatch(v, None, None, r, None, None), Config(ngf=4, ndf=4, blocks=1))
     assert "idt_r" not in plain
     assert plain["g_total"].item() == pytest.approx(total - 5 * (expected["idt_r"] + expected["idt_v"]), rel=1e-5)
 
 
-def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch():
-    torch.manual_seed(1)
-    config = Config(ngf=4, ndf=4, blocks=1, lr=1e-4)
-    m = CycleGANModels(config)
-    opt_g, _ = build_optimizers(m, config)
+def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch(built_translator):
+    translator = built_translator("cyclegan", {"ngf": 4, "ndf": 4, "blocks": 1, "lr": 1e-4}, seed=1)
+    m, config = translator.nets, translator.config
     v, r = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(1, 3, 16, 16) * 2 - 1
+    batch = UnpairedBatch(v, None, None, r, None, None)
     with torch.no_grad():
-        before = generator_losses(m, v, r, config)[0]["g_total"].item()
+        before = generator_objective(m, batch, config)[0]["g_total"].item()
     d_weights = [p.clone() for p in m.d_r.parameters()]
-    generator_step(m, opt_g, v, r, config, torch.autocast("cpu", enabled=False))
+    translator.generator_step(batch)
     with torch.no_grad():
-        after = generator_losses(m, v, r, config)[0]["g_total"].item()
+        after = generator_objective(m, batch, config)[0]["g_total"].item()
     assert after < before
     assert all(torch.equal(a, b) for a, b in zip(d_weights, m.d_r.parameters()))  # D is not touched
     assert all(p.requires_grad for p in m.d_r.parameters())  # and trainable again for its own step
@@ -112,8 +112,9 @@ def test_training_writes_generator_samples_and_log_and_adapts_at_label_size(fram
     translator = build_translator("cyclegan", TINY)
     translator.train(source, target, run, torch.device("cpu"), seed=0)
 
-    checkpoint = load_checkpoint(run / "checkpoint.pt", torch.device("cpu"))
-    assert (checkpoint["epoch"], checkpoint["iteration"], checkpoint["step"]) == (2, 0, 6)
+    checkpoint = load_checkpoint(run / "checkpoint.pt")
+    progress = checkpoint["progress"]
+    assert (progress["epoch"], progress["iteration"], progress["step"]) == (2, 0, 6)
     assert len(checkpoint["state"]["pool_r"]["entries"]) == 2
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == [f"step000000{s}.png" for s in (2, 4, 6)]
     assert read_image(run / "samples" / "step0000006.png").shape == (2 * 16, 3 * 32, 3)

@@ -6,22 +6,19 @@ import torch
 from sggan.data.io import image_size
 from sggan.losses import wasserstein_critic_loss, wasserstein_generator_loss
 from sggan.models import UNetGenerator
-from sggan.training import load_checkpoint
+from sggan.runs import load_checkpoint
 from sggan.translators import build_translator
-from sggan.translators.base import AdaptOptions
-from sggan.translators.dualgan import (Config, DualGAN, DualGANModels, build_optimizers, critic_losses,
-                                       generator_losses, generator_step, train_iteration)
+from sggan.adaptation import AdaptOptions
+from sggan.training import UnpairedBatch
+from sggan.translators.dualgan import DualGAN, critic_objective, generator_objective
 from test_sggan_train import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "generator_depth": 3,
         "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}
-NO_AUTOCAST = torch.autocast("cpu", enabled=False)
 
 
-def tiny_models(seed=0, **changes):
-    torch.manual_seed(seed)
-    config = Config(**{**{k: tuple(v) if isinstance(v, list) else v for k, v in TINY.items()}, **changes})
-    return config, DualGANModels(config)
+def batch_of(v, r):
+    return UnpairedBatch(v, None, None, r, None, None)
 
 
 def test_wasserstein_terms_equal_a_hand_computation():
@@ -32,17 +29,17 @@ def test_wasserstein_terms_equal_a_hand_computation():
     assert wasserstein_generator_loss(d_fake).item() == pytest.approx(-(1.5 - 0.5) / 3)
 
 
-def test_generator_and_critic_losses_equal_a_hand_computation():
-    config, m = tiny_models(lambda_v=300.0, lambda_r=700.0)
-    m.eval()  # no dropout: the networks are plain functions here
+def test_generator_and_critic_losses_equal_a_hand_computation(built_translator):
+    translator = built_translator("dualgan", {**TINY, "lambda_v": 300.0, "lambda_r": 700.0})
+    m = translator.nets.eval()  # no dropout: the networks are plain functions here
     v, r = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
-    losses, _ = generator_losses(m, v, r, config)
+    losses, _ = generator_objective(m, batch_of(v, r), translator.config)
     with torch.no_grad():
         n = lambda t: t.numpy().astype(np.float64)  # noqa: E731
         G_A, G_B = m.g_vr, m.g_rv
         adv_r, adv_v = -n(m.d_r(G_A(v))).mean(), -n(m.d_v(G_B(r))).mean()
         recon_v, recon_r = np.abs(n(G_B(G_A(v))) - n(v)).mean(), np.abs(n(G_A(G_B(r))) - n(r)).mean()
-        critic = critic_losses(m, v, r, G_A(v), G_B(r))
+        critic = critic_objective(m, batch_of(v, r), G_A(v), G_B(r))
         d_r = n(m.d_r(G_A(v))).mean() - n(m.d_r(r)).mean()
     assert losses["g_adv_r"].item() == pytest.approx(adv_r, rel=1e-5)
     assert losses["g_adv_v"].item() == pytest.approx(adv_v, rel=1e-5)
@@ -52,35 +49,34 @@ def test_generator_and_critic_losses_equal_a_hand_computation():
     assert critic["d_r"].item() == pytest.approx(d_r, rel=1e-4, abs=1e-7)
 
 
-def test_critics_stay_clipped_and_take_n_critic_steps_per_generator_step():
-    config, m = tiny_models(n_critic=2, clip=0.01, lr=1e-3)
-    opt_g, opt_d = build_optimizers(m, config)
+def test_critics_stay_clipped_and_take_n_critic_steps_per_generator_step(built_translator):
+    translator = built_translator("dualgan", {**TINY, "n_critic": 2, "clip": 0.01, "lr": 1e-3})
+    m = translator.nets
     v, r = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
     generator_before = [p.clone() for p in m.g_vr.parameters()]
     taken = []
     for step in range(4):
-        losses, _ = train_iteration(m, opt_g, opt_d, v, r, step, config, NO_AUTOCAST)
+        losses, _ = translator.train_step(batch_of(v, r), step)
         taken.append("g_total" in losses)
         assert all(p.abs().max() <= 0.01 for p in [*m.d_r.parameters(), *m.d_v.parameters()])
         if step == 0:  # a critic step alone leaves the generators as they were
             assert all(torch.equal(a, b) for a, b in zip(generator_before, m.g_vr.parameters()))
     assert taken == [False, True, False, True]
-    assert isinstance(opt_g, torch.optim.RMSprop) and isinstance(opt_d, torch.optim.RMSprop)
+    assert isinstance(translator.opt_g, torch.optim.RMSprop) and isinstance(translator.opt_d, torch.optim.RMSprop)
 
 
-def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch():
-    config, m = tiny_models(seed=2, lr=1e-5)
-    opt_g, _ = build_optimizers(m, config)
+def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch(built_translator):
+    translator = built_translator("dualgan", {**TINY, "lr": 1e-5}, seed=2)
     v, r = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
 
     def objective():
         torch.manual_seed(7)  # the same dropout masks each time
         with torch.no_grad():
-            return generator_losses(m, v, r, config)[0]["g_total"].item()
+            return generator_objective(translator.nets, batch_of(v, r), translator.config)[0]["g_total"].item()
 
     before = objective()
     torch.manual_seed(7)
-    generator_step(m, opt_g, v, r, config, NO_AUTOCAST)
+    translator.generator_step(batch_of(v, r))
     assert objective() < before
 
 
@@ -98,9 +94,9 @@ def test_training_writes_generator_and_log_and_adapts_at_label_size(tmp_path):
     run = tmp_path / "run"
     translator = build_translator("dualgan", TINY)
     translator.train(source, target, run, torch.device("cpu"), seed=0)
-    checkpoint = load_checkpoint(run / "checkpoint.pt", torch.device("cpu"))
-    assert checkpoint["step"] == 6
-    assert all(t.abs().max() <= 0.01 for k, t in checkpoint["state"]["models"].items() if k.startswith("d_"))
+    checkpoint = load_checkpoint(run / "checkpoint.pt")
+    assert checkpoint["progress"]["step"] == 6
+    assert all(t.abs().max() <= 0.01 for k, t in checkpoint["state"]["nets"].items() if k.startswith("d_"))
     rows = (run / "loss_log.csv").read_text().splitlines()
     assert rows[0].split(",")[:4] == ["epoch", "iteration", "step", "d_r"] and len(rows) == 7
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == [f"step000000{s}.png" for s in (2, 4, 6)]
@@ -109,5 +105,5 @@ def test_training_writes_generator_and_log_and_adapts_at_label_size(tmp_path):
     translator.adapt(source, tmp_path / "adapted", run, AdaptOptions(working_size=(16, 32)))
     for frame in source:
         assert image_size(tmp_path / "adapted" / f"{frame.id}.png") == image_size(frame.label)
-    with pytest.raises(ValueError, match="depth 3"):
+    with pytest.raises(ValueError, match="generator_depth: 3 -> 4"):
         build_translator("dualgan", {**TINY, "generator_depth": 4}).generator(run, torch.device("cpu"))

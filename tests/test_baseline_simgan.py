@@ -9,17 +9,15 @@ from sggan.data.io import image_size
 from sggan.losses import gan_discriminator_loss, gan_generator_loss, self_regularization_loss
 from sggan.models.simgan import LocalDiscriminator, Refiner
 from sggan.translators import build_translator
-from sggan.translators.base import AdaptOptions
-from sggan.translators.simgan import (Config, SimGANModels, build_optimizers, refiner_losses, refiner_step,
-                                      train_iteration)
-from sggan.training import HistoryPool
+from sggan.adaptation import AdaptOptions
+from sggan.training import UnpairedBatch
+from sggan.translators.simgan import Config, SimGANNetworks, refiner_objective
 from test_sggan_train import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "refiner_width": 4, "refiner_blocks": 1,
         "d_widths": [4, 4, 4, 4], "pretrain_refiner_steps": 2, "pretrain_discriminator_steps": 1,
         "load_size": [20, 36], "crop_size": [16, 32], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2,
         "workers": 0}
-NO_AUTOCAST = torch.autocast("cpu", enabled=False)
 
 
 def tiny(**changes):
@@ -60,9 +58,9 @@ def test_local_adversarial_losses_equal_a_hand_computation():
 def test_refiner_objective_is_adversarial_plus_weighted_self_regularisation():
     torch.manual_seed(0)
     config = tiny(lambda_reg=0.3)
-    m = SimGANModels(config)
+    m = SimGANNetworks(config)
     v = torch.rand(1, 3, 16, 32) * 2 - 1
-    losses, refined = refiner_losses(m, v, config, adversarial=True)
+    losses, refined = refiner_objective(m, v, config, adversarial=True)
     with torch.no_grad():
         logits = m.d(m.refiner(v)).numpy().astype(np.float64)
         adv = np.mean(np.log1p(np.exp(-logits)))   # -log sigmoid
@@ -70,20 +68,17 @@ def test_refiner_objective_is_adversarial_plus_weighted_self_regularisation():
     assert losses["r_adv"].item() == pytest.approx(adv, rel=1e-5)
     assert losses["r_reg"].item() == pytest.approx(reg, rel=1e-5)
     assert losses["r_total"].item() == pytest.approx(adv + 0.3 * reg, rel=1e-5)
-    pretraining, _ = refiner_losses(m, v, config, adversarial=False)
+    pretraining, _ = refiner_objective(m, v, config, adversarial=False)
     assert "r_adv" not in pretraining and pretraining["r_total"].item() == pytest.approx(0.3 * reg, rel=1e-5)
 
 
-def test_phases_pretrain_the_refiner_then_the_discriminator_then_alternate_two_to_one():
-    config = tiny(pretrain_refiner_steps=2, pretrain_discriminator_steps=2, refiner_steps_per_d_step=2)
-    torch.manual_seed(1)
-    m = SimGANModels(config)
-    opt_r, opt_d = build_optimizers(m, config)
-    pool = HistoryPool(2, seed=0)
+def test_phases_pretrain_the_refiner_then_the_discriminator_then_alternate_two_to_one(built_translator):
+    translator = built_translator("simgan", {**TINY, "pretrain_refiner_steps": 2, "pretrain_discriminator_steps": 2,
+                                            "refiner_steps_per_d_step": 2}, seed=1)
     v, r = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
     seen = []
     for step in range(8):
-        losses, images = train_iteration(m, opt_r, opt_d, pool, v, r, step, config, NO_AUTOCAST)
+        losses, images = translator.train_step(UnpairedBatch(v, None, None, r, None, None), step)
         seen.append((losses["phase"], sorted(k for k in losses if k != "phase")))
         assert images["refined"].shape == v.shape
     refiner_only, d_only = ["r_reg", "r_total"], ["d"]
@@ -92,21 +87,19 @@ def test_phases_pretrain_the_refiner_then_the_discriminator_then_alternate_two_t
         + [("adversarial", adversarial_r), ("adversarial", adversarial_rd)] * 2
 
 
-def test_one_refiner_step_lowers_the_refiner_objective_on_a_fixed_batch():
-    torch.manual_seed(2)
-    config = tiny(lr=1e-3)
-    m = SimGANModels(config)
-    opt_r, _ = build_optimizers(m, config)
+def test_one_refiner_step_lowers_the_refiner_objective_on_a_fixed_batch(built_translator):
+    translator = built_translator("simgan", {**TINY, "lr": 1e-3}, seed=2)
+    m, config = translator.nets, translator.config
     v = torch.rand(1, 3, 16, 32) * 2 - 1
     with torch.no_grad():
-        before = refiner_losses(m, v, config, adversarial=True)[0]["r_total"].item()
+        before = refiner_objective(m, v, config, adversarial=True)[0]["r_total"].item()
     d_weights = [p.clone() for p in m.d.parameters()]
-    refiner_step(m, opt_r, v, config, True, NO_AUTOCAST)
+    translator.refiner_step(v, adversarial=True)
     with torch.no_grad():
-        after = refiner_losses(m, v, config, adversarial=True)[0]["r_total"].item()
+        after = refiner_objective(m, v, config, adversarial=True)[0]["r_total"].item()
     assert after < before
     assert all(torch.equal(a, b) for a, b in zip(d_weights, m.d.parameters()))
-    assert isinstance(opt_r, torch.optim.SGD)  # the paper's optimiser by default
+    assert isinstance(translator.opt_r, torch.optim.SGD)  # the paper's optimiser by default
 
 
 def test_config_refuses_unknown_choices():

@@ -46,10 +46,6 @@ def log_rows(out):
         return list(csv.DictReader(f))
 
 
-def log_iterations(out):
-    return [int(row["iteration"]) for row in log_rows(out)]
-
-
 @pytest.fixture
 def stages(frame_list, tmp_path):
     """A trained front-end, its dumped scores, and the argument lists of the later stages."""
@@ -61,37 +57,6 @@ def stages(frame_list, tmp_path):
                "--batch-size": 3, "--lr": 1e-2}
     joint = {"--arch": "dilation10", "--init-from": frontend, "--lr": 1e-4}
     return {"frontend": {}, "context": context, "joint": joint}
-
-
-@pytest.mark.parametrize("stage", ["frontend", "context", "joint"])
-def test_resume_after_a_kill_equals_an_uninterrupted_run(stage, stages, frame_list, tmp_path, monkeypatch):
-    extra = stages[stage]
-    train_main(args(frame_list, tmp_path / "straight", **extra))
-    straight = torch.load(tmp_path / "straight" / "model.pt")
-
-    real_step, calls = train_module.train_step, []
-
-    def dies_at_iteration_4(*a, **k):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt  # killed after iteration 3 was logged, past the checkpoint of 2
-        return real_step(*a, **k)
-
-    monkeypatch.setattr(train_module, "train_step", dies_at_iteration_4)
-    with pytest.raises(KeyboardInterrupt):
-        train_main(args(frame_list, tmp_path / "resumed", **extra))
-    assert not (tmp_path / "resumed" / "model.pt").exists()
-    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["iteration"] == 2
-    assert log_iterations(tmp_path / "resumed") == [1, 2, 3]
-    monkeypatch.setattr(train_module, "train_step", real_step)
-    train_main(args(frame_list, tmp_path / "resumed", **extra))
-
-    resumed = torch.load(tmp_path / "resumed" / "model.pt")
-    for name, tensor in straight["model"].items():
-        assert torch.equal(tensor, resumed["model"][name]), name
-    arch = "frontend" if stage == "frontend" else "dilation10"
-    assert resumed["model_config"] == {"arch": arch, "num_classes": 19, "width": 1 / 32}
-    assert log_iterations(tmp_path / "resumed") == [1, 2, 3, 4]
 
 
 def test_context_stage_trains_only_the_context_module(stages, frame_list, tmp_path):

@@ -8,7 +8,8 @@ import torch
 from sggan.data.io import Frame, read_image, write_image, write_label_ids
 from sggan.data.labels import LABEL_ID, group_lut
 from sggan.translators import build_translator
-from sggan.training import HistoryPool, UnpairedCrops, load_checkpoint
+from sggan.runs import load_checkpoint
+from sggan.training import HistoryPool, UnpairedCrops
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "generator_depth": 3, "ngf": 4, "ndf": 4,
         "load_size": [20, 36], "crop_size": [16, 32], "pool_size": 2, "alpha_beta_switch_epoch": 1,
@@ -65,8 +66,9 @@ def test_training_writes_checkpoint_generator_samples_and_loss_log(frames, tmp_p
     translator.train(source, target, run, torch.device("cpu"), seed=0)
 
     assert (run / "checkpoint.pt").is_file() and (run / "generator.pt").is_file()
-    checkpoint = load_checkpoint(run / "checkpoint.pt", torch.device("cpu"))
-    assert (checkpoint["epoch"], checkpoint["iteration"], checkpoint["step"]) == (2, 0, 6)
+    checkpoint = load_checkpoint(run / "checkpoint.pt")
+    progress = checkpoint["progress"]
+    assert (progress["epoch"], progress["iteration"], progress["step"]) == (2, 0, 6)
     assert len(checkpoint["state"]["pool_r"]["entries"]) == 2
     samples = sorted(p.name for p in (run / "samples").glob("*.png"))
     assert samples == ["step0000002.png", "step0000004.png", "step0000006.png"]
@@ -105,8 +107,8 @@ def test_ablation_configs_build_standard_discriminator_and_drop_the_gradient_ter
     params = {**TINY, "epochs": 1, "max_iterations_per_epoch": 1, "semantic_discriminator": False,
               "use_gradient_loss": False}
     build_translator("sggan", params).train(source, target, tmp_path / "ablation", torch.device("cpu"), seed=0)
-    checkpoint = load_checkpoint(tmp_path / "ablation" / "checkpoint.pt", torch.device("cpu"))
-    assert checkpoint["state"]["models"]["d_r.net.11.weight"].shape[0] == 1
+    checkpoint = load_checkpoint(tmp_path / "ablation" / "checkpoint.pt")
+    assert checkpoint["state"]["nets"]["d_r.net.11.weight"].shape[0] == 1
     row = read_log(tmp_path / "ablation" / "loss_log.csv")[0]
     g_total = sum(float(row[k]) for k in ("g_adv_r", "g_adv_v")) + 10 * (float(row["cycle_v"]) + float(row["cycle_r"]))
     assert float(row["g_total"]) == pytest.approx(g_total, rel=1e-4)  # no gradient term inside

@@ -80,12 +80,18 @@ def umask_mode(base: int = 0o666) -> int:
     return base & ~umask
 
 
-def atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write, fsync: bool = False) -> None:
+    """``write(tmp)`` writes a temporary file beside ``path``, which then replaces ``path`` in one
+    rename: never a half-written file. ``fsync``: the data reach the disk before the rename (for
+    checkpoints, which a crash of the machine must not leave empty)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
     os.close(fd)
     try:
         write(tmp)
+        if fsync:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:

@@ -24,19 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from sggan.data.io import Frame
 from sggan.losses import gan_discriminator_loss
 from sggan.models.bigan import EncodeGenerate, Encoder, Generator, JointDiscriminator
-from sggan.training import GANParts, TrainingConfig, autocast_for, load_generator_file, set_requires_grad, train_gan
+from sggan.training import GANTranslator, TrainingConfig, UnpairedBatch, autocast_for, frozen, update
 from sggan.translators import register
-from sggan.translators.base import Translator
-
-LOSS_FIELDS = ["eg", "d"]
 
 
 @dataclasses.dataclass
@@ -54,19 +49,12 @@ class Config(TrainingConfig):
         return 2 ** self.depth
 
 
-class BiGANModels(nn.Module):
+class BiGANNetworks(nn.Module):
     def __init__(self, config: Config):
         super().__init__()
         self.encoder = Encoder(config.ngf, config.depth, config.code_channels)
         self.generator = Generator(config.ngf, config.depth, config.code_channels)
         self.d = JointDiscriminator(config.ndf, config.depth, config.code_channels, config.d_dropout)
-
-
-def build_optimizers(m: BiGANModels, config: Config) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """One Adam for encoder and generator together, one for the discriminator."""
-    def adam(params):
-        return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, 0.999), weight_decay=config.weight_decay)
-    return adam(itertools.chain(m.encoder.parameters(), m.generator.parameters())), adam(m.d.parameters())
 
 
 def sample_prior(like: torch.Tensor, config: Config) -> torch.Tensor:
@@ -76,82 +64,58 @@ def sample_prior(like: torch.Tensor, config: Config) -> torch.Tensor:
     return torch.rand(n, config.code_channels, height // scale, width // scale, device=like.device) * 2 - 1
 
 
-def encoder_generator_losses(m: BiGANModels, x: torch.Tensor, z: torch.Tensor) -> tuple[dict, dict]:
+def encoder_generator_objective(nets: BiGANNetworks, x: torch.Tensor, z: torch.Tensor) -> tuple[dict, dict]:
     """E and G win when data pairs look generated and generated pairs look like data."""
-    code, generated = m.encoder(x), m.generator(z)
-    losses = {"eg": gan_discriminator_loss(m.d(generated, z), m.d(x, code))}  # the labels swapped
+    code, generated = nets.encoder(x), nets.generator(z)
+    losses = {"eg": gan_discriminator_loss(nets.d(generated, z), nets.d(x, code))}  # the labels swapped
     return losses, {"code": code, "generated": generated}
 
 
-def encoder_generator_step(m: BiGANModels, opt_eg: torch.optim.Optimizer, x, z, autocast) -> tuple[dict, dict]:
-    set_requires_grad([m.d], False)
-    with autocast:
-        losses, out = encoder_generator_losses(m, x, z)
-    opt_eg.zero_grad(set_to_none=True)
-    losses["eg"].backward()
-    opt_eg.step()
-    set_requires_grad([m.d], True)
-    return losses, {k: t.detach() for k, t in out.items()}
-
-
-def discriminator_step(m: BiGANModels, opt_d: torch.optim.Optimizer, x, code, z, generated, autocast) -> dict:
-    with autocast:
-        loss = gan_discriminator_loss(m.d(x, code), m.d(generated, z))
-    opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_d.step()
-    return {"d": loss}
-
-
-def train_iteration(m: BiGANModels, opt_eg, opt_d, v, r, config: Config, autocast) -> tuple[dict, dict]:
-    """One BiGAN iteration on real frames: the E,G step, then the D step on the same pairs.
-
-    The virtual batch v takes no part; it rides along to the sample grids."""
-    z = sample_prior(r, config)
-    losses, out = encoder_generator_step(m, opt_eg, r, z, autocast)
-    losses.update(discriminator_step(m, opt_d, r, out["code"], z, out["generated"], autocast))
-    return losses, {"v": v, "r": r, "generated": out["generated"]}
-
-
 @register("bigan")
-class BiGAN(Translator):
+class BiGAN(GANTranslator):
     Config = Config
+    log_fields = ("eg", "d")
+    checkpointed = ("nets", "opt_eg", "opt_d")
 
-    def size_multiple(self) -> int:
-        return 2 ** self.config.depth
-
-    def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        saved = load_generator_file(run_dir, self.name)
-        trained = saved["config"]
-        if trained["depth"] != self.config.depth:
-            raise ValueError(f"{run_dir}/generator.pt holds networks of depth {trained['depth']}, the config "
-                             f"asks for {self.config.depth}; use the parameters it was trained with")
-        net = EncodeGenerate(Encoder(trained["ngf"], trained["depth"], trained["code_channels"]),
-                             Generator(trained["ngf"], trained["depth"], trained["code_channels"]))
-        net.load_state_dict(saved["state_dict"])
-        return net.to(device).eval()
-
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
+    def build(self, device: torch.device, seed: int) -> None:
         cfg = self.config
+        self.nets = BiGANNetworks(cfg).to(device)
 
-        def build() -> GANParts:
-            models = BiGANModels(cfg).to(device)
-            opt_eg, opt_d = build_optimizers(models, cfg)
-            autocast = autocast_for(cfg, device)
-            adapt = EncodeGenerate(models.encoder, models.generator)  # shares the training networks
+        def adam(params) -> torch.optim.Adam:
+            return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, 0.999), weight_decay=cfg.weight_decay)
 
-            @torch.no_grad()
-            def sample_rows(images: dict) -> list[list[torch.Tensor]]:
-                """v | G(E(v)), r | G(E(r)), and G(z) of a code from the prior."""
-                v, r = images["v"][:1], images["r"][:1]
-                return [[v[0], adapt(v)[0]], [r[0], adapt(r)[0]], [images["generated"][0]]]
+        # one Adam for encoder and generator together, one for the discriminator
+        self.opt_eg = adam(itertools.chain(self.nets.encoder.parameters(), self.nets.generator.parameters()))
+        self.opt_d = adam(self.nets.d.parameters())
+        self.adapter = EncodeGenerate(self.nets.encoder, self.nets.generator)  # shares the training networks
 
-            return GANParts(
-                state={"models": models, "opt_eg": opt_eg, "opt_d": opt_d},
-                iteration=lambda b, step: train_iteration(models, opt_eg, opt_d, b.v, b.r, cfg, autocast),
-                sample_rows=sample_rows,
-                generator=adapt.state_dict,
-            )
+    def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
+        """The E,G step on real frames, then the D step on the same pairs. The virtual batch
+        takes no part; it rides along to the sample grids."""
+        r = batch.r
+        z = sample_prior(r, self.config)
+        losses, out = self.encoder_generator_step(r, z)
+        with autocast_for(self.config, r.device):
+            losses["d"] = gan_discriminator_loss(self.nets.d(r, out["code"]), self.nets.d(out["generated"], z))
+        update(self.opt_d, losses["d"])
+        return losses, {"v": batch.v, "r": r, "generated": out["generated"]}
 
-        train_gan(self.name, cfg, source, target, run_dir, device, seed, build, LOSS_FIELDS)
+    def encoder_generator_step(self, x: torch.Tensor, z: torch.Tensor) -> tuple[dict, dict]:
+        with frozen([self.nets.d]):
+            with autocast_for(self.config, x.device):
+                losses, out = encoder_generator_objective(self.nets, x, z)
+            update(self.opt_eg, losses["eg"])
+        return losses, {k: t.detach() for k, t in out.items()}
+
+    @torch.no_grad()
+    def sample_rows(self, images: dict) -> list[list[torch.Tensor]]:
+        """v | G(E(v)), r | G(E(r)), and G(z) of a code from the prior."""
+        v, r = images["v"][:1], images["r"][:1]
+        return [[v[0], self.adapter(v)[0]], [r[0], self.adapter(r)[0]], [images["generated"][0]]]
+
+    def generator_network(self) -> nn.Module:
+        return EncodeGenerate(Encoder(self.config.ngf, self.config.depth, self.config.code_channels),
+                              Generator(self.config.ngf, self.config.depth, self.config.code_channels))
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        return self.adapter.state_dict()

@@ -23,21 +23,16 @@ as the reference code's, whose convolutions have biases and pad by one pixel.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from sggan.data.io import Frame
 from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from sggan.models import PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
-from sggan.training import (GANParts, HistoryPool, TrainingConfig, adam, autocast_for, cycle_sample_rows,
-                            load_generator_file, set_requires_grad, train_gan)
+from sggan.training import (CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
+                            autocast_for, frozen, update)
 from sggan.translators import register
-from sggan.translators.base import Translator
-
-LOSS_FIELDS = ["lr", "g_adv_r", "g_adv_v", "cycle_v", "cycle_r", "idt_r", "idt_v", "g_total", "d_r", "d_v"]
 
 
 @dataclasses.dataclass
@@ -67,122 +62,80 @@ class Config(TrainingConfig):
         return 1.0 - max(0, epoch + 1 - (self.epochs - decay)) / (decay + 1)
 
 
-class CycleGANModels(nn.Module):
-    def __init__(self, config: Config):
-        super().__init__()
-        self.g_vr = ResnetGenerator(config.ngf, config.blocks)   # G: virtual -> real
-        self.g_rv = ResnetGenerator(config.ngf, config.blocks)   # F: real -> virtual
-        self.d_r = PatchDiscriminator(config.ndf, 1, semantic=False)
-        self.d_v = PatchDiscriminator(config.ndf, 1, semantic=False)
-
-    def generators(self) -> list[nn.Module]:
-        return [self.g_vr, self.g_rv]
-
-    def discriminators(self) -> list[nn.Module]:
-        return [self.d_r, self.d_v]
+def networks(config: Config) -> CycleNetworks:
+    return CycleNetworks(ResnetGenerator(config.ngf, config.blocks),   # G: virtual -> real
+                         ResnetGenerator(config.ngf, config.blocks),   # F: real -> virtual
+                         PatchDiscriminator(config.ndf, 1, semantic=False),
+                         PatchDiscriminator(config.ndf, 1, semantic=False))
 
 
-def build_optimizers(m: CycleGANModels, config: Config) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """One Adam for both generators, one for both discriminators, as the reference code."""
-    return adam(m.generators(), config.lr, config.beta1), adam(m.discriminators(), config.lr, config.beta1)
-
-
-def generator_losses(m: CycleGANModels, v: torch.Tensor, r: torch.Tensor, config: Config) -> tuple[dict, dict]:
-    """The generator objective's terms and total on one batch, and the images they came from."""
-    fake_r, fake_v = m.g_vr(v), m.g_rv(r)
-    cycled_v, cycled_r = m.g_rv(fake_r), m.g_vr(fake_v)
-    losses = {
-        "g_adv_r": lsgan_generator_loss(m.d_r(fake_r)),
-        "g_adv_v": lsgan_generator_loss(m.d_v(fake_v)),
-        "cycle_v": cycle_loss(v, cycled_v),
-        "cycle_r": cycle_loss(r, cycled_r),
-    }
-    total = losses["g_adv_r"] + losses["g_adv_v"] + config.lambda_cycle * (losses["cycle_v"] + losses["cycle_r"])
-    if config.lambda_identity > 0:  # G should leave real images alone, F virtual ones
-        losses["idt_r"] = cycle_loss(r, m.g_vr(r))
-        losses["idt_v"] = cycle_loss(v, m.g_rv(v))
-        total = total + config.lambda_cycle * config.lambda_identity * (losses["idt_r"] + losses["idt_v"])
+def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Config) -> tuple[dict, dict]:
+    """The G step's terms and total on one batch, and the images they came from."""
+    v, r = batch.v, batch.r
+    with autocast_for(config, v.device):
+        images = nets.translate_and_cycle(v, r)
+        losses = {
+            "g_adv_r": lsgan_generator_loss(nets.d_r(images["fake_r"])),
+            "g_adv_v": lsgan_generator_loss(nets.d_v(images["fake_v"])),
+            "cycle_v": cycle_loss(v, images["cycled_v"]),
+            "cycle_r": cycle_loss(r, images["cycled_r"]),
+        }
+        total = losses["g_adv_r"] + losses["g_adv_v"] + config.lambda_cycle * (losses["cycle_v"] + losses["cycle_r"])
+        if config.lambda_identity > 0:  # G should leave real images alone, F virtual ones
+            losses["idt_r"] = cycle_loss(r, nets.g_vr(r))
+            losses["idt_v"] = cycle_loss(v, nets.g_rv(v))
+            total = total + config.lambda_cycle * config.lambda_identity * (losses["idt_r"] + losses["idt_v"])
     losses["g_total"] = total
-    images = {"v": v, "fake_r": fake_r, "cycled_v": cycled_v, "r": r, "fake_v": fake_v, "cycled_r": cycled_r}
     return losses, images
 
 
-def generator_step(m: CycleGANModels, opt_g: torch.optim.Optimizer, v, r, config: Config,
-                   autocast) -> tuple[dict, dict]:
-    set_requires_grad(m.discriminators(), False)  # no weight gradients for D in the G step
-    with autocast:
-        losses, images = generator_losses(m, v, r, config)
-    opt_g.zero_grad(set_to_none=True)
-    losses["g_total"].backward()
-    opt_g.step()
-    set_requires_grad(m.discriminators(), True)
-    return losses, {k: t.detach() for k, t in images.items()}
-
-
-def discriminator_step(m: CycleGANModels, opt_d: torch.optim.Optimizer, v, r, pooled_fake_r, pooled_fake_v,
-                       autocast) -> dict:
-    with autocast:
-        losses = {"d_r": lsgan_discriminator_loss(m.d_r(r), m.d_r(pooled_fake_r)),
-                  "d_v": lsgan_discriminator_loss(m.d_v(v), m.d_v(pooled_fake_v))}
-    opt_d.zero_grad(set_to_none=True)
-    (losses["d_r"] + losses["d_v"]).backward()
-    opt_d.step()
-    return losses
-
-
-def train_iteration(m: CycleGANModels, opt_g, opt_d, pool_r: HistoryPool, pool_v: HistoryPool, v, r,
-                    config: Config, autocast) -> tuple[dict, dict]:
-    """One CycleGAN iteration: the G step, then the D step on pooled fakes. Returns losses, images."""
-    g_losses, images = generator_step(m, opt_g, v, r, config, autocast)
-    (fake_r,), (fake_v,) = pool_r.query(images["fake_r"]), pool_v.query(images["fake_v"])
-    d_losses = discriminator_step(m, opt_d, v, r, fake_r, fake_v, autocast)
-    return {**g_losses, **d_losses}, images
-
-
-def set_learning_rate(optimizers, lr: float) -> None:
-    for optimizer in optimizers:
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+def discriminator_objective(nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_v, config: Config) -> dict:
+    """The D step's terms: each discriminator's real frames against (pooled) translated ones."""
+    with autocast_for(config, batch.v.device):
+        return {"d_r": lsgan_discriminator_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
+                "d_v": lsgan_discriminator_loss(nets.d_v(batch.v), nets.d_v(fake_v))}
 
 
 @register("cyclegan")
-class CycleGAN(Translator):
+class CycleGAN(GANTranslator):
     Config = Config
+    log_fields = ("lr", "g_adv_r", "g_adv_v", "cycle_v", "cycle_r", "idt_r", "idt_v", "g_total", "d_r", "d_v")
+    checkpointed = ("nets", "opt_g", "opt_d", "pool_r", "pool_v")
 
-    def size_multiple(self) -> int:
-        return ResnetGenerator.size_multiple
-
-    def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        saved = load_generator_file(run_dir, self.name)
-        net = ResnetGenerator(saved["config"]["ngf"], saved["config"]["blocks"])
-        net.load_state_dict(saved["state_dict"])
-        return net.to(device).eval()
-
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
+    def build(self, device: torch.device, seed: int) -> None:
         cfg = self.config
+        self.nets = networks(cfg).to(device)
+        # one Adam for both generators, one for both discriminators, as the reference code
+        self.opt_g = adam(self.nets.generators(), cfg.lr, cfg.beta1)
+        self.opt_d = adam(self.nets.discriminators(), cfg.lr, cfg.beta1)
+        self.pool_r, self.pool_v = HistoryPool(cfg.pool_size, seed * 2 + 1), HistoryPool(cfg.pool_size, seed * 2 + 2)
 
-        def build() -> GANParts:
-            models = CycleGANModels(cfg).to(device)
-            opt_g, opt_d = build_optimizers(models, cfg)
-            pool_r, pool_v = HistoryPool(cfg.pool_size, seed * 2 + 1), HistoryPool(cfg.pool_size, seed * 2 + 2)
-            autocast = autocast_for(cfg, device)
+    def before_epoch(self, epoch: int) -> dict[str, float]:
+        lr = self.config.lr * self.config.lr_factor(epoch)
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        return {"lr": lr}
 
-            def before_epoch(epoch: int) -> dict[str, float]:
-                lr = cfg.lr * cfg.lr_factor(epoch)
-                set_learning_rate([opt_g, opt_d], lr)
-                return {"lr": lr}
+    def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
+        g_losses, images = self.generator_step(batch)
+        return {**g_losses, **self.discriminator_step(batch, images)}, images
 
-            def iteration(batch, step):
-                # looked up at call time, so that a test can stand in for it
-                return train_iteration(models, opt_g, opt_d, pool_r, pool_v, batch.v, batch.r, cfg, autocast)
+    def generator_step(self, batch: UnpairedBatch) -> tuple[dict, dict]:
+        with frozen(self.nets.discriminators()):
+            losses, images = generator_objective(self.nets, batch, self.config)
+            update(self.opt_g, losses["g_total"])
+        return losses, {k: t.detach() for k, t in images.items()}
 
-            return GANParts(
-                state={"models": models, "opt_g": opt_g, "opt_d": opt_d, "pool_r": pool_r, "pool_v": pool_v},
-                iteration=iteration,
-                sample_rows=cycle_sample_rows,
-                generator=models.g_vr.state_dict,
-                before_epoch=before_epoch,
-            )
+    def discriminator_step(self, batch: UnpairedBatch, images: dict) -> dict:
+        """On fakes drawn from the history pools."""
+        (fake_r,), (fake_v,) = self.pool_r.query(images["fake_r"]), self.pool_v.query(images["fake_v"])
+        losses = discriminator_objective(self.nets, batch, fake_r, fake_v, self.config)
+        update(self.opt_d, losses["d_r"] + losses["d_v"])
+        return losses
 
-        train_gan(self.name, cfg, source, target, run_dir, device, seed, build, LOSS_FIELDS)
+    def generator_network(self) -> nn.Module:
+        return ResnetGenerator(self.config.ngf, self.config.blocks)
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        return self.nets.g_vr.state_dict()

@@ -21,20 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from sggan.data.io import Frame
 from sggan.losses import cycle_loss, wasserstein_critic_loss, wasserstein_generator_loss
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (GANParts, TrainingConfig, autocast_for, cycle_sample_rows, load_unet_generator,
-                            set_requires_grad, train_gan)
+from sggan.training import CycleNetworks, GANTranslator, TrainingConfig, UnpairedBatch, autocast_for, frozen, update
 from sggan.translators import register
-from sggan.translators.base import Translator
-
-LOSS_FIELDS = ["d_r", "d_v", "g_adv_r", "g_adv_v", "recon_v", "recon_r", "g_total"]
 
 
 @dataclasses.dataclass
@@ -58,112 +52,80 @@ class Config(TrainingConfig):
             raise ValueError("dualgan: n_critic must be at least 1 and clip positive")
 
 
-class DualGANModels(nn.Module):
-    def __init__(self, config: Config):
-        super().__init__()
-        self.g_vr = UNetGenerator(config.ngf, config.generator_depth)   # G_A: virtual -> real (primal)
-        self.g_rv = UNetGenerator(config.ngf, config.generator_depth)   # G_B: real -> virtual (dual)
-        self.d_r = PatchDiscriminator(config.ndf, 1, semantic=False)    # critic of real frames
-        self.d_v = PatchDiscriminator(config.ndf, 1, semantic=False)    # critic of virtual frames
-
-    def generators(self) -> list[nn.Module]:
-        return [self.g_vr, self.g_rv]
-
-    def critics(self) -> list[nn.Module]:
-        return [self.d_r, self.d_v]
-
-
-def build_optimizers(m: DualGANModels, config: Config) -> tuple[torch.optim.RMSprop, torch.optim.RMSprop]:
-    def rmsprop(nets):
-        return torch.optim.RMSprop(itertools.chain(*(net.parameters() for net in nets)), lr=config.lr)
-    return rmsprop(m.generators()), rmsprop(m.critics())
+def networks(config: Config) -> CycleNetworks:
+    return CycleNetworks(UNetGenerator(config.ngf, config.generator_depth),   # G_A: virtual -> real (primal)
+                         UNetGenerator(config.ngf, config.generator_depth),   # G_B: real -> virtual (dual)
+                         PatchDiscriminator(config.ndf, 1, semantic=False),   # critic of real frames
+                         PatchDiscriminator(config.ndf, 1, semantic=False))   # critic of virtual frames
 
 
 @torch.no_grad()
-def clip_critics(m: DualGANModels, clip: float) -> None:
+def clip_critics(nets: CycleNetworks, clip: float) -> None:
     """WGAN's Lipschitz constraint: every critic parameter into [-clip, clip]."""
-    for p in itertools.chain(m.d_r.parameters(), m.d_v.parameters()):
+    for p in itertools.chain(nets.d_r.parameters(), nets.d_v.parameters()):
         p.clamp_(-clip, clip)
 
 
-def critic_losses(m: DualGANModels, v, r, fake_r, fake_v) -> dict:
-    return {"d_r": wasserstein_critic_loss(m.d_r(r), m.d_r(fake_r)),
-            "d_v": wasserstein_critic_loss(m.d_v(v), m.d_v(fake_v))}
+def critic_objective(nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_v) -> dict:
+    return {"d_r": wasserstein_critic_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
+            "d_v": wasserstein_critic_loss(nets.d_v(batch.v), nets.d_v(fake_v))}
 
 
-def generator_losses(m: DualGANModels, v, r, config: Config) -> tuple[dict, dict]:
-    """The generator objective's terms and total on one batch, and the images they came from."""
-    fake_r, fake_v = m.g_vr(v), m.g_rv(r)
-    recon_v, recon_r = m.g_rv(fake_r), m.g_vr(fake_v)
+def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Config) -> tuple[dict, dict]:
+    """The G step's terms and total on one batch, and the images they came from."""
+    images = nets.translate_and_cycle(batch.v, batch.r)  # the reconstructions are the cycled images
     losses = {
-        "g_adv_r": wasserstein_generator_loss(m.d_r(fake_r)),
-        "g_adv_v": wasserstein_generator_loss(m.d_v(fake_v)),
-        "recon_v": cycle_loss(v, recon_v),
-        "recon_r": cycle_loss(r, recon_r),
+        "g_adv_r": wasserstein_generator_loss(nets.d_r(images["fake_r"])),
+        "g_adv_v": wasserstein_generator_loss(nets.d_v(images["fake_v"])),
+        "recon_v": cycle_loss(batch.v, images["cycled_v"]),
+        "recon_r": cycle_loss(batch.r, images["cycled_r"]),
     }
     losses["g_total"] = (losses["g_adv_r"] + losses["g_adv_v"]
                          + config.lambda_v * losses["recon_v"] + config.lambda_r * losses["recon_r"])
-    images = {"v": v, "fake_r": fake_r, "cycled_v": recon_v, "r": r, "fake_v": fake_v, "cycled_r": recon_r}
-    return losses, images
-
-
-def critic_step(m: DualGANModels, opt_d: torch.optim.Optimizer, v, r, config: Config, autocast) -> tuple[dict, dict]:
-    with torch.no_grad(), autocast:  # the critics judge the generators' current output
-        fake_r, fake_v = m.g_vr(v), m.g_rv(r)
-    with autocast:
-        losses = critic_losses(m, v, r, fake_r, fake_v)
-    opt_d.zero_grad(set_to_none=True)
-    (losses["d_r"] + losses["d_v"]).backward()
-    opt_d.step()
-    clip_critics(m, config.clip)
-    return losses, {"v": v, "fake_r": fake_r, "r": r, "fake_v": fake_v}
-
-
-def generator_step(m: DualGANModels, opt_g: torch.optim.Optimizer, v, r, config: Config,
-                   autocast) -> tuple[dict, dict]:
-    set_requires_grad(m.critics(), False)
-    with autocast:
-        losses, images = generator_losses(m, v, r, config)
-    opt_g.zero_grad(set_to_none=True)
-    losses["g_total"].backward()
-    opt_g.step()
-    set_requires_grad(m.critics(), True)
-    return losses, {k: t.detach() for k, t in images.items()}
-
-
-def train_iteration(m: DualGANModels, opt_g, opt_d, v, r, step: int, config: Config, autocast) -> tuple[dict, dict]:
-    """One DualGAN iteration: a critic step, then a G step on every n_critic-th iteration."""
-    losses, images = critic_step(m, opt_d, v, r, config, autocast)
-    if (step + 1) % config.n_critic == 0:
-        g_losses, images = generator_step(m, opt_g, v, r, config, autocast)
-        losses.update(g_losses)
     return losses, images
 
 
 @register("dualgan")
-class DualGAN(Translator):
+class DualGAN(GANTranslator):
     Config = Config
+    log_fields = ("d_r", "d_v", "g_adv_r", "g_adv_v", "recon_v", "recon_r", "g_total")
+    checkpointed = ("nets", "opt_g", "opt_d")
 
-    def size_multiple(self) -> int:
-        return 2 ** self.config.generator_depth
+    def build(self, device: torch.device, seed: int) -> None:
+        self.nets = networks(self.config).to(device)
+        clip_critics(self.nets, self.config.clip)  # the critics start inside the constraint set
+        self.opt_g = torch.optim.RMSprop(itertools.chain(*(n.parameters() for n in self.nets.generators())),
+                                         lr=self.config.lr)
+        self.opt_d = torch.optim.RMSprop(itertools.chain(*(n.parameters() for n in self.nets.discriminators())),
+                                         lr=self.config.lr)
 
-    def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        return load_unet_generator(run_dir, self.name, self.config.generator_depth, device)
+    def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
+        """A critic step, then a G step on every n_critic-th iteration."""
+        losses, images = self.critic_step(batch)
+        if (step + 1) % self.config.n_critic == 0:
+            g_losses, images = self.generator_step(batch)
+            losses.update(g_losses)
+        return losses, images
 
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
-        cfg = self.config
+    def critic_step(self, batch: UnpairedBatch) -> tuple[dict, dict]:
+        """One RMSProp step of both critics on the generators' current output, then the clipping."""
+        with torch.no_grad(), autocast_for(self.config, batch.v.device):
+            fake_r, fake_v = self.nets.g_vr(batch.v), self.nets.g_rv(batch.r)
+        with autocast_for(self.config, batch.v.device):
+            losses = critic_objective(self.nets, batch, fake_r, fake_v)
+        update(self.opt_d, losses["d_r"] + losses["d_v"])
+        clip_critics(self.nets, self.config.clip)
+        return losses, {"v": batch.v, "fake_r": fake_r, "r": batch.r, "fake_v": fake_v}
 
-        def build() -> GANParts:
-            models = DualGANModels(cfg).to(device)
-            clip_critics(models, cfg.clip)  # the critics start inside the constraint set
-            opt_g, opt_d = build_optimizers(models, cfg)
-            autocast = autocast_for(cfg, device)
-            return GANParts(
-                state={"models": models, "opt_g": opt_g, "opt_d": opt_d},
-                iteration=lambda b, step: train_iteration(models, opt_g, opt_d, b.v, b.r, step, cfg, autocast),
-                sample_rows=cycle_sample_rows,
-                generator=models.g_vr.state_dict,
-            )
+    def generator_step(self, batch: UnpairedBatch) -> tuple[dict, dict]:
+        with frozen(self.nets.discriminators()):
+            with autocast_for(self.config, batch.v.device):
+                losses, images = generator_objective(self.nets, batch, self.config)
+            update(self.opt_g, losses["g_total"])
+        return losses, {k: t.detach() for k, t in images.items()}
 
-        train_gan(self.name, cfg, source, target, run_dir, device, seed, build, LOSS_FIELDS)
+    def generator_network(self) -> nn.Module:
+        return UNetGenerator(self.config.ngf, self.config.generator_depth)
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        return self.nets.g_vr.state_dict()

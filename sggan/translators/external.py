@@ -49,11 +49,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sggan.adapt import output_path
+from sggan.adaptation import AdaptOptions, output_path
 from sggan.data.io import DataError, Frame, image_size, read_image, write_frame_list
-from sggan.training import atomic_torch_save
+from sggan.runs import atomic_save
 from sggan.translators import register
-from sggan.translators.base import AdaptOptions, Translator
+from sggan.translators.base import Translator
 
 ADAPT_PLACEHOLDERS = ("frames", "out", "run_dir")
 TRAIN_PLACEHOLDERS = ("source", "target", "run_dir", "seed")
@@ -139,8 +139,8 @@ class External(Translator):
         write_frame_list(lists["target"], target)
         argv = render(self.config.train_command, {**lists, "run_dir": run_dir, "seed": seed}, self.config.shell)
         run_command(argv, "train_command")
-        atomic_torch_save({"external": True, "train_command": argv, "seed": seed,
-                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, marker)
+        atomic_save({"external": True, "train_command": argv, "seed": seed,
+                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, marker)
 
     def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None, options: AdaptOptions) -> None:
         out_dir = Path(out_dir)

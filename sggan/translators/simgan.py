@@ -29,20 +29,15 @@ lambda_reg has no published value for this task: 1.0 by default.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from sggan.data.io import Frame
 from sggan.losses import gan_discriminator_loss, gan_generator_loss, self_regularization_loss
 from sggan.models.simgan import LocalDiscriminator, Refiner
-from sggan.training import (GANParts, HistoryPool, TrainingConfig, autocast_for, load_generator_file,
-                            set_requires_grad, train_gan)
+from sggan.training import GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, autocast_for, frozen, update
 from sggan.translators import register
-from sggan.translators.base import Translator
 
-LOSS_FIELDS = ["phase", "r_adv", "r_reg", "r_total", "d"]
 PHASES = ("refiner-pretraining", "discriminator-pretraining", "adversarial")
 
 
@@ -79,101 +74,82 @@ class Config(TrainingConfig):
         return PHASES[2]
 
 
-class SimGANModels(nn.Module):
+class SimGANNetworks(nn.Module):
     def __init__(self, config: Config):
         super().__init__()
         self.refiner = Refiner(config.refiner_width, config.refiner_blocks)
         self.d = LocalDiscriminator(tuple(config.d_widths))
 
 
-def build_optimizers(m: SimGANModels, config: Config) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-    def make(net):
-        if config.optimizer == "sgd":
-            return torch.optim.SGD(net.parameters(), lr=config.lr)
-        return torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    return make(m.refiner), make(m.d)
-
-
-def refiner_losses(m: SimGANModels, v: torch.Tensor, config: Config, adversarial: bool) -> tuple[dict, torch.Tensor]:
+def refiner_objective(nets: SimGANNetworks, v: torch.Tensor, config: Config,
+                      adversarial: bool) -> tuple[dict, torch.Tensor]:
     """The refiner objective's terms and total on one batch, and the refined images."""
-    refined = m.refiner(v)
+    refined = nets.refiner(v)
     losses = {"r_reg": self_regularization_loss(refined, v, config.self_regularization)}
     total = config.lambda_reg * losses["r_reg"]
     if adversarial:
-        losses["r_adv"] = gan_generator_loss(m.d(refined))
+        losses["r_adv"] = gan_generator_loss(nets.d(refined))
         total = losses["r_adv"] + total
     losses["r_total"] = total
     return losses, refined
 
 
-def refiner_step(m: SimGANModels, opt_r: torch.optim.Optimizer, v, config: Config, adversarial: bool,
-                 autocast) -> tuple[dict, torch.Tensor]:
-    set_requires_grad([m.d], False)
-    with autocast:
-        losses, refined = refiner_losses(m, v, config, adversarial)
-    opt_r.zero_grad(set_to_none=True)
-    losses["r_total"].backward()
-    opt_r.step()
-    set_requires_grad([m.d], True)
-    return losses, refined.detach()
-
-
-def discriminator_step(m: SimGANModels, opt_d: torch.optim.Optimizer, r, pooled_refined, autocast) -> dict:
-    with autocast:
-        loss = gan_discriminator_loss(m.d(r), m.d(pooled_refined))
-    opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_d.step()
-    return {"d": loss}
-
-
-def train_iteration(m: SimGANModels, opt_r, opt_d, pool: HistoryPool, v, r, step: int, config: Config,
-                    autocast) -> tuple[dict, dict]:
-    """One step of the phase ``step`` is in. Returns losses, images."""
-    phase = config.phase(step)
-    if phase == "discriminator-pretraining":
-        with torch.no_grad(), autocast:
-            refined = m.refiner(v)
-        losses = {}
-    else:
-        losses, refined = refiner_step(m, opt_r, v, config, phase == "adversarial", autocast)
-    first_adversarial = config.pretrain_refiner_steps + config.pretrain_discriminator_steps
-    d_due = (phase == "discriminator-pretraining"
-             or (phase == "adversarial" and (step - first_adversarial + 1) % config.refiner_steps_per_d_step == 0))
-    if d_due:
-        (pooled,) = pool.query(refined)
-        losses.update(discriminator_step(m, opt_d, r, pooled, autocast))
-    losses["phase"] = phase
-    return losses, {"v": v, "refined": refined, "r": r}
-
-
 @register("simgan")
-class SimGAN(Translator):
+class SimGAN(GANTranslator):
     Config = Config
+    log_fields = ("phase", "r_adv", "r_reg", "r_total", "d")
+    checkpointed = ("nets", "opt_r", "opt_d", "pool")
 
-    def size_multiple(self) -> int:
-        return Refiner.size_multiple
-
-    def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        saved = load_generator_file(run_dir, self.name)
-        net = Refiner(saved["config"]["refiner_width"], saved["config"]["refiner_blocks"])
-        net.load_state_dict(saved["state_dict"])
-        return net.to(device).eval()
-
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
+    def build(self, device: torch.device, seed: int) -> None:
         cfg = self.config
+        self.nets = SimGANNetworks(cfg).to(device)
 
-        def build() -> GANParts:
-            models = SimGANModels(cfg).to(device)
-            opt_r, opt_d = build_optimizers(models, cfg)
-            pool = HistoryPool(cfg.pool_size, seed * 2 + 1)
-            autocast = autocast_for(cfg, device)
-            return GANParts(
-                state={"models": models, "opt_r": opt_r, "opt_d": opt_d, "pool": pool},
-                iteration=lambda b, step: train_iteration(models, opt_r, opt_d, pool, b.v, b.r, step, cfg, autocast),
-                sample_rows=lambda im: [[im["v"][0], im["refined"][0], im["r"][0]]],
-                generator=models.refiner.state_dict,
-            )
+        def optimizer(net: nn.Module) -> torch.optim.Optimizer:
+            if cfg.optimizer == "sgd":
+                return torch.optim.SGD(net.parameters(), lr=cfg.lr)
+            return torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
 
-        train_gan(self.name, cfg, source, target, run_dir, device, seed, build, LOSS_FIELDS)
+        self.opt_r, self.opt_d = optimizer(self.nets.refiner), optimizer(self.nets.d)
+        self.pool = HistoryPool(cfg.pool_size, seed * 2 + 1)
+
+    def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
+        """One step of the phase ``step`` is in: a refiner step (but in discriminator
+        pre-training), then a discriminator step when one is due, on pooled refined images."""
+        cfg, v = self.config, batch.v
+        phase = cfg.phase(step)
+        if phase == "discriminator-pretraining":
+            with torch.no_grad(), autocast_for(cfg, v.device):
+                refined = self.nets.refiner(v)
+            losses = {}
+        else:
+            losses, refined = self.refiner_step(v, adversarial=phase == "adversarial")
+        first_adversarial = cfg.pretrain_refiner_steps + cfg.pretrain_discriminator_steps
+        if (phase == "discriminator-pretraining"
+                or (phase == "adversarial" and (step - first_adversarial + 1) % cfg.refiner_steps_per_d_step == 0)):
+            losses["d"] = self.discriminator_step(batch.r, refined)
+        losses["phase"] = phase
+        return losses, {"v": v, "refined": refined, "r": batch.r}
+
+    def refiner_step(self, v: torch.Tensor, adversarial: bool) -> tuple[dict, torch.Tensor]:
+        with frozen([self.nets.d]):
+            with autocast_for(self.config, v.device):
+                losses, refined = refiner_objective(self.nets, v, self.config, adversarial)
+            update(self.opt_r, losses["r_total"])
+        return losses, refined.detach()
+
+    def discriminator_step(self, r: torch.Tensor, refined: torch.Tensor) -> torch.Tensor:
+        """Real frames against refined ones drawn from the history pool."""
+        (pooled,) = self.pool.query(refined)
+        with autocast_for(self.config, r.device):
+            loss = gan_discriminator_loss(self.nets.d(r), self.nets.d(pooled))
+        update(self.opt_d, loss)
+        return loss
+
+    def sample_rows(self, images: dict) -> list[list[torch.Tensor]]:
+        return [[images["v"][0], images["refined"][0], images["r"][0]]]
+
+    def generator_network(self) -> nn.Module:
+        return Refiner(self.config.refiner_width, self.config.refiner_blocks)
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        return self.nets.refiner.state_dict()

@@ -1,0 +1,133 @@
+"""Runs that survive a kill: what both trainers (the GAN loop in :mod:`sggan.training` and
+:mod:`segmentation.train`) use so that a killed run, started again, ends exactly as an
+uninterrupted one would.
+
+- :func:`seed_everything` (and :func:`rank_seed` for one process of several);
+- :func:`capture_rng` / :func:`restore_rng`: Python's, NumPy's, torch's CPU and every CUDA
+  device's generator of this process (each rank keeps its own);
+- :func:`atomic_save` / :func:`load_checkpoint`: torch files written atomically and fsynced;
+- :func:`check_resumable`: refuse a checkpoint written with other run-defining settings, naming
+  every difference;
+- :class:`ResumableLog`: a CSV log that drops the rows logged after the checkpoint resumed from.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import pickle
+import random
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from sggan.data.io import atomic_write, atomic_write_text
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (torch's seeds every CUDA device too)."""
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of one process of several: each must draw its own dropout masks, not its
+    neighbours' (rank 0 included, so that every rank is seeded alike)."""
+    return int(np.random.default_rng([seed, 3, rank]).integers(2 ** 62))
+
+
+def capture_rng() -> dict[str, Any]:
+    """This process's generator states, every CUDA device's included."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def restore_rng(states: dict[str, Any]) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if torch.cuda.is_available():
+        for index, state in enumerate(states["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(state, index)
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """torch.save, atomically and fsynced: a kill or a crash leaves the old file or the new one."""
+    atomic_write(Path(path), lambda tmp: torch.save(obj, tmp), fsync=True)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint on the CPU (RNG states must stay CPU tensors; load_state_dict moves the rest).
+
+    weights_only=False: a checkpoint holds RNG states (NumPy arrays, tuples) and is written by
+    this code into its run folder, never downloaded.
+    """
+    return load(path, weights_only=False, fix="delete it to train from the start")
+
+
+def load(path: str | os.PathLike, weights_only: bool, fix: str) -> dict[str, Any]:
+    """torch.load on the CPU; a file that cannot be read is named, with ``fix``."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is corrupt or incomplete ({str(err).splitlines()[0]}); {fix}") from err
+
+
+def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """'key: saved -> current' for every key of ``current`` whose value differs from the saved one."""
+    return [f"{key}: {saved.get(key)!r} -> {value!r}" for key, value in current.items()
+            if _plain(saved.get(key)) != _plain(value)]
+
+
+def check_resumable(path: str | os.PathLike, saved: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse to resume from ``path`` when a run-defining setting (a key of ``current``) differs
+    from the one it was ``saved`` with; the message names every difference."""
+    changed = differences(saved, current)
+    if changed:
+        raise ValueError(f"{path} was written by a run with other settings ({'; '.join(changed)}); use the same "
+                         f"settings to resume, or delete {path} (or choose another run folder) to start afresh")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so that (8, 8) from the command line equals [8, 8] from a JSON config."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class ResumableLog:
+    """A CSV log with one row per step (or per logged iteration) whose ``counter`` column counts up.
+
+    Opened with ``resume_at`` (the counter the checkpoint holds; 0 for a fresh run), it keeps the
+    rows up to it and drops the rest, which the killed run logged after its last checkpoint, and
+    a row the kill cut short; so every step appears once. Floats are written with 6 digits; a
+    field missing from a row is left empty.
+    """
+
+    def __init__(self, path: str | os.PathLike, fields: Sequence[str], counter: str, resume_at: int):
+        self.path, self.fields = Path(path), list(fields)
+        kept = []
+        if resume_at and self.path.exists():
+            with self.path.open(newline="") as f:
+                kept = [row for row in csv.DictReader(f)
+                        if row.get(counter, "").isdigit() and int(row[counter]) <= resume_at
+                        and None not in row.values()]  # a line cut by the kill has missing fields
+        text = io.StringIO()
+        writer = csv.DictWriter(text, self.fields, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(kept)
+        atomic_write_text(self.path, text.getvalue())
+        self._file = self.path.open("a", newline="")
+        self._writer = csv.DictWriter(self._file, self.fields, lineterminator="\n", restval="")
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
