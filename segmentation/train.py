@@ -166,7 +166,7 @@ def load_previous_stage(model: DilatedNet, path: Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"--init-from {path} does not exist; it is written by the previous stage's "
                                 f"`python -m segmentation.train`")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = runs.load(path, weights_only=True, fix="train the previous stage again")
     previous = saved["model_config"]
     if (previous["width"], previous["num_classes"]) != (model.frontend.width, model.frontend.num_classes):
         raise ValueError(f"{path} is a width-{previous['width']} network with {previous['num_classes']} classes; "
@@ -281,8 +281,8 @@ def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: 
     current = dataclasses.asdict(config)
     runs.check_resumable(path, checkpoint["args"], {key: current[key] for key in RUN_DEFINING})
     if checkpoint["iteration"] > config.iterations:
-        raise ValueError(f"{path} is at iteration {checkpoint['iteration']}, past the {config.iterations} "
-                         f"asked for; raise --iterations or use another --out")
+        raise runs.RunFolderError(f"{path} is at iteration {checkpoint['iteration']}, past the "
+                                  f"{config.iterations} asked for; raise --iterations or use another --out")
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     states = checkpoint["rng"]

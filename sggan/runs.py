@@ -7,7 +7,7 @@ uninterrupted one would.
   device's generator of this process (each rank keeps its own);
 - :func:`atomic_save` / :func:`load_checkpoint`: torch files written atomically and fsynced;
 - :func:`check_resumable`: refuse a checkpoint written with other run-defining settings, naming
-  every difference;
+  every difference (a :class:`RunFolderError`, which the command lines print as one line);
 - :class:`ResumableLog`: a CSV log that drops the rows logged after the checkpoint resumed from.
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import pickle
 import random
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,7 +22,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from sggan.cli import UserError
 from sggan.data.io import atomic_write, atomic_write_text
+
+
+class RunFolderError(UserError, ValueError):
+    """A run folder that does not hold what the command asks for (other settings, another model)
+    or a file in it that cannot be read; the message names the file, each difference and the fix."""
 
 
 def seed_everything(seed: int) -> None:
@@ -69,13 +74,14 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load(path: str | os.PathLike, weights_only: bool, fix: str) -> dict[str, Any]:
-    """torch.load on the CPU; a file that cannot be read is named, with ``fix``."""
+    """torch.load on the CPU; a file that is there but cannot be read is named, with ``fix``."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=weights_only)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} is corrupt or incomplete ({str(err).splitlines()[0]}); {fix}") from err
+    except Exception as err:  # a truncated or foreign file fails in the unpickler with any error type
+        reason = str(err).split(". ")[0].splitlines()[0] if str(err) else type(err).__name__
+        raise RunFolderError(f"{path} is corrupt or incomplete ({reason}); {fix}") from err
 
 
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -89,7 +95,7 @@ def check_resumable(path: str | os.PathLike, saved: dict[str, Any], current: dic
     from the one it was ``saved`` with; the message names every difference."""
     changed = differences(saved, current)
     if changed:
-        raise ValueError(f"{path} was written by a run with other settings ({'; '.join(changed)}); use the same "
+        raise RunFolderError(f"{path} was written by a run with other settings ({'; '.join(changed)}); use the same "
                          f"settings to resume, or delete {path} (or choose another run folder) to start afresh")
 
 

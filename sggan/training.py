@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from sggan.progress import tqdm
 
 from sggan import runs
-from sggan.data.io import Frame, read_image, read_label, write_image
+from sggan.data.io import DataError, Frame, read_image, read_label, write_image
 from sggan.data.labels import group_lut
 from sggan.translators.base import Translator
 
@@ -356,7 +356,7 @@ class GANTranslator(Translator):
         saved = load_generator_file(run_dir, self.name)
         changed = runs.differences(saved["run"], self.run_settings())
         if changed:
-            raise ValueError(f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
+            raise runs.RunFolderError(f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
                              f"({'; '.join(changed)}); use the settings it was trained with, or retrain it")
         net = self.generator_network()
         net.load_state_dict(saved["state_dict"])
@@ -378,16 +378,17 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
     if (run_dir / "generator.pt").exists():
         changed = runs.differences(load_generator_file(run_dir, name)["run"], run)
         if changed:
-            raise ValueError(f"{run_dir / 'generator.pt'} was trained with other settings ({'; '.join(changed)}); "
-                             f"delete {run_dir} to train anew, or choose another run folder")
+            raise runs.RunFolderError(f"{run_dir / 'generator.pt'} was trained with other settings "
+                                      f"({'; '.join(changed)}); delete {run_dir} to train anew, or choose "
+                                      "another run folder")
         print(f"{name}: {run_dir / 'generator.pt'} exists, training is complete", file=sys.stderr)
         return
     iterations = min(len(source), len(target)) // config.batch_size
     if config.max_iterations_per_epoch:
         iterations = min(iterations, config.max_iterations_per_epoch)
     if iterations < 1:
-        raise ValueError(f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
-                         f"batch of {config.batch_size}")
+        raise DataError(f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
+                        f"batch of {config.batch_size}")
 
     runs.seed_everything(seed)
     if device.type == "cuda":
@@ -476,12 +477,12 @@ def load_generator_file(run_dir: Path | None, name: str) -> dict[str, Any]:
     """The dict a finished run saved as generator.pt: {'run' (its settings, seed and data), 'config',
     'state_dict'}."""
     if run_dir is None:
-        raise FileNotFoundError(f"translator {name!r} needs the run folder it was trained into")
+        raise runs.RunFolderError(f"translator {name!r} needs the run folder it was trained into (--run-dir)")
     path = Path(run_dir) / "generator.pt"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: train the {name} translator into {run_dir} first")
+        raise runs.RunFolderError(f"{path} does not exist: train the {name} translator into {run_dir} first")
     saved = runs.load(path, weights_only=True, fix=f"delete it and train the {name} translator into {run_dir} again")
     if "run" not in saved:
-        raise ValueError(f"{path} does not say what it holds (written by another program or an older version); "
-                         f"delete it and train the {name} translator into {run_dir} again")
+        raise runs.RunFolderError(f"{path} does not say what it holds (written by another program or an older "
+                                  f"version); delete it and train the {name} translator into {run_dir} again")
     return saved
