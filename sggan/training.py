@@ -208,7 +208,8 @@ def write_sample_grid(path: str | os.PathLike, rows: Sequence[Sequence[torch.Ten
 
 @dataclasses.dataclass
 class TrainingConfig:
-    """Loop settings every GAN baseline shares; each translator's Config extends it.
+    """Loop settings every GAN translator shares (SG-GAN and the baselines); each one's Config
+    extends it.
 
     Frames are resized to load_size (H, W) and randomly cropped to crop_size; an epoch is
     min(|source|, |target|) // batch_size iterations with both lists reshuffled.
@@ -357,7 +358,7 @@ class GANTranslator(Translator):
         changed = runs.differences(saved["run"], self.run_settings())
         if changed:
             raise runs.RunFolderError(f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
-                             f"({'; '.join(changed)}); use the settings it was trained with, or retrain it")
+                                      f"({'; '.join(changed)}); use the settings it was trained with, or retrain it")
         net = self.generator_network()
         net.load_state_dict(saved["state_dict"])
         return net.to(device).eval()
