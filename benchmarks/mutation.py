@@ -41,9 +41,9 @@ TARGETS = [
     Target("eval/evaluate.py", ("tests/test_evaluate.py",)),
     Target("segmentation/predict.py", ("tests/test_inference.py",)),
     # adaptation's resizes: the frame to the working size, the network's range, back to the label's size
-    Target("sggan/adapt.py", ("tests/test_adapt.py",),
-           ("sggan.adapt.*_SourceFrames*__getitem__*", "sggan.adapt.x_to_network*", "sggan.adapt.x_to_uint8*",
-            "sggan.adapt.x__resize_to_labels*")),
+    Target("sggan/adaptation.py", ("tests/test_adapt.py",),
+           ("sggan.adaptation.*_SourceFrames*__getitem__*", "sggan.adaptation.x_to_network*",
+            "sggan.adaptation.x_to_uint8*", "sggan.adaptation.x__resize_to_labels*")),
     Target("eval/tables.py", ("tests/test_table2.py", "tests/test_table1.py", "tests/test_quality.py")),
     Target("eval/table2.py", ("tests/test_table2.py",)),
 ]
