@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sggan.adaptation import AdaptOptions, output_path, verify_adapted
 from sggan.cli import parse_json, run
-from sggan.data.io import DataError, Frame, read_frame_list, remove_stale, shard, write_frame_list
+from sggan.data.io import DataError, Frame, image_size, read_frame_list, remove_stale, shard, write_frame_list
 from sggan.device import resolve_device
+from sggan.disk import adapted_bytes, require_free_space
 from sggan.translators import build_translator
 
 
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> None:
         removed = remove_stale([output_path(args.out, f) for f in frames], args.run_dir / "generator.pt")
         if removed:
             print(f"removed {removed} frames adapted by an older {args.run_dir}", file=sys.stderr)
+    todo = [f for f in frames if not output_path(args.out, f).exists()]
+    if todo and translator.writes_frames:  # check before writing hundreds of GB, not midway
+        require_free_space(args.out, adapted_bytes(len(todo), *image_size(todo[0].label)),
+                           f"adapting {len(todo)} frames")
     start = time.perf_counter()
     translator.adapt(frames, args.out, args.run_dir, options)
     seconds = time.perf_counter() - start

@@ -4,7 +4,9 @@ from collections import namedtuple
 import pytest
 
 from sggan import disk
-from sggan.data.io import DataError
+from sggan.adapt import main as adapt_main
+from sggan.data.io import DataError, read_frame_list, write_frame_list
+from test_adapt import make_frame
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -35,3 +37,21 @@ def test_too_little_space_is_refused_with_both_sizes_and_the_fix(tmp_path, monke
 def test_sizes_read_in_the_unit_that_fits():
     assert [disk.readable(n) for n in (1_234_000_000_000, 29_300_000_000, 2_800, 12)] == [
         "1.2 TB", "29.3 GB", "2.8 kB", "12 bytes"]
+
+
+def test_adaptation_stops_before_writing_when_its_disk_is_too_small(tmp_path, monkeypatch):
+    frames = [make_frame(tmp_path / "src", f"{i}", (20, 30), (20, 30), seed=i) for i in range(3)]
+    write_frame_list(tmp_path / "frames.tsv", frames)
+    monkeypatch.setattr(disk.shutil, "disk_usage", lambda path: Usage(10**6, 10**6 - 1000, 1000))
+
+    def adapt(model, *extra):
+        adapt_main(["--model", model, "--frames", str(tmp_path / "frames.tsv"), "--out", str(tmp_path / "out"),
+                    "--working-size", "16", "32", "--done", str(tmp_path / f"{model}.tsv"), "--device", "cpu", *extra])
+
+    # 3 frames of 20x30 at 2.33 bytes a pixel: 4.2 kB, where 1 kB is free
+    with pytest.raises(DataError, match=rf"^adapting 3 frames needs about 4\.2 kB in {tmp_path / 'out'}, but its disk has 1\.0 kB free"):
+        adapt("sggan", "--run-dir", str(tmp_path / "run"))
+    assert not (tmp_path / "out").exists()
+    # the identity translator links its frames and writes nothing
+    adapt("identity")
+    assert len(read_frame_list(tmp_path / "identity.tsv")) == 3

@@ -28,6 +28,9 @@ class Translator:
     #: Read it on an instance: it may depend on the parameters (a property, as for an external
     #: program that is trainable only when given a training command).
     trainable: bool = True
+    #: False for a translator whose outputs are its source frames themselves (identity links
+    #: them), so adaptation needs no free disk.
+    writes_frames: bool = True
     #: The dataclass holding this translator's hyper-parameters; ``params`` must match its fields.
     Config: ClassVar[type] = None
 

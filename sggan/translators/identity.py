@@ -37,6 +37,7 @@ def link(source: Path, out: Path) -> None:
 @register("identity")
 class Identity(Translator):
     trainable = False
+    writes_frames = False
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
         return nn.Identity().to(device).eval()
