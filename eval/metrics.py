@@ -16,6 +16,7 @@ All scores are percentages.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
@@ -49,16 +50,24 @@ _LABEL_TO_INDEX = np.where(LABEL_TO_TRAIN[:MAX_LABEL_ID + 1] == IGNORE, NUM_CLAS
                            LABEL_TO_TRAIN[:MAX_LABEL_ID + 1]).astype(np.intp)
 
 
-def label_id_histogram(gt_label_ids: np.ndarray, pred_label_ids: np.ndarray) -> np.ndarray:
-    """(256, 256) counts of (ground-truth label id, predicted label id) pairs of two uint8 maps.
+_EXACT_FLOAT32 = 2 ** 24  # float32 integers are exact below this
 
-    One 16-bit key per pixel and one bincount: several times faster than mapping both maps to
-    train ids first, and it lets the caller see out-of-range ids for free.
+
+def label_id_histogram(gt_label_ids: np.ndarray, pred_label_ids: np.ndarray) -> np.ndarray:
+    """(256, 256) int64 counts of (ground-truth label id, predicted label id) pairs of two uint8 maps.
+
+    Counting label-id pairs (rather than mapping both maps to train ids first) lets the caller see
+    out-of-range ids for free. OpenCV's 2-D histogram of two uint8 maps counts in int32 and
+    releases the GIL, about twice as fast as a bincount of 16-bit keys; it returns float32, which
+    holds every count exactly below 2**24, so larger maps take the bincount.
     """
     if gt_label_ids.dtype != np.uint8 or pred_label_ids.dtype != np.uint8:
         raise ValueError(f"label maps must be uint8, got {gt_label_ids.dtype} and {pred_label_ids.dtype}")
     if gt_label_ids.shape != pred_label_ids.shape:
         raise ValueError(f"ground truth {gt_label_ids.shape} and prediction {pred_label_ids.shape} differ in size")
+    if 0 < gt_label_ids.size < _EXACT_FLOAT32:
+        maps = [np.ascontiguousarray(m if m.ndim == 2 else m.reshape(1, -1)) for m in (gt_label_ids, pred_label_ids)]
+        return cv2.calcHist(maps, [0, 1], None, [256, 256], [0, 256, 0, 256]).astype(np.int64)
     keys = (gt_label_ids.astype(np.uint16) << 8) | pred_label_ids
     return np.bincount(keys.ravel(), minlength=256 * 256).reshape(256, 256)
 

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from eval.metrics import confusion_matrix, label_confusion_matrix, scores
+from eval import metrics
+from eval.metrics import confusion_matrix, label_confusion_matrix, label_id_histogram, scores
 from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
 
 
@@ -129,3 +130,16 @@ def test_the_first_id_past_cityscapes_is_out_of_range():
 def test_both_label_maps_must_be_uint8(gt_dtype, pred_dtype):
     with pytest.raises(ValueError, match="must be uint8"):
         label_confusion_matrix(np.full((1, 2), 7, gt_dtype), np.full((1, 2), 7, pred_dtype))
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (5, 7, 11), (64,)])
+def test_label_id_histogram_counts_every_pair_as_a_bincount(shape, monkeypatch):
+    rng = np.random.default_rng(1)
+    gt = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    pred = np.where(rng.random(shape) < 0.5, gt, rng.integers(0, 256, size=shape)).astype(np.uint8)
+    expected = np.zeros((256, 256), dtype=np.int64)
+    np.add.at(expected, (gt.ravel(), pred.ravel()), 1)
+    fast = label_id_histogram(gt, pred)
+    assert fast.dtype == np.int64 and np.array_equal(fast, expected)
+    monkeypatch.setattr(metrics, "_EXACT_FLOAT32", 1)  # maps too large for float32 counts: bincount
+    assert np.array_equal(label_id_histogram(gt, pred), expected)
