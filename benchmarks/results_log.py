@@ -67,6 +67,11 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
+def table_cells(line: str) -> list[str]:
+    """The cells of one markdown table line ``| a | b |``."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
 def append_row(cells: list[str], header: str, section: str, section_text: str = "",
                results: Path = RESULTS) -> None:
     """Add a row at the end of the table whose header starts with ``header``; the first time,
@@ -80,6 +85,10 @@ def append_row(cells: list[str], header: str, section: str, section_text: str = 
         lines += ["", section, "", *section_text.strip("\n").splitlines(), "", header,
                   "|" + "---|" * (header.count("|") - 1)]
         start = len(lines) - 2
+    columns = table_cells(lines[start])
+    if len(cells) != len(columns):  # a shifted row reads as another column's number
+        raise ValueError(f"{len(cells)} cells for the {len(columns)} columns of the table "
+                         f"'{lines[start][:60]}...' in {results}")
     end = start + 1
     while end < len(lines) and lines[end].startswith("|"):
         end += 1
