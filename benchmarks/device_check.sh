@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every GPU measurement (evaluation, SG-GAN training and adaptation, segmentation training and
-# inference; about 5 minutes) in one call on a lent GPU machine whose python has torch but reaches
-# no package registry. Carry the cityscapesscripts wheel in .whl/ from a machine that has one:
+# Every GPU measurement (evaluation, SG-GAN training and adaptation, CycleGAN's iteration layer by
+# layer, segmentation training and inference; about 6 minutes) in one call on a lent GPU machine
+# whose python has torch but reaches no package registry. Carry the cityscapesscripts wheel in
+# .whl/ from a machine that has one:
 #   pip download --no-deps --python-version 3.12 --only-binary=:all: -d .whl cityscapesscripts
 # The copied tree has no git: pass the commit for the rows, SGGAN_CODE_VERSION=<hash> bash ...
 # The toy-DAG benchmark is a CPU measurement and is left out. Rows are appended to
@@ -15,6 +16,6 @@ fi
 export PYTHONPATH=".:${PYTHONPATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 status=0
-python3 benchmarks/run.py --only evaluate sggan segmentation || status=$?
+python3 benchmarks/run.py --only evaluate sggan cyclegan segmentation || status=$?
 if [ -n "${OUT:-}" ]; then cp benchmarks/RESULTS.md "$OUT/RESULTS.md"; fi
 exit $status

@@ -21,8 +21,10 @@ def benchmarks(gpu: bool) -> dict[str, list[str]]:
     return {
         "evaluate": ["bench_evaluate.py", "--frames", "50" if gpu else "20"],
         "sggan": ["bench_sggan.py", *quick],
+        "cyclegan": ["bench_cyclegan.py", *quick],
         "segmentation": ["bench_segmentation.py", *quick],
         "pipeline": ["bench_pipeline.py"],  # the toy DAG: a CPU measurement by design
+        "project": ["project_paper.py"],  # paper.yaml on one H200, from the rates logged so far
     }
 
 
