@@ -48,7 +48,7 @@ from sggan.device import resolve_device  # noqa: E402
 from segmentation.data import TrainCrops, to_network  # noqa: E402
 from segmentation.distributed import World  # noqa: E402
 from segmentation.frontend import MARGIN  # noqa: E402
-from segmentation.model import DilatedNet, frame_scores, predict_logits  # noqa: E402
+from segmentation.model import DilatedNet, frame_scores, predict_logits, use_channels_last  # noqa: E402
 from segmentation.throughput import forward_flops, training_flops, utilisation  # noqa: E402
 from segmentation.train import TrainConfig, build_optimizer, train_step, trained_part  # noqa: E402
 
@@ -102,7 +102,7 @@ def measure_training(arch: str, stage: str, width: float, batch: int, sample: tu
                          scores="-" if stage == "context" else None)
     torch.manual_seed(0)
     model = DilatedNet(arch, NUM_CLASSES, width).to(device)
-    if amp:
+    if use_channels_last(device, amp):  # as segmentation.train does
         model = model.to(memory_format=torch.channels_last)
     model.train()
     net = trained_part(model, config)
@@ -136,13 +136,13 @@ def measure_inference(width: float, frame_hw: tuple[int, int], tile: int | None,
                       iterations: int, warmup: int, frontend_only: bool = False) -> dict:
     torch.manual_seed(0)
     model = DilatedNet("dilation10", NUM_CLASSES, width).to(device).eval()
-    if amp:
+    if use_channels_last(device, amp):  # as segmentation.predict does
         model = model.to(memory_format=torch.channels_last)
     image = torch.randint(0, 256, (1, *frame_hw, 3), dtype=torch.uint8)
 
     def step():
         x = to_network(image, device)
-        if amp:
+        if use_channels_last(device, amp):
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             if frontend_only:

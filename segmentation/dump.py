@@ -32,7 +32,7 @@ from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write, atomic_write_text, read_frame_list
 from sggan.device import resolve_device
 from segmentation.data import read_aligned, stride_labels, to_network
-from segmentation.model import frame_scores
+from segmentation.model import frame_scores, use_channels_last
 from segmentation.predict import load_model
 
 
@@ -80,14 +80,15 @@ def dump(model_path: Path, frames: list[Frame], out: Path, device: torch.device,
 
     frontend = load_model(model_path, device).frontend
     amp = amp and device.type == "cuda"
-    if amp:
+    channels_last = use_channels_last(device, amp)
+    if channels_last:
         frontend = frontend.to(memory_format=torch.channels_last)
     todo = [f for f in frames if not score_path(out, f.id).exists()]
     loader = DataLoader(_Frames(todo), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
     for image, train_ids, index in tqdm(loader, desc=f"front-end scores -> {out}", unit="frame",
                                         disable=not progress, file=sys.stderr):
         x = to_network(image, device)
-        if amp:
+        if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             scores = frame_scores(frontend, x, tile)[0].float()

@@ -53,6 +53,12 @@ class DilatedNet(nn.Module):
         return self.upsample(self.scores(x))
 
 
+def use_channels_last(device: torch.device, amp: bool) -> bool:
+    """Whether to run the network channels-last: with bf16 autocast on CUDA, and on a CPU, where
+    oneDNN trains and runs the toy-width network about twice as fast so (benchmarks/RESULTS.md)."""
+    return amp or device.type == "cpu"
+
+
 def build_model(config: dict) -> DilatedNet:
     return DilatedNet(config.get("arch", "frontend"), config["num_classes"], config["width"])
 

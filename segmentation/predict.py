@@ -32,7 +32,7 @@ from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_i
 from sggan.data.labels import TRAIN_TO_LABEL
 from sggan.device import resolve_device
 from segmentation.data import to_network
-from segmentation.model import DilatedNet, build_model, predict_logits
+from segmentation.model import DilatedNet, build_model, predict_logits, use_channels_last
 
 
 def output_path(out_dir: Path, frame: Frame) -> Path:
@@ -70,13 +70,14 @@ def iter_predictions(model: DilatedNet, frames: list[Frame], device: torch.devic
                      amp: bool = True, progress: bool = True, tile: int | None = None, desc: str = "predict"):
     """Yield (frame, (H, W) train-id tensor on the device) for each frame, at its label's size."""
     amp = amp and device.type == "cuda"
-    if amp:
+    channels_last = use_channels_last(device, amp)
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
     # Batch 1: frames may differ in size, and a full Cityscapes frame fills the device anyway.
     loader = DataLoader(_Frames(frames), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
     for image, index in tqdm(loader, desc=desc, unit="frame", disable=not progress, file=sys.stderr):
         x = to_network(image, device)
-        if amp:
+        if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             logits = predict_logits(model, x, tile)

@@ -33,13 +33,13 @@ front-end (segmentation.vgg_init; ``--init-weights PATH`` for a local copy of th
 ``--init scratch`` starts from He initialisation (toy runs: a width-1/16 network, Adam).
 ``--init-from`` (a previous stage's model.pt) takes precedence over both.
 
-Speed: on CUDA, bf16 autocast and channels-last (``--no-amp``: fp32); ``--workers K`` decodes and
-crops in K DataLoader processes into pinned memory. Several GPUs: launch with torchrun (see
-segmentation.distributed); ``--batch-size`` stays the global batch, each process computes its
-slice, ``--accumulate N`` splits each process's slice into N sequential micro-batches for
-memory; either way the update is that of the whole batch. DIR/train_log.csv logs iteration,
-loss (mean since the previous row), images/s, TFLOP/s (FLOPs counted once by torch's FLOP
-counter) and, with ``--peak-tflops`` (per device), the model FLOP utilisation.
+Speed: on CUDA, bf16 autocast and channels-last (``--no-amp``: fp32); on a CPU, channels-last;
+``--workers K`` decodes and crops in K DataLoader processes into pinned memory. Several GPUs: launch
+with torchrun (see segmentation.distributed); ``--batch-size`` stays the global batch, each process
+computes its slice, ``--accumulate N`` splits each process's slice into N sequential micro-batches
+for memory; either way the update is that of the whole batch. DIR/train_log.csv logs iteration, loss
+(mean since the previous row), images/s, TFLOP/s (FLOPs counted once by torch's FLOP counter) and,
+with ``--peak-tflops`` (per device), the model FLOP utilisation.
 
 Class balance: the loss weighs all labelled pixels alike (the paper); ``--class-balanced
 --class-stats FILE`` (segmentation.class_stats) samples crops class-uniformly instead.
@@ -79,7 +79,7 @@ from segmentation.class_stats import load_balance
 from segmentation.data import DumpedScores, TrainCrops, pad_collate, to_network
 from segmentation.distributed import RankSamples, World
 from segmentation.frontend import MARGIN
-from segmentation.model import ARCHS, DilatedNet
+from segmentation.model import ARCHS, DilatedNet, use_channels_last
 from segmentation.throughput import training_flops, utilisation
 from segmentation.vgg_init import init_from_imagenet
 
@@ -206,7 +206,7 @@ def network_input(batch: tuple, stage: str, device: torch.device, amp: bool) -> 
         images, labels = batch
         inputs = (to_network(images, device),)
         labels = labels.to(device, non_blocking=True)
-    if amp:
+    if use_channels_last(device, amp):
         inputs = (inputs[0].contiguous(memory_format=torch.channels_last), *inputs[1:])
     return inputs, labels
 
@@ -311,7 +311,7 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
 
     torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = build_model(config, world).to(device)
-    if amp:
+    if use_channels_last(device, amp):
         model = model.to(memory_format=torch.channels_last)
     part = trained_part(model, config)
     optimizer = build_optimizer(part, config)
