@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     networks_cell = "quick" if args.quick else f"paper, U-Net depth {depth}" if networks else "paper"
     row = [summary["date"], summary["machine"], summary["card"], summary["torch"], summary["commit"],
            summary["size"], networks_cell, f"{cyc['tflop_per_iteration']:.2f}", f"{sg['tflop_per_iteration']:.2f}",
-           f"{cyc['iterations_per_s']:.2f}", f"{cyc['tflops']:.2f}", f"{sg['iterations_per_s']:.2f}",
-           f"{sg['tflops']:.2f}", f"{cyc['iterations_per_s'] / sg['iterations_per_s']:.2f}",
+           f"{cyc['iterations_per_s']:.3g}", f"{cyc['tflops']:.3g}", f"{sg['iterations_per_s']:.3g}",
+           f"{sg['tflops']:.3g}", f"{cyc['iterations_per_s'] / sg['iterations_per_s']:.2f}",
            f"{layers_ms / summary['iteration_ms']:.0%}", top]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
