@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import segmentation.train as train_module
-from sggan.data.io import Frame, image_size, read_label, write_frame_list, write_image, write_label_ids
+from sggan.data.io import (Frame, image_size, read_frame_list, read_label, write_frame_list, write_image,
+                           write_label_ids)
 from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
 from segmentation import class_stats, dump, predict
 from segmentation.context import ContextModule
@@ -115,6 +116,10 @@ def test_class_balanced_training_runs_from_the_statistics(frame_list, tmp_path):
     class_stats.main(["--frames", str(frame_list), "--out", str(stats_path)])
     stats = json.loads(stats_path.read_text())
     assert stats["frames"] == 3 and sum(stats["pixels"]) + stats["ignored_pixels"] == sum(h * w for h, w in SIZES)
+    frames = read_frame_list(frame_list)
+    by_hand = [np.bincount(to_train_ids(read_label(f.label)).ravel(), minlength=256)[:19].tolist() for f in frames]
+    assert stats["per_frame"] == by_hand  # in frame-list order
+    assert class_stats.compute(frames, workers=3) == stats  # threads keep the order
     train_main(args(frame_list, tmp_path / "run", iterations=2,
                     **{"--class-balanced": True, "--class-stats": stats_path}))
     assert (tmp_path / "run" / "model.pt").exists()
