@@ -148,9 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sggan-dag-"))
     shutil.copy(args.config, workdir / "config.yaml")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                    "--directory", str(workdir), "--cores", str(args.cores), "--quiet", "all"], check=True)
+    # not --quiet: Snakemake's log must name each job's files for the breakdown; it goes to a file
+    with (workdir / "snakemake.out").open("w") as out:
+        done = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                               "--directory", str(workdir), "--cores", str(args.cores), "all"],
+                              stdout=out, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - start
+    if done.returncode != 0:
+        print((workdir / "snakemake.out").read_text()[-5000:], file=sys.stderr)
+        raise SystemExit(f"snakemake failed (exit {done.returncode}); its folder: {workdir}")
     with (workdir / "results" / "tables" / "table2.csv").open() as f:
         ious = {row["method"]: row["class_iou"] for row in csv.DictReader(f)}
     stages = stage_seconds(workdir)
