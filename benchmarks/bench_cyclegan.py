@@ -20,7 +20,6 @@ Prints the table of (c) and a JSON summary, and appends a row to benchmarks/RESU
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -35,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now  # noqa: E402
 from sggan.data.io import atomic_write_text  # noqa: E402
+from sggan.data.labels import group_lut  # noqa: E402
 from sggan.device import resolve_device  # noqa: E402
-from sggan.training import HistoryPool  # noqa: E402
-from benchmarks.bench_sggan import sggan_iteration  # noqa: E402
+from sggan.training import UnpairedBatch  # noqa: E402
 from sggan.translators import build_translator  # noqa: E402
-from sggan.translators import cyclegan, sggan  # noqa: E402
 
 SECTION = "## CycleGAN's iteration, layer by layer (`benchmarks/bench_cyclegan.py`)"
 SECTION_TEXT = """
@@ -61,34 +59,48 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def iteration_flops(models: nn.Module, make_iteration, config) -> int:
-    """FLOPs of one training iteration, counted on the meta device (shapes only, no arithmetic)."""
-    iteration = make_iteration(config, models.to("meta"), torch.device("meta"))
+def synthetic_batch(translator, device: torch.device) -> UnpairedBatch:
+    """One batch of random frames with blocky label maps and their group masks, on ``device``."""
+    height, width = translator.config.crop_size
+    groups = len(group_lut(translator.grouping())[1])
+    generator = torch.Generator().manual_seed(0)
+
+    def domain():
+        labels = torch.randint(0, 34, (1, height // 8, width // 8), generator=generator)
+        labels = labels.repeat_interleave(8, 1).repeat_interleave(8, 2)
+        mask = nn.functional.one_hot(labels[:, ::8, ::8] % groups, groups).permute(0, 3, 1, 2).float()
+        return torch.rand(1, 3, height, width, generator=generator) * 2 - 1, labels, mask
+
+    return UnpairedBatch(*(t.to(device) for t in (*domain(), *domain())))
+
+
+def iteration(name: str, params: dict, device: torch.device):
+    """A GAN translator built on ``device`` (the training contract) and one iteration of it, as a
+    function, on one fixed synthetic batch, in its last epoch's settings."""
+    translator = build_translator(name, params)
+    torch.manual_seed(0)
+    translator.build(device, seed=0)
+    translator.before_epoch(translator.config.epochs - 1)
+    batch = synthetic_batch(translator, device)
+    return translator, lambda step: translator.train_step(batch, step)
+
+
+def iteration_flops(name: str, params: dict, steps: int = 4) -> float:
+    """FLOPs of a training iteration, the mean of the first ``steps`` (DualGAN steps its generators
+    every n_critic-th), counted on the meta device (shapes only, no arithmetic)."""
+    _, step = iteration(name, params, torch.device("meta"))
     with FlopCounterMode(display=False) as counter:
-        iteration()
-    return int(counter.get_total_flops())
+        for i in range(steps):
+            step(i)
+    return counter.get_total_flops() / steps
 
 
-def cyclegan_iteration(config, models: nn.Module, device: torch.device):
-    """One CycleGAN training iteration on one fixed synthetic batch on ``device``, as a function."""
-    opt_g, opt_d = cyclegan.build_optimizers(models, config)
-    pool_r, pool_v = HistoryPool(config.pool_size, 1), HistoryPool(config.pool_size, 2)
-    v, r = ((torch.rand(1, 3, *config.crop_size) * 2 - 1).to(device) for _ in range(2))
-    return lambda: cyclegan.train_iteration(models, opt_g, opt_d, pool_r, pool_v, v, r, config,
-                                            contextlib.nullcontext())
-
-
-# name: (the networks, one iteration on them)
-TRANSLATORS = {"cyclegan": (cyclegan.CycleGANModels, cyclegan_iteration),
-               "sggan": (lambda config: sggan.SGGANModels(config, 8), sggan_iteration)}
-
-
-def iterations_per_s(iteration, device: torch.device, iterations: int, warmup: int) -> float:
-    for step in range(warmup + iterations):
-        if step == warmup:
+def iterations_per_s(step, device: torch.device, iterations: int, warmup: int) -> float:
+    for i in range(warmup + iterations):
+        if i == warmup:
             sync(device)
             start = time.perf_counter()
-        losses, _ = iteration()
+        losses, _ = step(i)
         torch.stack([t.detach().float() for t in losses.values()]).tolist()  # the training loop's one sync
     return iterations / (time.perf_counter() - start)
 
@@ -138,13 +150,13 @@ def time_layer(module: nn.Module, shape: tuple[int, ...], device: torch.device, 
             "flops": int(counter.get_total_flops())}
 
 
-def layer_table(config, device: torch.device, repeats: int) -> list[dict]:
+def layer_table(params: dict, device: torch.device, repeats: int) -> list[dict]:
     """Each distinct layer of CycleGAN's networks with its time and FLOPs per iteration, largest first."""
-    torch.manual_seed(0)
-    models = cyclegan.CycleGANModels(config)
-    shape = (1, 3, *config.crop_size)
+    translator, _ = iteration("cyclegan", params, torch.device("cpu"))
+    nets = translator.nets
+    shape = (1, 3, *translator.config.crop_size)
     kinds: dict[str, dict] = {}
-    for net, uses in ((models.g_vr, GENERATOR_USES), (models.d_r, DISCRIMINATOR_USES)):
+    for net, uses in ((nets.g_vr, GENERATOR_USES), (nets.d_r, DISCRIMINATOR_USES)):
         for name, module, in_shape in layer_inputs(net, shape):
             kind = layer_kind(module, in_shape)
             entry = kinds.setdefault(kind, {"layer": kind, "module": module, "shape": in_shape, "uses": 0})
@@ -198,19 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"date": now(), "machine": machine(), "torch": torch.__version__, "commit": commit(),
                "card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
                "size": f"{size[0]}x{size[1]}", "networks": networks or "paper"}
-    configs = {name: build_translator(name, {"load_size": size, "crop_size": size, **networks.get(name, {})}).config
-               for name in TRANSLATORS}
-    for name, (build_models, make_iteration) in TRANSLATORS.items():
-        config = configs[name]
-        torch.manual_seed(0)  # the weights' initialisation needs real values: built on the CPU
-        flops = iteration_flops(build_models(config), make_iteration, config)
-        torch.manual_seed(0)
-        iteration = make_iteration(config, build_models(config).to(device).train(), device)
-        rate = iterations_per_s(iteration, device, iterations, warmup)
+    params = {name: {"load_size": size, "crop_size": size, **networks.get(name, {})} for name in ("cyclegan", "sggan")}
+    for name in params:
+        flops = iteration_flops(name, params[name])
+        rate = iterations_per_s(iteration(name, params[name], device)[1], device, iterations, warmup)
         summary[name] = {"tflop_per_iteration": flops / 1e12, "iterations_per_s": rate,
                          "tflops": flops * rate / 1e12}
         print(f"{name}: {summary[name]}", file=sys.stderr)
-    rows = layer_table(configs["cyclegan"], device, repeats)
+    rows = layer_table(params["cyclegan"], device, repeats)
     print_layers(rows)
     layers_ms = sum(row["ms_per_iteration"] for row in rows)
     summary["layers"] = rows

@@ -52,10 +52,7 @@ MEASURED = {
 SCORE_FILE_LOAD_S = 0.0031
 GTA_FRAMES, CITYSCAPES_TRAIN, VAL_FRAMES = 24966, 2975, 500
 TABLE2_ROWS = ("source-only", "cyclegan-2k", "sggan-2k", "sggan-25k", "oracle")
-# U-Net translators whose iteration is SG-GAN's or less (same generators; DualGAN steps its
-# generators every n_critic-th iteration); SimGAN's and BiGAN's smaller networks are not counted
-SGGAN_RATE_FOR = {"sggan": "measured", "dualgan": "SG-GAN's rate (same U-Nets)",
-                  "simgan": "SG-GAN's rate (not measured)", "bigan": "SG-GAN's rate (not measured)"}
+SGGAN_MEASURED_SIZE = [256, 512]  # the crop of the measured SG-GAN rate
 
 
 @dataclasses.dataclass
@@ -80,30 +77,19 @@ def meta_flops(run) -> int:
     return int(counter.get_total_flops())
 
 
-def translator_iteration_flops(model: str, crop: list[int]) -> int:
-    """FLOPs of one training iteration of SG-GAN or CycleGAN at batch 1 (bench_cyclegan's iterations)."""
-    from benchmarks.bench_cyclegan import TRANSLATORS
-    from sggan.translators import build_translator
+def translator_iteration_flops(model: str, params: dict) -> float:
+    """FLOPs of one training iteration of a GAN translator at batch 1 (bench_cyclegan's count)."""
+    from benchmarks.bench_cyclegan import iteration_flops
 
-    build_models, make_iteration = TRANSLATORS[model]
-    config = build_translator(model, {"load_size": crop, "crop_size": crop}).config
-    torch.manual_seed(0)
-    models = build_models(config).to("meta")  # built on the CPU: the initialisation needs values
-    return meta_flops(make_iteration(config, models, torch.device("meta")))
+    return iteration_flops(model, params)
 
 
 def generator_frame_flops(model: str, params: dict, size: list[int]) -> int:
     """Forward FLOPs of a translator's generator on one frame of ``size`` (adaptation)."""
     from sggan.translators import build_translator
 
-    config = build_translator(model, params).config
-    if model == "cyclegan":
-        from sggan.models.resnet import ResnetGenerator
-        net = ResnetGenerator(config.ngf, config.blocks)
-    else:
-        from sggan.models import UNetGenerator
-        net = UNetGenerator(config.ngf, config.generator_depth)
-    net = net.to("meta").eval()
+    torch.manual_seed(0)
+    net = build_translator(model, params).generator_network().to("meta").eval()
     with torch.no_grad():
         return meta_flops(lambda: net(torch.empty(1, 3, *size, device="meta")))
 
@@ -134,7 +120,8 @@ def translator_jobs(config: dict) -> list[Job]:
     splits = config["splits"]
     target = splits["translator_target"]
     sggan_rate, sggan_source = MEASURED["sggan_train_it_s"]
-    sggan_flops = translator_iteration_flops("sggan", [256, 512])
+    sggan_flops = translator_iteration_flops("sggan", {"load_size": SGGAN_MEASURED_SIZE,
+                                                       "crop_size": SGGAN_MEASURED_SIZE})
     adapt_rate, adapt_source = MEASURED["adapt_frames_s"]
     unet_frame = generator_frame_flops("sggan", {}, config["adaptation"]["working_size"])
     jobs = []
@@ -149,17 +136,14 @@ def translator_jobs(config: dict) -> list[Job]:
         if translator.max_iterations_per_epoch:
             per_epoch = min(per_epoch, translator.max_iterations_per_epoch)
         iterations = translator.epochs * per_epoch
-        if model == "cyclegan":
-            flops = translator_iteration_flops("cyclegan", list(translator.crop_size))
-            rate = sggan_rate * sggan_flops / flops
-            source = (f"not measured: SG-GAN's {sggan_rate} it/s scaled by FLOPs "
-                      f"({flops / 1e12:.2f} vs {sggan_flops / 1e12:.2f} TFLOP per iteration)")
-        else:
-            rate, source = sggan_rate, sggan_source if model == "sggan" else SGGAN_RATE_FOR[model]
+        flops = translator_iteration_flops(model, params)
+        rate = sggan_rate * sggan_flops / flops
+        source = sggan_source if model == "sggan" and flops == sggan_flops else (
+            f"not measured: SG-GAN's {sggan_rate} it/s scaled by FLOPs "
+            f"({flops / 1e12:.2f} vs {sggan_flops / 1e12:.2f} TFLOP per iteration)")
         jobs.append(Job(row, f"train {model}", iterations, "iterations", rate, source))
         # adaptation: the codec's floor, or the generator when it is slower than that
-        frame_flops = generator_frame_flops(model, params, config["adaptation"]["working_size"]) \
-            if model in ("sggan", "cyclegan", "dualgan") else unet_frame
+        frame_flops = generator_frame_flops(model, params, config["adaptation"]["working_size"])
         network_rate = MEASURED["unet_alone_frames_s"][0] * unet_frame / frame_flops
         rate = min(adapt_rate, network_rate)
         source = adapt_source if rate == adapt_rate else \

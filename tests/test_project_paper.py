@@ -22,7 +22,7 @@ CONFIG = {
 @pytest.fixture
 def jobs(monkeypatch):
     monkeypatch.setattr(project_paper, "translator_iteration_flops",
-                        lambda model, crop: {"sggan": 1e12, "cyclegan": 5e12}[model])
+                        lambda model, params: {"sggan": 1e12, "cyclegan": 5e12}[model])
     monkeypatch.setattr(project_paper, "generator_frame_flops",
                         lambda model, params, size: {"sggan": 1e12, "cyclegan": 10e12}[model])
     monkeypatch.setattr(project_paper, "segmentation_flops", lambda seg: {
