@@ -4,10 +4,10 @@
 
 Runs `snakemake SNAKEMAKE-ARGS` (a dry run through a cluster profile) in this process, keeps each
 job with the resources Snakemake resolved for it, and hands each job that is not a local rule to
-the plugin's `Executor.run_job`:
-the code that builds the `sbatch` command line (SLURM) or the pod spec (Kubernetes). Only what
-talks to a cluster is replaced: `sbatch` and the account check, the Kubernetes API client, and the
-upload of the workflow's sources to the storage provider. Writes one record per job to OUT.json.
+the plugin's `Executor.run_job`, the code that builds the `sbatch` command line (SLURM) or the pod
+spec (Kubernetes). Only what talks to a cluster is replaced: `sbatch` and the account check, the
+Kubernetes API client, and the upload of the workflow's sources to the storage provider. Writes
+one record per job to OUT.json.
 """
 from __future__ import annotations
 
