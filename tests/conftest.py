@@ -1,9 +1,14 @@
+import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+
+from sggan.data.io import Frame, write_frame_list, write_image, write_label_ids
+from sggan.data.labels import LABEL_ID
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -116,3 +121,67 @@ def built_translator():
         return translator
 
     return build
+
+
+# Helpers that several test modules share.
+
+# SG-GAN's tiny settings: a few iterations of networks a few channels wide.
+SGGAN_TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "generator_depth": 3, "ngf": 4, "ndf": 4,
+              "load_size": [20, 36], "crop_size": [16, 32], "pool_size": 2, "alpha_beta_switch_epoch": 1,
+              "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+
+
+def street(rng, height, width, virtual):
+    """A tiny street: sky over building over road, a car; flat colours in the virtual style."""
+    label = np.full((height, width), LABEL_ID["road"], np.uint8)
+    horizon = height // 3 + int(rng.integers(-2, 3))
+    label[:horizon] = LABEL_ID["sky"]
+    label[horizon:horizon + height // 4] = LABEL_ID["building"]
+    left = int(rng.integers(0, width - 8))
+    label[-height // 4:, left:left + 8] = LABEL_ID["car"]
+    colours = {LABEL_ID["sky"]: (90, 160, 250), LABEL_ID["building"]: (180, 120, 90),
+               LABEL_ID["road"]: (140, 140, 140), LABEL_ID["car"]: (220, 30, 30)}
+    image = np.zeros((height, width, 3), np.uint8)
+    for label_id, colour in colours.items():
+        image[label == label_id] = colour if virtual else tuple(int(c * 0.7) for c in colour)
+    if not virtual:
+        image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+    return image, label
+
+
+def write_frames(folder, count, virtual, seed):
+    """``count`` tiny street frames in the virtual (GTA-like, palette labels) or real style."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(count):
+        height, width = (22, 40) if virtual else (24, 48)
+        image, label = street(rng, height, width, virtual)
+        if virtual and i == 0:  # a GTA-like quirk: image and label sizes differ
+            image = np.ascontiguousarray(image[:-2, :-3])
+        frame = Frame(f"{i:03d}", folder / "images" / f"{i:03d}.png", folder / "labels" / f"{i:03d}.png")
+        write_image(frame.image, image)
+        write_label_ids(frame.label, label, palette=virtual)
+        frames.append(frame)
+    return frames
+
+
+def read_log(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+IDS = np.array([7, 8, 26, 23, 21, 0], dtype=np.uint8)  # road, sidewalk, car, sky, vegetation, unlabeled
+SIZES = [(24, 40), (16, 32), (20, 28)]
+
+
+def write_segmentation_frames(folder, sizes=SIZES):
+    """Three random frames of a few classes, of different sizes, and their frame list."""
+    frames = []
+    for k, (height, width) in enumerate(sizes):
+        rng = np.random.default_rng(k)
+        label = IDS[rng.integers(0, len(IDS), (height, width))]
+        write_image(folder / f"{k}.png", rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        write_label_ids(folder / f"{k}_label.png", label, palette=True)
+        frames.append(Frame(f"city_000000_00000{k}", folder / f"{k}.png", folder / f"{k}_label.png"))
+    write_frame_list(folder / "frames.tsv", frames)
+    return folder / "frames.tsv"

@@ -14,7 +14,7 @@ from sggan.translators import available, build_translator, get_translator
 from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
 from sggan.translators.cyclegan import Config, generator_objective, networks
-from test_sggan_train import write_frames
+from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [20, 36],
         "crop_size": [16, 32], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2, "workers": 0}

@@ -13,7 +13,7 @@ from sggan.adapt import main as adapt_main
 from sggan.data.io import DataError, Frame, image_size, read_frame_list, write_frame_list
 from sggan.translators import build_translator
 from sggan.translators.external import External, render
-from test_sggan_train import write_frames
+from conftest import write_frames
 
 PYTHON = shlex.quote(sys.executable)
 

@@ -12,7 +12,7 @@ from sggan.translators import build_translator
 from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
 from sggan.translators.simgan import Config, SimGANNetworks, refiner_objective
-from test_sggan_train import write_frames
+from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "refiner_width": 4, "refiner_blocks": 1,
         "d_widths": [4, 4, 4, 4], "pretrain_refiner_steps": 2, "pretrain_discriminator_steps": 1,
