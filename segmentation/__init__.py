@@ -7,6 +7,7 @@
 - :mod:`segmentation.data`: training crops (with the 186-pixel margin), dumped scores, normalisation
 - :mod:`segmentation.class_stats`: ``python -m segmentation.class_stats``, per-class pixel statistics
 - :mod:`segmentation.train`: ``python -m segmentation.train``, one resumable training stage
+- :mod:`segmentation.stages`: each stage's settings from the workflow config (TrainConfig's defaults)
 - :mod:`segmentation.dump`: ``python -m segmentation.dump``, the front-end's scores for the context stage
 - :mod:`segmentation.predict`: ``python -m segmentation.predict``, Cityscapes label-id PNGs
 - :mod:`segmentation.distributed`, :mod:`segmentation.throughput`: torchrun data parallelism, FLOPs and MFU

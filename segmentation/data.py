@@ -26,6 +26,7 @@ written once by :mod:`segmentation.dump`, with their labels at the scores' strid
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -165,6 +166,20 @@ def stride_labels(train_ids: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return np.ascontiguousarray(train_ids[r[:, None], c[None, :]])
 
 
+def score_path(folder: Path, frame_id: str) -> Path:
+    """Where segmentation.dump writes a frame's scores."""
+    return Path(folder) / f"{frame_id}.pt"
+
+
+def read_index(folder: str | Path) -> dict:
+    """A finished dump's index.json (written last by segmentation.dump)."""
+    path = Path(folder) / "index.json"
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: {folder} is not a finished dump; "
+                        f"it is written by `python -m segmentation.dump`")
+    return json.loads(path.read_text())
+
+
 class DumpedScores(Dataset):
     """Whole-frame front-end scores and their stride-8 labels, indexed by sample number ``k``.
 
@@ -174,8 +189,6 @@ class DumpedScores(Dataset):
     """
 
     def __init__(self, folder: str | Path, seed: int):
-        from segmentation.dump import read_index, score_path  # dump imports this module
-
         self.folder = Path(folder)
         self.index = read_index(self.folder)
         self.ids = self.index["frames"]

@@ -29,23 +29,11 @@ from torch.utils.data import DataLoader, Dataset
 from sggan.progress import tqdm
 
 from sggan.cli import run
-from sggan.data.io import DataError, Frame, atomic_write, atomic_write_text, read_frame_list
+from sggan.data.io import Frame, atomic_write, atomic_write_text, read_frame_list
 from sggan.device import resolve_device
-from segmentation.data import read_aligned, stride_labels, to_network
+from segmentation.data import read_aligned, score_path, stride_labels, to_network
 from segmentation.model import frame_scores, use_channels_last
 from segmentation.predict import load_model
-
-
-def score_path(folder: Path, frame_id: str) -> Path:
-    return Path(folder) / f"{frame_id}.pt"
-
-
-def read_index(folder: str | Path) -> dict:
-    path = Path(folder) / "index.json"
-    if not path.is_file():
-        raise DataError(f"{path} does not exist: {folder} is not a finished dump; "
-                        f"it is written by `python -m segmentation.dump`")
-    return json.loads(path.read_text())
 
 
 class _Frames(Dataset):

@@ -1,32 +1,38 @@
 """Train one stage of the Dilation10 network (Yu & Koltun) into a run folder, resumably.
 
     # 1. front-end, from ImageNet VGG-16: 40K iterations, batch 8, 628x628 crops, SGD 1e-4, momentum 0.99
-    python -m segmentation.train --arch frontend --frames LIST.tsv --out FRONT
+    python -m segmentation.train --arch frontend --frames LIST.tsv --run-dir FRONT
     # 2. its scores on every whole frame, once (segmentation.dump), then the context module on them
     python -m segmentation.dump --model FRONT/model.pt --frames LIST.tsv --out SCORES
-    python -m segmentation.train --arch dilation10 --scores SCORES --init-from FRONT/model.pt --out CONTEXT \
+    python -m segmentation.train --scores SCORES --init-from FRONT/model.pt --run-dir CONTEXT \
         --iterations 24000 --batch-size 100 --lr 1e-3 --momentum 0.9
-    # 3. both together on halves of frames (1396x1396 with the margin), batch 1, lr 1e-5
-    python -m segmentation.train --arch dilation10 --frames LIST.tsv --init-from CONTEXT/model.pt --out JOINT \
-        --iterations 60000 --batch-size 1 --crop 1024 --lr 1e-5
+    # 3. both together on halves of frames (1396x1396 with the margin), batch 1, lr 1e-5, momentum 0.9
+    python -m segmentation.train --frames LIST.tsv --init-from CONTEXT/model.pt --run-dir JOINT \
+        --iterations 60000 --batch-size 1 --crop 1024 --lr 1e-5 --momentum 0.9
+
+Settings come as flags or as one JSON object, ``--params '{"iterations": 24000, ...}'`` (the
+workflow passes each stage's merged config block so: segmentation.stages); a setting not given
+keeps its default in :class:`TrainConfig`. ``--out FILE`` also writes the finished model.pt to
+FILE (the workflow's declared output, when run folders live in a shared folder).
 
 The stage follows from the arguments: ``--arch frontend`` trains the front-end alone (arch
 "frontend": its scores upsampled x8); ``--scores`` trains only the context module, on a dump of
 the frozen front-end's whole-frame scores (the front-end is not run at all; model.pt holds it
-from ``--init-from`` unchanged); ``--arch dilation10 --frames`` trains front-end and context
-module jointly on image crops (from ``--init-from``, a context or front-end model.pt; from a
-front-end one, the context module starts at its identity initialisation, which the original's
-documentation suggests for small datasets).
+from ``--init-from`` unchanged); ``--frames`` with arch dilation10 (the default) trains front-end
+and context module jointly on image crops (from ``--init-from``, a context or front-end model.pt;
+from a front-end one, the context module starts at its identity initialisation, which the
+original's documentation suggests for small datasets).
 
 Schedule (the paper's appendix for Cityscapes, and the original train.py's defaults where the
 paper gives none): front-end 40K iterations, batch 8, 628x628 crops (``--crop 256``), SGD lr 1e-4
 momentum 0.99; context 24K iterations, batch 100 whole frames, lr 1e-3 momentum 0.9 (train.py);
-joint 60K iterations, batch 1, 1396x1396 crops (``--crop 1024``, "halves of images"), lr 1e-5.
-The CLI defaults are the front-end's. Weight decay 5e-4; as the original's Caffe solver, biases
-learn at twice the rate and without weight decay. Constant learning rate (the original's step
-policy drops it only after 100K iterations). Front-end and joint stages compute the loss on the
-scores upsampled x8 against full-resolution labels; the context stage, which holds 100 whole
-frames per batch, against the labels at the scores' stride (as the original's context stage).
+joint 60K iterations, batch 1, 1396x1396 crops (``--crop 1024``, "halves of images"), lr 1e-5,
+momentum 0.9 (train.py). The optimisation defaults are the front-end's. Weight decay 5e-4; as the
+original's Caffe solver, biases learn at twice the rate and without weight decay. Constant
+learning rate (the original's step policy drops it only after 100K iterations). Front-end and
+joint stages compute the loss on the scores upsampled x8 against full-resolution labels; the
+context stage, which holds 100 whole frames per batch, against the labels at the scores' stride
+(as the original's context stage).
 
 Initialisation: ``--init imagenet`` (default) copies torchvision's ImageNet VGG-16 into the
 front-end (segmentation.vgg_init; ``--init-weights PATH`` for a local copy of the file),
@@ -55,8 +61,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import shutil
 import sys
 import time
+import types
+import typing
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +81,7 @@ from sggan.progress import tqdm
 
 from sggan import runs
 from sggan.cli import run
-from sggan.data.io import read_frame_list
+from sggan.data.io import atomic_write, read_frame_list
 from sggan.data.labels import IGNORE, NUM_CLASSES
 from sggan.device import resolve_device
 from segmentation import distributed
@@ -89,8 +99,8 @@ class TrainConfig:
     out: str
     frames: str | None = None      # frame list (front-end and joint stages)
     scores: str | None = None      # dumped front-end scores (context stage)
-    arch: str = "frontend"         # frontend | dilation10
-    init: str = "imagenet"         # imagenet | scratch (front-end weights, unless init_from)
+    arch: str = "dilation10"       # dilation10 (the paper's network) | frontend (the front-end stage)
+    init: str = "imagenet"         # imagenet (the paper) | scratch (front-end weights, unless init_from)
     init_weights: str | None = None  # local copy of torchvision's VGG-16 weights
     init_from: str | None = None   # a previous stage's model.pt
     iterations: int = 40000
@@ -370,43 +380,111 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     return Path(config.out) / "model.pt"
 
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    d = TrainConfig(out="")
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, model.pt, train_log.csv")
+# TrainConfig fields that name files or the run rather than settings of the stage: flags only.
+RUN_FIELDS = ("out", "frames", "scores", "init_from", "class_stats", "seed", "device")
+
+
+def config_from_settings(settings: dict, **run) -> TrainConfig:
+    """A TrainConfig from a stage's settings (``--params`` JSON, segmentation.stages) and the run's
+    paths; a setting of the wrong type or an unknown one is refused, naming it."""
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(settings) - fields | set(settings) & set(RUN_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown segmentation setting(s) {unknown}; known: {sorted(fields - set(RUN_FIELDS))}")
+    values = {}
+    for key, value in settings.items():
+        try:
+            values[key] = typed_setting(key, value)
+        except ValueError as err:
+            raise ValueError(f"segmentation setting {key}: {err}") from None
+    return TrainConfig(**values, **run)
+
+
+def typed_setting(key: str, value):
+    """``value`` as TrainConfig's field ``key`` holds it (a float from an int, a tuple from a list,
+    a square crop from one side), or a ValueError saying what it should be."""
+    hint = typing.get_type_hints(TrainConfig)[key]
+    if key == "crop" and isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)  # one side: a square
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+        if typing.get_origin(option) is tuple and isinstance(value, (list, tuple)) \
+                and len(value) == len(typing.get_args(option)) \
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return tuple(value)
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
+    expected = " or ".join(names.get(option, f"a list of {len(typing.get_args(option))} integers")
+                           for option in options)
+    raise ValueError(f"{value!r} is not {expected}")
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
+    """The stage's TrainConfig, and the path --out asks the finished model to be written to."""
+    # No argparse defaults: a setting not given keeps TrainConfig's default, its one home.
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                argument_default=argparse.SUPPRESS)
+    p.add_argument("--run-dir", dest="out", required=True, help="run folder: checkpoint.pt, model.pt, train_log.csv")
+    p.add_argument("--out", dest="model_out", help="also write the finished model.pt to this path")
+    p.add_argument("--params", default="{}", help="the stage's settings as JSON (TrainConfig fields, as "
+                   "segmentation.stages writes them); a setting given here and as a flag is refused")
     p.add_argument("--frames", help="frame list (TSV: id, image, label) to train on (front-end, joint)")
     p.add_argument("--scores", help="dumped front-end scores (segmentation.dump): train the context module")
-    p.add_argument("--arch", choices=ARCHS, default=d.arch, help="front-end alone, or with the context module")
-    p.add_argument("--init", choices=["imagenet", "scratch"], default=d.init,
-                   help="front-end start: torchvision's ImageNet VGG-16, or random (He)")
+    p.add_argument("--arch", choices=ARCHS, help="the front-end alone, or with the context module (default)")
+    p.add_argument("--init", choices=["imagenet", "scratch"],
+                   help="front-end start: torchvision's ImageNet VGG-16 (default), or random (He)")
     p.add_argument("--init-weights", help="local copy of torchvision's VGG-16 weights (vgg16-397923af.pth)")
     p.add_argument("--init-from", help="a previous stage's model.pt to start from")
-    p.add_argument("--iterations", type=int, default=d.iterations)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch per iteration")
-    p.add_argument("--accumulate", type=int, default=d.accumulate,
+    p.add_argument("--iterations", type=int)
+    p.add_argument("--batch-size", type=int, help="global batch per iteration")
+    p.add_argument("--accumulate", type=int,
                    help="split each process's share of a batch into N sequential micro-batches")
-    p.add_argument("--crop", type=int, nargs="+", default=list(d.crop), metavar="SIDE",
+    p.add_argument("--crop", type=int, nargs="+", metavar="SIDE",
                    help="output side of a square crop, or its height and width; multiples of 8 "
                    "(the network sees crop + 372: 256 -> the paper's 628)")
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=d.optimizer)
-    p.add_argument("--width", type=float, default=d.width, help="channel multiplier (1 = VGG-16)")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--momentum", type=float, help="SGD momentum or Adam beta1")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--optimizer", choices=["sgd", "adam"])
+    p.add_argument("--width", type=float, help="channel multiplier (1 = VGG-16)")
     p.add_argument("--class-balanced", action="store_true", help="sample crops class-uniformly (not the paper)")
     p.add_argument("--class-stats", help="class_stats.json of the frame list (segmentation.class_stats)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader processes decoding frames")
-    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
-    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--workers", type=int, help="DataLoader processes decoding frames")
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--log-every", type=int)
     p.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
     p.add_argument("--peak-tflops", type=float, help="the device's peak dense bf16 TFLOP/s, for the MFU log")
     args = vars(p.parse_args(argv))
-    if len(args["crop"]) not in (1, 2):
-        p.error("--crop takes one side (a square) or a height and a width")
-    args["crop"] = tuple(args["crop"] * (3 - len(args["crop"])))
-    config = TrainConfig(**args)
+    model_out = args.pop("model_out", None)
+    try:
+        settings = json.loads(args.pop("params"))
+    except json.JSONDecodeError as err:
+        p.error(f"--params is not JSON ({err})")
+    if not isinstance(settings, dict):
+        p.error("--params must be a JSON object of settings")
+    if "crop" in args:
+        if len(args["crop"]) not in (1, 2):
+            p.error("--crop takes one side (a square) or a height and a width")
+        args["crop"] = tuple(args["crop"] * (3 - len(args["crop"])))
+    twice = sorted(set(settings) & set(args))
+    if twice:
+        p.error(f"{twice} given both in --params and as flags; give each setting once")
+    run = {key: args.pop(key) for key in RUN_FIELDS if key in args}
+    try:
+        config = config_from_settings({**settings, **args}, **run)
+    except ValueError as err:
+        p.error(str(err))
     if config.iterations < 0 or min(config.batch_size, config.accumulate, config.checkpoint_every,
                                     config.log_every) < 1:
         p.error("--iterations must be >= 0; --batch-size, --accumulate, --checkpoint-every, --log-every >= 1")
@@ -414,15 +492,18 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         check_config(config, distributed.world_from_env())
     except ValueError as err:
         p.error(str(err))
-    return config
+    return config, model_out
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse_args(argv)
+    config, model_out = parse_args(argv)
     start = time.perf_counter()
     path = train(config)
     if distributed.world_from_env().rank == 0:
-        print(f"trained {config.stage} -> {path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        if model_out and Path(model_out).resolve() != path.resolve():
+            atomic_write(Path(model_out), lambda tmp: shutil.copyfile(path, tmp))
+        print(f"trained {config.stage} -> {model_out or path} in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,17 +4,19 @@
         --target TGT.tsv --run-dir results/translators/sggan-2k --seed 0
 
 The run folder receives ``checkpoint.pt`` (resumed from if present), sample grids, a loss log,
-and finally ``generator.pt``, the marker that training finished.
+and finally ``generator.pt``, the marker that training finished. ``--out FILE`` also writes that
+generator to FILE (the workflow's declared output, when run folders live in a shared folder).
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import torch
 
 from sggan.cli import parse_json, run
-from sggan.data.io import read_frame_list
+from sggan.data.io import atomic_write, read_frame_list
 from sggan.device import resolve_device
 from sggan.translators import build_translator
 
@@ -26,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", type=Path, required=True, help="frame list of source (virtual) frames")
     parser.add_argument("--target", type=Path, required=True, help="frame list of target (real) frames")
     parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="also write the finished generator.pt to this path")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
@@ -37,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     translator.train(read_frame_list(args.source), read_frame_list(args.target), args.run_dir,
                      resolve_device(args.device), args.seed)
+    generator = args.run_dir / "generator.pt"
+    if args.out and args.out.resolve() != generator.resolve():
+        atomic_write(args.out, lambda tmp: shutil.copyfile(generator, tmp))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import torch.multiprocessing as mp
 
 from segmentation import dump
 from segmentation.train import TrainConfig, fit
-from test_segmentation_train import write_frames
+from conftest import write_segmentation_frames
 
 WORLD = 2
 
@@ -41,13 +41,13 @@ def run_ranks(runs, out):
 
 
 def test_two_processes_train_in_step_and_match_one_process(tmp_path):
-    frames = write_frames(tmp_path)
+    frames = write_segmentation_frames(tmp_path)
     common = {"width": 1 / 32, "seed": 5, "device": "cpu", "init": "scratch", "checkpoint_every": 2, "log_every": 1}
-    fit(TrainConfig(out=str(tmp_path / "frontend0"), frames=str(frames), iterations=1, batch_size=2, crop=(8, 8),
-                    **common), progress=False)
+    fit(TrainConfig(out=str(tmp_path / "frontend0"), frames=str(frames), arch="frontend", iterations=1, batch_size=2,
+                    crop=(8, 8), **common), progress=False)
     dump.dump(tmp_path / "frontend0" / "model.pt", dump.read_frame_list(frames), tmp_path / "scores",
               torch.device("cpu"), progress=False)
-    frontend = {"frames": str(frames), "iterations": 3, "batch_size": 4, "crop": (8, 8), "lr": 1e-3, **common}
+    frontend = {"frames": str(frames), "arch": "frontend", "iterations": 3, "batch_size": 4, "crop": (8, 8), "lr": 1e-3, **common}
     context = {"scores": str(tmp_path / "scores"), "arch": "dilation10", "iterations": 3, "batch_size": 2,
                "init_from": str(tmp_path / "frontend0" / "model.pt"), "lr": 1e-2, **common}
     run_ranks([("frontend", {**frontend, "out": str(tmp_path / "ddp_frontend")}, free_port()),

@@ -6,38 +6,24 @@ import pytest
 import torch
 
 import segmentation.train as train_module
-from sggan.data.io import (Frame, image_size, read_frame_list, read_label, write_frame_list, write_image,
-                           write_label_ids)
+from sggan.data.io import image_size, read_frame_list, read_label
 from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
 from segmentation import class_stats, dump, predict
 from segmentation.context import ContextModule
+from segmentation.data import read_index, score_path
 from segmentation.train import main as train_main
 
-IDS = np.array([7, 8, 26, 23, 21, 0], dtype=np.uint8)  # road, sidewalk, car, sky, vegetation, unlabeled
-SIZES = [(24, 40), (16, 32), (20, 28)]
-
-
-def write_frames(folder, sizes=SIZES):
-    frames = []
-    for k, (height, width) in enumerate(sizes):
-        rng = np.random.default_rng(k)
-        label = IDS[rng.integers(0, len(IDS), (height, width))]
-        write_image(folder / f"{k}.png", rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
-        write_label_ids(folder / f"{k}_label.png", label, palette=True)
-        frames.append(Frame(f"city_000000_00000{k}", folder / f"{k}.png", folder / f"{k}_label.png"))
-    write_frame_list(folder / "frames.tsv", frames)
-    return folder / "frames.tsv"
-
+from conftest import SIZES, write_segmentation_frames
 
 @pytest.fixture
 def frame_list(tmp_path):
-    return write_frames(tmp_path)
+    return write_segmentation_frames(tmp_path)
 
 
 def args(frame_list, out, iterations=4, **extra):
-    options = {"--frames": frame_list, "--out": out, "--iterations": iterations, "--batch-size": 2,
-               "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu", "--init": "scratch",
-               "--checkpoint-every": 2, "--log-every": 1, **extra}
+    options = {"--frames": frame_list, "--run-dir": out, "--arch": "frontend", "--iterations": iterations,
+               "--batch-size": 2, "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu",
+               "--init": "scratch", "--checkpoint-every": 2, "--log-every": 1, **extra}
     return [str(x) for key, value in options.items() if value is not None
             for x in ([key] if value is True else [key, value])]
 
@@ -86,10 +72,10 @@ def test_accumulated_micro_batches_make_the_same_update(stages, frame_list, tmp_
 
 
 def test_dump_holds_whole_frame_scores_and_stride_8_labels(stages, frame_list, tmp_path):
-    index = dump.read_index(tmp_path / "scores")
+    index = read_index(tmp_path / "scores")
     assert index["frames"] == [f"city_000000_00000{k}" for k in range(3)]
     for k, (height, width) in enumerate(SIZES):
-        saved = torch.load(dump.score_path(tmp_path / "scores", f"city_000000_00000{k}"))
+        saved = torch.load(score_path(tmp_path / "scores", f"city_000000_00000{k}"))
         rows, cols = -(-height // 8), -(-width // 8)
         assert saved["scores"].shape == (19, rows, cols) and saved["scores"].dtype == torch.float16
         assert saved["labels"].shape == (rows, cols) and saved["labels"].dtype == torch.uint8
@@ -107,7 +93,7 @@ def test_the_stage_follows_from_the_arguments(frame_list, tmp_path):
                                                        "--arch": "dilation10"}))
     with pytest.raises(SystemExit):  # class balance without the statistics
         train_main(args(frame_list, tmp_path / "x", **{"--class-balanced": True}))
-    config = train_module.parse_args(args(frame_list, tmp_path / "x", **{"--arch": "dilation10"}))
+    config, _ = train_module.parse_args(args(frame_list, tmp_path / "x", **{"--arch": "dilation10"}))
     assert config.stage == "joint" and config.crop == (8, 8)
 
 
