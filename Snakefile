@@ -1,6 +1,12 @@
 # SG-GAN benchmark: GTA-V -> Cityscapes adaptation, dilated segmentation, Tables 1 and 2, figures.
 # Wiring only: the stages live in workflow/rules/*.smk, the work in the Python packages.
+import shlex
+import sys
+
 from snakemake.utils import min_version, validate
+
+from segmentation import stages
+from sggan.workflow_config import read_config
 
 min_version("8.20")
 
@@ -14,6 +20,18 @@ if not workflow.overwrite_configfiles:
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+# What the schema cannot check (models, parameters, the methods each figure and study pair names,
+# the stages' settings, the data roots), before any job starts: one line naming the key.
+try:
+    PLAN = read_config(config)
+    stages.check_block(config["segmentation"])
+except ValueError as err:
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+# Jobs run the interpreter that runs Snakemake (and its packages), whatever the shell's PATH holds.
+shell.prefix("set -euo pipefail; PYTHON=" + shlex.quote(sys.executable).replace("{", "{{").replace("}", "}}") + "; ")
 
 
 report: "workflow/report/workflow.rst"

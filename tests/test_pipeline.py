@@ -41,7 +41,7 @@ def table(workdir: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("pipeline")
+    workdir = tmp_path_factory.mktemp("pipeline in a folder with spaces")  # every path is quoted
     shutil.copy(TINY, workdir / "config.yaml")
     snakemake(workdir, "all")
     return workdir
@@ -140,7 +140,7 @@ def test_second_run_has_nothing_to_do(finished_run):
 def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(finished_run, tmp_path):
     # shared_dir, as on Kubernetes: run folders, adapted images, predictions and the toy world live
     # in a folder outside the working directory; only declared files stay in it
-    workdir, volume = tmp_path / "work", tmp_path / "volume"
+    workdir, volume = tmp_path / "work", tmp_path / "shared volume"
     workdir.mkdir()
     (workdir / "config.yaml").write_text(TINY.read_text() + f"shared_dir: {volume}\n")
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),

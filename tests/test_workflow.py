@@ -1,4 +1,5 @@
 """The workflow's wiring: dry runs of the shipped configs, fail-fast data checks, config validation."""
+import json
 import os
 import re
 import shutil
@@ -47,7 +48,8 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samp
     assert result.returncode == 0, result.stdout[-3000:]
     assert "rule toy_world" not in result.stdout
     # paper settings, not the toy's: the paper config replaces config.yaml rather than merging into it
-    assert "--iterations 40000" in result.stdout and "--width 1.0" in result.stdout
+    settings = stage_settings(result.stdout)
+    assert settings["frontend"]["iterations"] == 40000 and settings["frontend"]["width"] == 1.0
     for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "cyclegan-2k",
                    "dualgan-2k", "simgan-2k", "bigan-2k", "oracle"):
         assert f"results/scores/{method}.json" in result.stdout
@@ -56,10 +58,24 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samp
     for rule in ("train_frontend", "dump_frontend_scores", "train_context", "train_joint"):
         assert result.stdout.count(f"rule {rule}:") == 10, rule  # 9 translators and the oracle
     assert result.stdout.count("rule predict:") == 4 * 10  # in 4 shards
-    assert "--init imagenet" in result.stdout and "--crop 256 " in result.stdout
-    assert "--iterations 24000 --batch-size 100" in result.stdout
-    assert "--iterations 60000 --batch-size 1 --accumulate 1 --crop 1024" in result.stdout
+    assert settings["frontend"]["init"] == "imagenet" and settings["frontend"]["crop"] == 256
+    assert (settings["context"]["iterations"], settings["context"]["batch_size"]) == (24000, 100)
+    assert settings["joint"]["iterations"] == 60000 and settings["joint"]["momentum"] == 0.9
     assert "segmentation.predict --model results/segmentation/oracle/joint/model.pt" in result.stdout
+    # fp32 for the published numbers: adaptation, score dumps and prediction pass --no-amp
+    for command in ("sggan.adapt", "segmentation.dump", "segmentation.predict"):
+        lines = [line for line in result.stdout.splitlines() if f"-m {command} " in line]
+        assert lines and all(" --no-amp " in line for line in lines), command
+    assert all(stage["amp"] is False for stage in settings.values())
+
+
+def stage_settings(dry_run_output: str) -> dict[str, dict]:
+    """The --params of each segmentation stage's training commands (the same for every method)."""
+    settings = {}
+    for rule, params in re.findall(r"rule train_(frontend|context|joint):.*?segmentation\.train --params '(.*?)'",
+                                   dry_run_output, flags=re.S):
+        assert settings.setdefault(rule, json.loads(params)) == json.loads(params)
+    return settings
 
 
 def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_samples):
@@ -71,7 +87,7 @@ def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"--root {gta} " in result.stdout and f"--root {cityscapes} " in result.stdout
     # merged into the paper config, not replacing it: its other settings stay
-    assert "--iterations 40000" in result.stdout and result.stdout.count("rule adapt:") == 4 * 9
+    assert '"iterations": 40000' in result.stdout and result.stdout.count("rule adapt:") == 4 * 9
 
 
 def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):
@@ -82,18 +98,39 @@ def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(t
     assert f"{tmp_path}/nowhere" in message and "download" in message.lower()
 
 
-def test_unknown_translator_is_refused_at_start(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    result = dry_run(tmp_path, "--config", "translators={mine: {model: no-such-model}}")
-    assert result.returncode != 0
-    assert "no-such-model" in result.stdout and "available" in result.stdout
+@pytest.mark.parametrize("override, message", [
+    ("translators={mine: {model: no-such-model}}",
+     "error: config translators.mine: unknown translator model 'no-such-model'; available:"),
+    ("ab_study={pairs: [{a: sggan-2k, b: dualgan-2k}]}",
+     "error: config ab_study.pairs[0]: 'sggan-2k' vs 'dualgan-2k' must name two different configured"),
+    ("figures={fig5_gradient_zoom: {full: sggan-2k, ablation: sggan-2k-no-grad}}",
+     "error: config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator"),
+    ({"context": {"iterations": 5, "crop": 8}},
+     "error: config segmentation.context: unknown key(s) ['crop'] (the context stage trains on whole frames"),
+])
+def test_config_mistakes_are_refused_at_start_in_one_line(tmp_path, override, message):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    if isinstance(override, dict):  # segmentation settings, which the schema leaves to segmentation.stages
+        config["segmentation"].update(override)
+        override = "seed=0"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = dry_run(tmp_path, "--config", override)
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert message in result.stdout and "Traceback" not in result.stdout and 'File "' not in result.stdout
 
 
-def test_an_ab_pair_of_an_unconfigured_translator_is_refused_at_start(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    result = dry_run(tmp_path, "--config", "ab_study={pairs: [{a: sggan-2k, b: dualgan-2k}]}")
-    assert result.returncode != 0
-    assert "ab_study.pairs[0]: 'sggan-2k' vs 'dualgan-2k' must name two different configured" in result.stdout
+def test_jobs_run_the_interpreter_that_runs_snakemake(tmp_path):
+    # a `python` first on the PATH that fails, as an interpreter without the project's packages would
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")
+    (tmp_path / "bin" / "python").chmod(0o755)
+    shutil.copy(REPO / "tests/data/tiny_config.yaml", tmp_path / "config.yaml")
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(tmp_path), "--cores", "1", "results/data/toy_world.txt"]
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Toy world" in (tmp_path / "results/data/toy_world.txt").read_text()
 
 
 def test_schema_names_a_wrong_config_value(tmp_path):
@@ -126,7 +163,8 @@ def test_kubernetes_profile_keeps_the_bulk_on_the_shared_volume(tmp_path):
     assert f"--out {volume}/results/adapted/sggan-2k/images " in out
     assert f"--out {volume}/results/predictions/oracle/labels " in out
     assert f"sggan.data.toyworld --out {volume}/data/toy " in out
-    # ... and the declared files a job writes there are copied where the storage provider takes them
-    for made in ("translators/sggan-2k/generator.pt", "segmentation/oracle/joint/model.pt"):
-        assert re.search(rf"&& cp {volume}/results/{made} \S*/storage/results/{made}\n", out), made
+    # ... and the jobs write their declared files where the storage provider takes them
+    for run, made in (("translators/sggan-2k", "generator.pt"), ("segmentation/oracle/joint", "model.pt")):
+        assert re.search(rf"--run-dir {volume}/results/{run} --out \S*/storage/results/{run}/{made} ", out), made
+    assert "&& cp" not in out
     assert " results/adapted/sggan-2k/images" not in out

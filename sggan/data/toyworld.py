@@ -27,6 +27,7 @@ Output of :func:`generate_toy_world`::
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -593,12 +594,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gta-frames", type=int, default=160)
     parser.add_argument("--cityscapes-train", type=int, default=80)
     parser.add_argument("--cityscapes-val", type=int, default=30)
+    parser.add_argument("--done", type=Path, help="write the world's README here once every file is written "
+                        "(the workflow's marker); a world of other settings in --out is replaced")
     args = parser.parse_args(argv)
     for name in ("scale", "gta_frames", "cityscapes_train", "cityscapes_val"):
         if getattr(args, name) < (1 if name == "scale" else 0):
             parser.error(f"--{name.replace('_', '-')} must be {'positive' if name == 'scale' else 'non-negative'}")
     start = time.perf_counter()
-    generate_toy_world(args.out, args.seed, args.scale, args.gta_frames, args.cityscapes_train, args.cityscapes_val)
+    world = (args.seed, args.scale, args.gta_frames, args.cityscapes_train, args.cityscapes_val)
+    readme = args.out / "README.txt"
+    if args.done and readme.is_file() and readme.read_text() != _readme(*world):
+        # fewer frames than before would leave the old ones to be read as part of this world
+        for root in ("gta", "cityscapes", "ideal"):
+            shutil.rmtree(args.out / root, ignore_errors=True)
+    generate_toy_world(args.out, *world)
+    if args.done:
+        atomic_write_text(args.done, readme.read_text())
     print(f"toy world written to {args.out} in {time.perf_counter() - start:.1f} s")
 
 

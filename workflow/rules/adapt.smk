@@ -15,24 +15,25 @@ rule adapt:
     params:
         model=translator_model,
         params=translator_params,
-        run_dir=shared("results/translators/{translator}"),
+        run_dir=translator_run_dir,
         images=lambda wildcards: adapted_images(wildcards.translator),
-        shard=lambda w: shard_of(w.scatteritem),
+        shard=lambda wildcards: shard_of(wildcards.scatteritem),
         size=config["adaptation"]["working_size"],
         batch_size=config["adaptation"].get("batch_size", 1),
         workers=config["adaptation"].get("workers", 0),
-        device=DEVICE,
+        amp=no_amp(PLAN.adaptation_amp),
+        device=PLAN.device,
     threads: max(1, config["adaptation"].get("workers", 0))
     resources:
-        mem_mb=job_resource("adapt", "mem_mb"),
-        runtime=job_resource("adapt", "runtime"),
-        gpu=gpu_request(GPU_PER_JOB),
+        mem_mb=PLAN.resource("adapt", "mem_mb"),
+        runtime=PLAN.resource("adapt", "runtime"),
+        gpu=PLAN.gpu_request(),
     shell:
-        "OMP_NUM_THREADS={threads} python -m sggan.adapt --model {params.model} --params {params.params:q}"
-        " --run-dir {params.run_dir} --frames {input.frames} --out {params.images}"
+        'OMP_NUM_THREADS={threads} "$PYTHON" -m sggan.adapt --model {params.model:q} --params {params.params:q}'
+        " --run-dir {params.run_dir:q} --frames {input.frames:q} --out {params.images:q}"
         " --shard {params.shard[0]} --num-shards {params.shard[1]}"
         " --working-size {params.size[0]} {params.size[1]} --batch-size {params.batch_size}"
-        " --workers {params.workers} --device {params.device} --done {output} 2> {log}"
+        " --workers {params.workers} --device {params.device:q} {params.amp:q} --done {output:q} 2> {log:q}"
 
 
 rule gather_adapted:
@@ -47,4 +48,4 @@ rule gather_adapted:
         images=lambda wildcards: adapted_images(wildcards.translator),
     threads: 1
     shell:
-        "python -m sggan.gather --frames {input.frames} --images {params.images} --out {output} 2> {log}"
+        '"$PYTHON" -m sggan.gather --frames {input.frames:q} --images {params.images:q} --out {output:q} 2> {log:q}'

@@ -1,81 +1,82 @@
 # Data stage: the toy world (when enabled), dataset checks, splits.
 
-if TOY:
+if PLAN.toy:
 
     rule toy_world:
         output:
-            gta=directory(toy_folder("gta")),
-            cityscapes=directory(toy_folder("cityscapes")),
-            ideal=directory(toy_folder("ideal")),
+            "results/data/toy_world.txt",
         log:
             "logs/data/toy_world.log",
         params:
-            out=TOY_OUT,
+            out=PLAN.toy_dir,
             world=config["toy_world"],
+            seed=PLAN.seed,
         threads: 1
         resources:
-            mem_mb=job_resource("data", "mem_mb"),
-            runtime=job_resource("data", "runtime"),
+            mem_mb=PLAN.resource("data", "mem_mb"),
+            runtime=PLAN.resource("data", "runtime"),
         shell:
-            "python -m sggan.data.toyworld --out {params.out} --seed {SEED}"
+            '"$PYTHON" -m sggan.data.toyworld --out {params.out:q} --seed {params.seed}'
             " --scale {params.world[scale]} --gta-frames {params.world[gta_frames]}"
             " --cityscapes-train {params.world[cityscapes_train]}"
-            " --cityscapes-val {params.world[cityscapes_val]} 2> {log}"
+            " --cityscapes-val {params.world[cityscapes_val]} --done {output:q} 2> {log:q}"
 
     rule ideal_frames:
         input:
-            ideal=toy_folder("ideal"),
+            toy_world_done,
             source="results/data/gta.tsv",
         output:
             "results/adapted/ideal/frames.tsv",
         log:
             "logs/data/ideal_frames.log",
+        params:
+            images=adapted_images("ideal"),
         threads: 1
         shell:
-            "python -m sggan.gather --frames {input.source} --images {input.ideal}/images"
-            " --out {output} 2> {log}"
+            '"$PYTHON" -m sggan.gather --frames {input.source:q} --images {params.images:q}'
+            " --out {output:q} 2> {log:q}"
 
 
 rule check_gta:
     input:
-        toy_output("gta"),
+        toy_world_done,
     output:
         frames="results/data/gta.tsv",
         report="results/data/gta_report.json",
     log:
         "logs/data/check_gta.log",
     params:
-        root=GTA_ROOT,
+        root=PLAN.gta_root,
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
     threads: config["data"].get("check_workers", 4)
     resources:
-        mem_mb=job_resource("data", "mem_mb"),
-        runtime=job_resource("data", "runtime"),
+        mem_mb=PLAN.resource("data", "mem_mb"),
+        runtime=PLAN.resource("data", "runtime"),
     shell:
-        "python -m sggan.data.check --dataset gta --root {params.root} --report {output.report}"
-        " --frames-out {output.frames} --max-excluded-fraction {params.max_excluded}"
-        " --workers {threads} 2> {log}"
+        '"$PYTHON" -m sggan.data.check --dataset gta --root {params.root:q} --report {output.report:q}'
+        " --frames-out {output.frames:q} --max-excluded-fraction {params.max_excluded}"
+        " --workers {threads} 2> {log:q}"
 
 
 rule check_cityscapes:
     input:
-        toy_output("cityscapes"),
+        toy_world_done,
     output:
         frames="results/data/cityscapes_{split}.tsv",
         report="results/data/cityscapes_{split}_report.json",
     log:
         "logs/data/check_cityscapes_{split}.log",
     params:
-        root=CITYSCAPES_ROOT,
+        root=PLAN.cityscapes_root,
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
     threads: config["data"].get("check_workers", 4)
     resources:
-        mem_mb=job_resource("data", "mem_mb"),
-        runtime=job_resource("data", "runtime"),
+        mem_mb=PLAN.resource("data", "mem_mb"),
+        runtime=PLAN.resource("data", "runtime"),
     shell:
-        "python -m sggan.data.check --dataset cityscapes --split {wildcards.split} --root {params.root}"
-        " --report {output.report} --frames-out {output.frames}"
-        " --max-excluded-fraction {params.max_excluded} --workers {threads} 2> {log}"
+        '"$PYTHON" -m sggan.data.check --dataset cityscapes --split {wildcards.split} --root {params.root:q}'
+        " --report {output.report:q} --frames-out {output.frames:q}"
+        " --max-excluded-fraction {params.max_excluded} --workers {threads} 2> {log:q}"
 
 
 rule splits:
@@ -86,15 +87,16 @@ rule splits:
         "results/splits/heldout_source.tsv",
         "results/splits/heldout_target.tsv",
         "results/splits/translator_target.tsv",
-        expand("results/splits/{regime}/translator_source.tsv", regime=REGIMES),
+        expand("results/splits/{regime}/translator_source.tsv", regime=config["splits"]["regimes"]),
     log:
         "logs/data/splits.log",
     params:
         splits=config["splits"],
-        regimes=" ".join(f"--regime {name}={count}" for name, count in REGIMES.items()),
+        regimes=[f"--regime={name}={count}" for name, count in config["splits"]["regimes"].items()],
+        seed=PLAN.seed,
     threads: 1
     shell:
-        "python -m sggan.data.splits --source {input.source} --target {input.target} --seed {SEED}"
+        '"$PYTHON" -m sggan.data.splits --source {input.source:q} --target {input.target:q} --seed {params.seed}'
         " --translator-target {params.splits[translator_target]}"
         " --heldout-source {params.splits[heldout_source]} --heldout-target {params.splits[heldout_target]}"
-        " {params.regimes} --out results/splits 2> {log}"
+        " {params.regimes:q} --out results/splits 2> {log:q}"

@@ -4,23 +4,22 @@
 # The evaluator checks that every val frame has exactly one prediction: the shards' gather.
 rule evaluate:
     input:
+        toy_world_done,
         shards=gather.predict("results/predictions/{{method}}/shards/{scatteritem}.tsv"),
-        ground_truth=toy_output("cityscapes"),
     output:
-        scores="results/scores/{method}.json",
-        frames="results/scores/{method}.frames.npz",  # written beside the scores by eval.evaluate
+        "results/scores/{method}.json",
     log:
         "logs/evaluate/{method}.log",
     params:
-        predictions=shared("results/predictions/{method}/labels"),
-        ground_truth=f"{CITYSCAPES_ROOT}/gtFine/val",
+        predictions=lambda wildcards: predicted_labels(wildcards.method),
+        ground_truth=f"{PLAN.cityscapes_root}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
-        mem_mb=job_resource("evaluate", "mem_mb"),
-        runtime=job_resource("evaluate", "runtime"),
+        mem_mb=PLAN.resource("evaluate", "mem_mb"),
+        runtime=PLAN.resource("evaluate", "runtime"),
     shell:
-        "python -m eval.evaluate --predictions {params.predictions} --ground-truth {params.ground_truth}"
-        " --out {output.scores} --workers {threads} 2> {log}"
+        '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {params.ground_truth:q}'
+        " --out {output:q} --workers {threads} 2> {log:q}"
 
 
 rule provenance:
@@ -30,38 +29,29 @@ rule provenance:
         "logs/evaluate/provenance.log",
     params:
         config=lambda wildcards: json.dumps(config, sort_keys=True),
-        config_files=" ".join(map(str, workflow.configfiles)),
+        config_files=[str(path) for path in workflow.configfiles],
+        seed=PLAN.seed,
     threads: 1
     shell:
-        "python -m eval.provenance --config-json {params.config:q} --seed {SEED}"
-        " --config-file {params.config_files} --out {output} 2> {log}"
+        '"$PYTHON" -m eval.provenance --config-json {params.config:q} --seed {params.seed}'
+        " --config-file {params.config_files:q} --out {output:q} 2> {log:q}"
 
 
-# Bootstrap intervals over the validation frames and paired comparisons (TABLE2_COMPARISONS).
 rule table2:
     input:
-        scores=expand("results/scores/{method}.json", method=METHODS),
-        frames=expand("results/scores/{method}.frames.npz", method=METHODS),
+        scores=expand("results/scores/{method}.json", method=PLAN.methods),
         provenance="results/provenance.json",
     output:
         csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2.md",
-        per_class=report("results/tables/table2_per_class.csv", caption="../report/table2_per_class.rst",
-                         category="Tables"),
-        comparisons=report("results/tables/table2_comparisons.csv", caption="../report/table2_comparisons.rst",
-                           category="Tables"),
-        chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst",
-                     category="Figures"),
     log:
         "logs/evaluate/table2.log",
     params:
-        scores=" ".join(f"--score {m}=results/scores/{m}.json" for m in METHODS),
-        comparisons=" ".join(f"--compare {c.a},{c.b} --claim {shlex.quote(c.claim)}" for c in TABLE2_COMPARISONS),
+        scores=[f"--score={m}=results/scores/{m}.json" for m in PLAN.methods],
     threads: 1
     shell:
-        "python -m eval.table2 {params.scores} {params.comparisons} --out-csv {output.csv} --out-md {output.md}"
-        " --out-per-class-csv {output.per_class} --out-comparisons-csv {output.comparisons}"
-        " --out-chart {output.chart} --provenance {input.provenance} 2> {log}"
+        '"$PYTHON" -m eval.table2 {params.scores:q} --out-csv {output.csv:q} --out-md {output.md:q}'
+        " --provenance {input.provenance:q} 2> {log:q}"
 
 
 # Translator quality on the held-out source frames: realism (KID to held-out target frames) and,
@@ -78,24 +68,25 @@ rule kid:
     params:
         images=lambda wildcards: adapted_images(wildcards.adapted),
         weights=kid_weights(),
-        subsets=QUALITY.get("kid_subsets", 100),
-        subset_size=QUALITY.get("kid_subset_size", 1000),
-        device=DEVICE,
-    threads: THREADS_PER_JOB
+        subsets=config.get("quality", {}).get("kid_subsets", 100),
+        subset_size=config.get("quality", {}).get("kid_subset_size", 1000),
+        seed=PLAN.seed,
+        device=PLAN.device,
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("quality", "mem_mb"),
-        runtime=job_resource("quality", "runtime"),
-        gpu=gpu_request(min(GPU_PER_JOB, 1)),
+        mem_mb=PLAN.resource("quality", "mem_mb"),
+        runtime=PLAN.resource("quality", "runtime"),
+        gpu=PLAN.gpu_request(most=1),
     shell:
-        "OMP_NUM_THREADS={threads} python -m eval.kid --source-frames {input.heldout}"
-        " --adapted-dir {params.images} --target-frames {input.target} {params.weights} --seed {SEED}"
-        " --subsets {params.subsets} --subset-size {params.subset_size} --device {params.device}"
-        " --out {output} 2> {log}"
+        'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.kid --source-frames {input.heldout:q}'
+        " --adapted-dir {params.images:q} --target-frames {input.target:q} {params.weights:q} --seed {params.seed}"
+        " --subsets {params.subsets} --subset-size {params.subset_size} --device {params.device:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule semantic_preservation:
     input:
-        model=f"results/segmentation/oracle/{SEG_FINAL_STAGE}/model.pt",
+        model=segmentation_model("oracle"),
         heldout="results/splits/heldout_source.tsv",
         adapted="results/adapted/{adapted}/frames.tsv",
     output:
@@ -103,22 +94,23 @@ rule semantic_preservation:
     log:
         "logs/quality/semantic_{adapted}.log",
     params:
-        device=DEVICE,
-        tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",
-    threads: THREADS_PER_JOB
+        device=PLAN.device,
+        tile=tile_flag(),
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("quality", "mem_mb"),
-        runtime=job_resource("quality", "runtime"),
-        gpu=gpu_request(min(GPU_PER_JOB, 1)),
+        mem_mb=PLAN.resource("quality", "mem_mb"),
+        runtime=PLAN.resource("quality", "runtime"),
+        gpu=PLAN.gpu_request(most=1),
     shell:
-        "OMP_NUM_THREADS={threads} python -m eval.semantic --model {input.model} --heldout {input.heldout}"
-        " --adapted {input.adapted} --device {params.device} {params.tile} --out {output} 2> {log}"
+        'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.semantic --model {input.model:q} --heldout {input.heldout:q}'
+        " --adapted {input.adapted:q} --device {params.device:q} {params.tile:q} --out {output:q} 2> {log:q}"
 
 
 rule translator_quality:
     input:
-        kid=expand("results/quality/{adapted}/kid.json", adapted=ADAPTED),
-        semantic=expand("results/quality/{adapted}/semantic.json", adapted=ADAPTED) if "oracle" in METHODS else [],
+        kid=expand("results/quality/{adapted}/kid.json", adapted=PLAN.adapted),
+        semantic=expand("results/quality/{adapted}/semantic.json", adapted=PLAN.adapted)
+        if "oracle" in PLAN.methods else [],
         provenance="results/provenance.json",
     output:
         csv=report("results/tables/translator_quality.csv", caption="../report/translator_quality.rst",
@@ -127,10 +119,10 @@ rule translator_quality:
     log:
         "logs/quality/translator_quality.log",
     params:
-        kid=" ".join(f"--kid {m}=results/quality/{m}/kid.json" for m in ADAPTED),
-        semantic=" ".join(f"--semantic {m}=results/quality/{m}/semantic.json" for m in ADAPTED)
-        if "oracle" in METHODS else "",
+        kid=[f"--kid={m}=results/quality/{m}/kid.json" for m in PLAN.adapted],
+        semantic=[f"--semantic={m}=results/quality/{m}/semantic.json" for m in PLAN.adapted]
+        if "oracle" in PLAN.methods else [],
     threads: 1
     shell:
-        "python -m eval.quality {params.kid} {params.semantic} --provenance {input.provenance}"
-        " --out-csv {output.csv} --out-md {output.md} 2> {log}"
+        '"$PYTHON" -m eval.quality {params.kid:q} {params.semantic:q} --provenance {input.provenance:q}'
+        " --out-csv {output.csv:q} --out-md {output.md:q} 2> {log:q}"

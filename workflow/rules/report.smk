@@ -1,90 +1,87 @@
-# Report: the paper's qualitative figures (Figs. 4-7) and the translators' loss curves, as PNGs.
-# `all` asks only for those whose methods are configured (report_figures in common.smk).
+# Report: the paper's qualitative figures (Figs. 4-7), each drawn for the methods that config
+# `figures:` names, and the translators' loss curves, as PNGs.
 
 
 rule fig4_translations:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(SHOWN_TRANSLATORS),
+        adapted=adapted_frames(figure_methods("fig4_translations")),
     output:
         report("results/figures/fig4_translations.png", caption="../report/fig4.rst", category="Figures"),
     log:
         "logs/report/fig4_translations.log",
     params:
-        adapted=" ".join(f"--adapted {m}={adapted_images(m)}" for m in SHOWN_TRANSLATORS),
-        num=FIGURE_NUM_FRAMES,
+        adapted=[f"--adapted={m}={adapted_images(m)}" for m in figure_methods("fig4_translations")],
+        num=figure_frames(),
     threads: 1
     shell:
-        "python -m eval.figures fig4 --frames {input.frames} {params.adapted} --num {params.num}"
-        " --out {output} 2> {log}"
+        '"$PYTHON" -m eval.figures fig4 --frames {input.frames:q} {params.adapted:q} {params.num:q}'
+        " --out {output:q} 2> {log:q}"
 
 
 rule fig5_gradient_zoom:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(["sggan-2k", "sggan-2k-no-grad"]),
+        adapted=adapted_frames(figure_methods("fig5_gradient_zoom")),
     output:
         report("results/figures/fig5_gradient_zoom.png", caption="../report/fig5.rst", category="Figures"),
     log:
         "logs/report/fig5_gradient_zoom.log",
     params:
-        with_grad=adapted_images("sggan-2k"),
-        without_grad=adapted_images("sggan-2k-no-grad"),
-        num=FIGURE_NUM_FRAMES,
+        images=[adapted_images(m) for m in figure_methods("fig5_gradient_zoom")],
+        num=figure_frames(),
     threads: 1
     shell:
-        "python -m eval.figures fig5 --frames {input.frames} --with-grad {params.with_grad}"
-        " --without-grad {params.without_grad} --num {params.num} --out {output} 2> {log}"
+        '"$PYTHON" -m eval.figures fig5 --frames {input.frames:q} --with-grad {params.images[0]:q}'
+        " --without-grad {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
 
 
 rule fig6_discriminator_diff:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(["sggan-2k", "sggan-2k-no-sd"]),
+        adapted=adapted_frames(figure_methods("fig6_discriminator_diff")),
     output:
         report("results/figures/fig6_discriminator_diff.png", caption="../report/fig6.rst", category="Figures"),
     log:
         "logs/report/fig6_discriminator_diff.log",
     params:
-        with_sd=adapted_images("sggan-2k"),
-        without_sd=adapted_images("sggan-2k-no-sd"),
-        num=FIGURE_NUM_FRAMES,
+        images=[adapted_images(m) for m in figure_methods("fig6_discriminator_diff")],
+        num=figure_frames(),
     threads: 1
     shell:
-        "python -m eval.figures fig6 --frames {input.frames} --with-sd {params.with_sd}"
-        " --without-sd {params.without_sd} --num {params.num} --out {output} 2> {log}"
+        '"$PYTHON" -m eval.figures fig6 --frames {input.frames:q} --with-sd {params.images[0]:q}'
+        " --without-sd {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
 
 
 # The score files stand for the predictions: each is written only once every prediction shard is.
 rule fig7_segmentation:
     input:
         frames="results/data/cityscapes_val.tsv",
-        scores=[f"results/scores/{m}.json" for m in ("source-only", BEST_SGGAN) if m],
+        scores=[f"results/scores/{m}.json" for m in figure_methods("fig7_segmentation")],
     output:
         report("results/figures/fig7_segmentation.png", caption="../report/fig7.rst", category="Figures"),
     log:
         "logs/report/fig7_segmentation.log",
     params:
-        predictions=" ".join(f"--prediction {m}={shared(f'results/predictions/{m}/labels')}"
-                             for m in ("source-only", BEST_SGGAN) if m),
-        num=FIGURE_NUM_FRAMES,
+        predictions=[f"--prediction={m}={predicted_labels(m)}" for m in figure_methods("fig7_segmentation")],
+        num=figure_frames(),
     threads: 1
     shell:
-        "python -m eval.figures fig7 --frames {input.frames} {params.predictions} --num {params.num}"
-        " --out {output} 2> {log}"
+        '"$PYTHON" -m eval.figures fig7 --frames {input.frames:q} {params.predictions:q} {params.num:q}'
+        " --out {output:q} 2> {log:q}"
 
 
 # loss_log.csv is written beside the generator by the training (not every external program writes one:
 # its panel then says so).
 rule loss_curves:
     input:
-        [f"results/translators/{m}/generator.pt" for m in TRAINABLE],
+        [f"results/translators/{m}/generator.pt" for m in PLAN.trainable],
     output:
         report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Figures"),
     log:
         "logs/report/loss_curves.log",
     params:
-        logs=" ".join(f"--log {m}={shared(f'results/translators/{m}/loss_log.csv')}" for m in TRAINABLE),
+        logs=[f"--log={m}={translator_run(m)}/loss_log.csv" for m in PLAN.trainable],
     threads: 1
     shell:
-        "python -m eval.figures loss {params.logs} --out {output} 2> {log}"
+        '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} 2> {log:q}'

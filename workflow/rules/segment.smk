@@ -1,8 +1,8 @@
 # Segmentation: the dilated network trained per method in three stages, then label-id predictions
 # on target val:  class_stats -> train_frontend -> dump_frontend_scores -> train_context -> train_joint
 #                 -> predict (the last stage's model.pt; the front-end's with arch: frontend).
-# config `segmentation:` top-level keys are the front-end stage's (and defaults for the others);
-# `context:` and `joint:` override them for their stage (workflow/schemas/config.schema.yaml).
+# Each stage's settings come from config `segmentation:` through segmentation.stages, as JSON.
+
 
 rule class_stats:
     input:
@@ -12,14 +12,14 @@ rule class_stats:
     log:
         "logs/segment/class_stats_{method}.log",
     params:
-        workers=SEG.get("workers", 0),
-    threads: THREADS_PER_JOB
+        workers=SEGMENTATION.get("workers", 0),
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("data", "mem_mb"),
-        runtime=job_resource("data", "runtime"),
+        mem_mb=PLAN.resource("data", "mem_mb"),
+        runtime=PLAN.resource("data", "runtime"),
     shell:
-        "OMP_NUM_THREADS=1 python -m segmentation.class_stats --frames {input.frames} --out {output}"
-        " --workers {params.workers} 2> {log}"
+        'OMP_NUM_THREADS=1 "$PYTHON" -m segmentation.class_stats --frames {input.frames:q} --out {output:q}'
+        " --workers {params.workers} 2> {log:q}"
 
 
 rule train_frontend:
@@ -33,22 +33,20 @@ rule train_frontend:
     benchmark:
         "results/benchmarks/train_frontend/{method}.tsv"
     params:
-        run_dir=shared("results/segmentation/{method}/frontend"),
-        publish=publish(shared("results/segmentation/{method}/frontend/model.pt")),
-        launcher=seg_launcher(),
-        options=seg_options("frontend"),
-        common=seg_common(),
-        init=seg_init(),
-        balance=seg_balance,
-    threads: THREADS_PER_JOB
+        launcher=segmentation_launcher(),
+        settings=segmentation_settings("frontend"),
+        run_dir=segmentation_run_dir("frontend"),
+        seed=PLAN.seed,
+        device=PLAN.device,
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("segmentation", "mem_mb"),
-        runtime=job_resource("segmentation", "runtime"),
-        gpu=gpu_request(GPU_PER_JOB),
+        mem_mb=PLAN.resource("segmentation", "mem_mb"),
+        runtime=PLAN.resource("segmentation", "runtime"),
+        gpu=PLAN.gpu_request(),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch frontend"
-        " --frames {input.frames} --out {params.run_dir} {params.init} {params.options} {params.common}"
-        " {params.balance} 2> {log}{params.publish}"
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
+        " --frames {input.frames:q} --class-stats {input.stats:q} --seed {params.seed} --device {params.device:q}"
+        " --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
 
 
 rule dump_frontend_scores:
@@ -61,16 +59,17 @@ rule dump_frontend_scores:
     log:
         "logs/segment/dump_frontend_scores_{method}.log",
     params:
-        device=DEVICE,
-        workers=SEG.get("workers", 0),
-    threads: THREADS_PER_JOB
+        device=PLAN.device,
+        workers=SEGMENTATION.get("workers", 0),
+        amp=no_amp(stages.amp(SEGMENTATION)),
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("segmentation", "mem_mb"),
-        runtime=job_resource("segmentation", "runtime"),
-        gpu=gpu_request(min(GPU_PER_JOB, 1)),
+        mem_mb=PLAN.resource("segmentation", "mem_mb"),
+        runtime=PLAN.resource("segmentation", "runtime"),
+        gpu=PLAN.gpu_request(most=1),
     shell:
-        "OMP_NUM_THREADS={threads} python -m segmentation.dump --model {input.model} --frames {input.frames}"
-        " --out {output} --device {params.device} --workers {params.workers} 2> {log}"
+        'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.dump --model {input.model:q} --frames {input.frames:q}'
+        " --out {output:q} --device {params.device:q} --workers {params.workers} {params.amp:q} 2> {log:q}"
 
 
 rule train_context:
@@ -84,20 +83,20 @@ rule train_context:
     benchmark:
         "results/benchmarks/train_context/{method}.tsv"
     params:
-        run_dir=shared("results/segmentation/{method}/context"),
-        publish=publish(shared("results/segmentation/{method}/context/model.pt")),
-        launcher=seg_launcher(),
-        options=seg_options("context"),
-        common=seg_common(),
-    threads: THREADS_PER_JOB
+        launcher=segmentation_launcher(),
+        settings=segmentation_settings("context"),
+        run_dir=segmentation_run_dir("context"),
+        seed=PLAN.seed,
+        device=PLAN.device,
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("segmentation", "mem_mb"),
-        runtime=job_resource("segmentation", "runtime"),
-        gpu=gpu_request(GPU_PER_JOB),
+        mem_mb=PLAN.resource("segmentation", "mem_mb"),
+        runtime=PLAN.resource("segmentation", "runtime"),
+        gpu=PLAN.gpu_request(),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
-        " --scores {input.scores} --init-from {input.frontend} --out {params.run_dir}"
-        " {params.options} {params.common} 2> {log}{params.publish}"
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
+        " --scores {input.scores:q} --init-from {input.frontend:q} --seed {params.seed} --device {params.device:q}"
+        " --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
 
 
 rule train_joint:
@@ -112,42 +111,42 @@ rule train_joint:
     benchmark:
         "results/benchmarks/train_joint/{method}.tsv"
     params:
-        run_dir=shared("results/segmentation/{method}/joint"),
-        publish=publish(shared("results/segmentation/{method}/joint/model.pt")),
-        launcher=seg_launcher(),
-        options=seg_options("joint"),
-        common=seg_common(),
-        balance=seg_balance,
-    threads: THREADS_PER_JOB
+        launcher=segmentation_launcher(),
+        settings=segmentation_settings("joint"),
+        run_dir=segmentation_run_dir("joint"),
+        seed=PLAN.seed,
+        device=PLAN.device,
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("segmentation", "mem_mb"),
-        runtime=job_resource("segmentation", "runtime"),
-        gpu=gpu_request(GPU_PER_JOB),
+        mem_mb=PLAN.resource("segmentation", "mem_mb"),
+        runtime=PLAN.resource("segmentation", "runtime"),
+        gpu=PLAN.gpu_request(),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --arch dilation10"
-        " --frames {input.frames} --init-from {input.context} --out {params.run_dir}"
-        " {params.options} {params.common} {params.balance} 2> {log}{params.publish}"
+        "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
+        " --frames {input.frames:q} --init-from {input.context:q} --class-stats {input.stats:q}"
+        " --seed {params.seed} --device {params.device:q} --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
 
 
 rule predict:
     input:
-        model=f"results/segmentation/{{method}}/{SEG_FINAL_STAGE}/model.pt",
+        model=lambda wildcards: segmentation_model(wildcards.method),
         frames="results/data/cityscapes_val.tsv",
     output:
         "results/predictions/{method}/shards/{scatteritem}.tsv",
     log:
         "logs/segment/predict_{method}/{scatteritem}.log",
     params:
-        labels=shared("results/predictions/{method}/labels"),
-        shard=lambda w: shard_of(w.scatteritem),
-        device=DEVICE,
-        tile=f"--tile {SEG['tile']}" if SEG.get("tile") else "",
-    threads: THREADS_PER_JOB
+        labels=lambda wildcards: predicted_labels(wildcards.method),
+        shard=lambda wildcards: shard_of(wildcards.scatteritem),
+        device=PLAN.device,
+        tile=tile_flag(),
+        amp=no_amp(stages.amp(SEGMENTATION)),
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("predict", "mem_mb"),
-        runtime=job_resource("predict", "runtime"),
-        gpu=gpu_request(min(GPU_PER_JOB, 1)),
+        mem_mb=PLAN.resource("predict", "mem_mb"),
+        runtime=PLAN.resource("predict", "runtime"),
+        gpu=PLAN.gpu_request(most=1),
     shell:
-        "OMP_NUM_THREADS={threads} python -m segmentation.predict --model {input.model}"
-        " --frames {input.frames} --out {params.labels} --shard {params.shard[0]} --num-shards {params.shard[1]}"
-        " --done {output} --device {params.device} {params.tile} 2> {log}"
+        'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.predict --model {input.model:q}'
+        " --frames {input.frames:q} --out {params.labels:q} --shard {params.shard[0]} --num-shards {params.shard[1]}"
+        " --done {output:q} --device {params.device:q} {params.tile:q} {params.amp:q} 2> {log:q}"

@@ -7,25 +7,27 @@
 rule ab_kit:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(AB_METHODS),
+        adapted=adapted_frames(PLAN.ab_methods),
     output:
         directory("results/ab_study/kit"),
     log:
         "logs/study/ab_kit.log",
     params:
-        adapted=" ".join(f"--adapted {m}={adapted_images(m)}" for m in AB_METHODS),
-        pairs=" ".join(f"--pair {p['a']}:{p['b']}" + (f"={p['paper']}" if "paper" in p else "") for p in AB_PAIRS),
-        num=AB.get("num_frames", 500),
-        size=AB.get("size", [256, 512]),
-        base_url=f"--image-base-url {shlex.quote(AB['image_base_url'])}" if AB.get("image_base_url") else "",
+        adapted=[f"--adapted={m}={adapted_images(m)}" for m in PLAN.ab_methods],
+        pairs=[f"--pair={p['a']}:{p['b']}" + (f"={p['paper']}" if "paper" in p else "") for p in PLAN.ab_pairs],
+        num=config.get("ab_study", {}).get("num_frames", 500),
+        size=config.get("ab_study", {}).get("size", [256, 512]),
+        base_url=["--image-base-url", config["ab_study"]["image_base_url"]]
+        if config.get("ab_study", {}).get("image_base_url") else [],
+        seed=PLAN.seed,
     threads: 1
     resources:
-        mem_mb=job_resource("data", "mem_mb"),
-        runtime=job_resource("data", "runtime"),
+        mem_mb=PLAN.resource("data", "mem_mb"),
+        runtime=PLAN.resource("data", "runtime"),
     shell:
-        "python -m eval.ab kit --frames {input.frames} {params.adapted} {params.pairs} --num {params.num}"
-        " --size {params.size[0]} {params.size[1]} --seed {SEED} {params.base_url}"
-        " --out {output} 2> {log}"
+        '"$PYTHON" -m eval.ab kit --frames {input.frames:q} {params.adapted:q} {params.pairs:q} --num {params.num}'
+        " --size {params.size[0]} {params.size[1]} --seed {params.seed} {params.base_url:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule table1:
@@ -38,8 +40,8 @@ rule table1:
     log:
         "logs/study/table1.log",
     params:
-        answers=AB_ANSWERS,
+        answers=PLAN.ab_answers,
     threads: 1
     shell:
-        "python -m eval.table1 --kit {input.kit} --db {params.answers} --out-csv {output.csv}"
-        " --out-md {output.md} 2> {log}"
+        '"$PYTHON" -m eval.table1 --kit {input.kit:q} --db {params.answers:q} --out-csv {output.csv:q}'
+        " --out-md {output.md:q} 2> {log:q}"

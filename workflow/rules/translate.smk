@@ -14,15 +14,15 @@ rule train_translator:
     params:
         model=translator_model,
         params=translator_params,
-        run_dir=shared("results/translators/{trained}"),
-        device=DEVICE,
-        publish=publish(shared("results/translators/{trained}/generator.pt")),
-    threads: THREADS_PER_JOB
+        run_dir=translator_run_dir,
+        seed=PLAN.seed,
+        device=PLAN.device,
+    threads: PLAN.threads_per_job
     resources:
-        mem_mb=job_resource("translator", "mem_mb"),
-        runtime=job_resource("translator", "runtime"),
-        gpu=gpu_request(GPU_PER_JOB),
+        mem_mb=PLAN.resource("translator", "mem_mb"),
+        runtime=PLAN.resource("translator", "runtime"),
+        gpu=PLAN.gpu_request(),
     shell:
-        "python -m sggan.train --model {params.model} --params {params.params:q}"
-        " --source {input.source} --target {input.target} --run-dir {params.run_dir}"
-        " --seed {SEED} --device {params.device} --threads {threads} 2> {log}{params.publish}"
+        '"$PYTHON" -m sggan.train --model {params.model:q} --params {params.params:q}'
+        " --source {input.source:q} --target {input.target:q} --run-dir {params.run_dir:q} --out {output:q}"
+        " --seed {params.seed} --device {params.device:q} --threads {threads} 2> {log:q}"

@@ -1,0 +1,195 @@
+"""What the workflow's config asks for, checked when Snakemake reads the workflow.
+
+The Snakefile validates the config against workflow/schemas/config.schema.yaml (types, ranges),
+then calls :func:`read_config`, which checks what a schema cannot (translator models and their
+parameters, the regimes they train on, the methods that the A/B study and each figure name, the
+data roots) and returns a :class:`Plan`, the one object the rules read. A mistake is a
+:class:`ConfigError` with one line naming the key and the fix; nothing here starts work.
+(The segmentation stages are read by segmentation.stages.)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sggan.data.io import DataError
+from sggan.data.readers import CityscapesRoot, GTA5Root
+from sggan.translators import get_translator
+from sggan.translators.base import AdaptOptions
+
+
+class ConfigError(ValueError):
+    """A user mistake in the workflow's config."""
+
+
+# Memory (MB) and run time (minutes) each stage's jobs ask the scheduler for; config `resources`
+# overrides these per stage. Sized for the paper's full-resolution data; toy jobs need far less.
+DEFAULT_RESOURCES = {
+    "data": {"mem_mb": 4000, "runtime": 60},
+    "translator": {"mem_mb": 16000, "runtime": 24 * 60},
+    "adapt": {"mem_mb": 16000, "runtime": 4 * 60},
+    "segmentation": {"mem_mb": 32000, "runtime": 48 * 60},
+    "predict": {"mem_mb": 16000, "runtime": 2 * 60},
+    "evaluate": {"mem_mb": 8000, "runtime": 30},
+    "quality": {"mem_mb": 16000, "runtime": 60},
+}
+# The paper's figures that compare two configured translators (config `figures:`), with the
+# roles of the two.
+PAIRED_FIGURES = ("fig5_gradient_zoom", "fig6_discriminator_diff")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The checked config: Table 2's rows, what is trained and adapted, where the bulk lives."""
+
+    config: dict
+    toy: bool
+    shared_dir: str                # run folders, adapted images, predictions, the toy world ("": here)
+    translators: dict[str, dict]   # method -> its config entry
+    trainable: list[str]           # translators with something to learn
+    methods: list[str]             # Table 2's rows, in order
+    adapted: list[str]             # methods with adapted source frames
+    ab_pairs: list[dict]
+    figures: dict[str, list[str]]  # figure -> the methods it shows (for the figures configured)
+
+    def shared(self, path: str) -> str:
+        """Where a folder that no declared file carries lives: in shared_dir when it is set."""
+        return os.path.join(self.shared_dir, path) if self.shared_dir else path
+
+    @property
+    def seed(self) -> int:
+        return self.config["seed"]
+
+    @property
+    def device(self) -> str:
+        return self.config.get("device", "auto")
+
+    @property
+    def threads_per_job(self) -> int:
+        """CPU threads of each torch job: one each on the toy world, where several jobs share a few
+        cores (torch's thread pools slow down badly when oversubscribed)."""
+        return self.config.get("threads_per_job", 1)
+
+    @property
+    def toy_dir(self) -> str:
+        return self.shared(self.config["toy_world"].get("out", "data/toy"))
+
+    @property
+    def gta_root(self) -> str:
+        root = self.config["data"]["gta_root"]
+        return self.shared(root) if self.toy else root  # the toy world is generated with the bulk
+
+    @property
+    def cityscapes_root(self) -> str:
+        root = self.config["data"]["cityscapes_root"]
+        return self.shared(root) if self.toy else root
+
+    @property
+    def ab_methods(self) -> list[str]:
+        return list(dict.fromkeys(m for pair in self.ab_pairs for m in (pair["a"], pair["b"])))
+
+    @property
+    def ab_answers(self) -> str:
+        """The A/B study's answers database (written by the raters' app, never by a job)."""
+        return self.config.get("ab_study", {}).get("answers", "results/ab_study/answers.sqlite")
+
+    @property
+    def adaptation_amp(self) -> bool:
+        return self.config["adaptation"].get("amp", AdaptOptions.amp)
+
+    @property
+    def gpus_per_job(self) -> int:
+        """GPUs each accelerated job claims; `--resources gpu=N` then keeps N such jobs at once."""
+        if self.device == "cpu":
+            return 0
+        return int(self.config.get("gpus_per_job", 0 if self.toy else 1))
+
+    def gpu_request(self, most: int | None = None) -> int | None:
+        """A job's `gpu` resource (gpus_per_job, at most ``most``): left out rather than 0 when it
+        uses none, since the Kubernetes executor asks for a GPU node for every job that has the
+        key, whatever its value."""
+        return min(self.gpus_per_job, most or self.gpus_per_job) or None
+
+    def resource(self, stage: str, key: str) -> int:
+        return self.config.get("resources", {}).get(stage, {}).get(key, DEFAULT_RESOURCES[stage][key])
+
+
+def read_config(config: dict) -> Plan:
+    """The Plan of a schema-valid config, or a ConfigError naming the first mistake."""
+    toy = config.get("toy_world", {}).get("enabled", False)
+    translators = config["translators"]
+    trainable = [method for method, translator in built_translators(config).items() if translator.trainable]
+    methods = list(translators) + (["oracle"] if config.get("oracle", True) else []) \
+        + (["ideal"] if toy and config.get("ideal", False) else [])
+    adapted = list(translators) + (["ideal"] if "ideal" in methods else [])
+    plan = Plan(config=config, toy=toy, shared_dir=config.get("shared_dir", ""), translators=translators,
+                trainable=trainable, methods=methods, adapted=adapted,
+                ab_pairs=ab_pairs(config.get("ab_study", {}), adapted),
+                figures=figures(config.get("figures", {}), adapted, methods))
+    if not toy:
+        check_data_roots(plan)
+    return plan
+
+
+def built_translators(config: dict) -> dict:
+    """Each configured translator, built once: unknown models and parameters fail here."""
+    regimes = config["splits"]["regimes"]
+    translators = {}
+    for method, entry in config["translators"].items():
+        try:
+            cls = get_translator(entry["model"])
+            translators[method] = translator = cls(entry.get("params", {}))
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"config translators.{method}: {err.args[0]}") from None
+        if translator.trainable and entry.get("regime") not in regimes:
+            raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
+                              f"'regime', one of {sorted(regimes)} (splits.regimes)")
+    return translators
+
+
+def ab_pairs(study: dict, adapted: list[str]) -> list[dict]:
+    pairs = study.get("pairs", [])
+    for i, pair in enumerate(pairs):
+        unknown = [pair[k] for k in ("a", "b") if pair[k] not in adapted]
+        if unknown or pair["a"] == pair["b"]:
+            raise ConfigError(f"config ab_study.pairs[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
+                              f"different configured translators, from {', '.join(adapted)}")
+    return pairs
+
+
+def figures(block: dict, adapted: list[str], methods: list[str]) -> dict:
+    """The methods of each configured figure, every one of them checked against the config:
+    fig4_translations (columns) and the paired figures show adapted frames, fig7_segmentation
+    (rows) predictions."""
+    shown = {}
+    for name in ("fig4_translations", "fig7_segmentation"):
+        if name in block:
+            allowed = adapted if name == "fig4_translations" else methods
+            for i, method in enumerate(block[name]):
+                if method not in allowed:
+                    raise ConfigError(f"config figures.{name}[{i}]: {method!r} is not configured; "
+                                      f"choose from {', '.join(allowed)}")
+            if len(set(block[name])) != len(block[name]):
+                raise ConfigError(f"config figures.{name}: {block[name]} names a method twice")
+            shown[name] = list(block[name])
+    for name in PAIRED_FIGURES:
+        if name in block:
+            pair = block[name]
+            for role in ("full", "ablation"):
+                if pair[role] not in adapted:
+                    raise ConfigError(f"config figures.{name}.{role}: {pair[role]!r} is not a configured "
+                                      f"translator; choose from {', '.join(adapted)}")
+            if pair["full"] == pair["ablation"]:
+                raise ConfigError(f"config figures.{name}: full and ablation are both {pair['full']!r}; "
+                                  f"name two different translators")
+            shown[name] = [pair["full"], pair["ablation"]]
+    return shown
+
+
+def check_data_roots(plan: Plan) -> None:
+    """Real data must be there before anything runs (the toy world is generated by the pipeline)."""
+    try:
+        GTA5Root(plan.gta_root)
+        CityscapesRoot(plan.cityscapes_root)
+    except DataError as err:
+        raise ConfigError(f"data missing: {err}") from None

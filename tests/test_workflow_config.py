@@ -1,0 +1,92 @@
+"""Reading the workflow's config (sggan.workflow_config): rows, trained methods, figures, study pairs,
+data roots and the shared folder, each mistake refused with one line naming the key."""
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sggan.workflow_config import ConfigError, read_config
+
+REPO = Path(__file__).resolve().parents[1]
+TOY = yaml.safe_load((REPO / "config.yaml").read_text())
+TINY = yaml.safe_load((REPO / "tests/data/tiny_config.yaml").read_text())
+
+
+def changed(config: dict, **top) -> dict:
+    config = copy.deepcopy(config)
+    config.update(top)
+    return config
+
+
+def test_the_toy_config_plans_every_row_in_order():
+    plan = read_config(TOY)
+    assert plan.methods == ["source-only", "sggan-2k", "sggan-25k", "cyclegan-2k", "oracle", "ideal"]
+    assert plan.trainable == ["sggan-2k", "sggan-25k", "cyclegan-2k"]
+    assert plan.adapted == ["source-only", "sggan-2k", "sggan-25k", "cyclegan-2k", "ideal"]
+    assert plan.figures == {"fig4_translations": ["sggan-2k", "sggan-25k", "cyclegan-2k"],
+                            "fig7_segmentation": ["source-only", "sggan-25k"]}
+    assert plan.ab_methods == ["sggan-2k", "cyclegan-2k", "sggan-25k"]
+    assert (plan.toy, plan.gta_root, plan.toy_dir) == (True, "data/toy/gta", "data/toy")
+    assert plan.gpus_per_job == 0 and plan.resource("segmentation", "mem_mb") == 2000
+    assert plan.resource("segmentation", "runtime") == 30
+
+
+def test_the_bulk_moves_to_the_shared_folder_and_real_data_stays_where_it_is():
+    plan = read_config(changed(TINY, shared_dir="/volume"))
+    assert plan.shared("results/adapted/x/images") == "/volume/results/adapted/x/images"
+    assert (plan.toy_dir, plan.cityscapes_root) == ("/volume/data/toy", "/volume/data/toy/cityscapes")
+    assert read_config(TINY).shared("results/x") == "results/x"
+
+
+def test_renamed_methods_keep_their_figures():
+    config = copy.deepcopy(TINY)
+    config["translators"]["mine"] = config["translators"].pop("sggan-2k")
+    config["figures"] = {"fig6_discriminator_diff": {"full": "mine", "ablation": "sggan-2k-no-sd"},
+                         "fig7_segmentation": ["oracle", "mine"]}
+    del config["ab_study"]
+    assert read_config(config).figures == {"fig7_segmentation": ["oracle", "mine"],
+                                           "fig6_discriminator_diff": ["mine", "sggan-2k-no-sd"]}
+
+
+@pytest.mark.parametrize("figures, message", [
+    ({"fig4_translations": ["sggan-2k", "sggan-2k-no-grad"]},
+     "config figures.fig4_translations[1]: 'sggan-2k-no-grad' is not configured; choose from source-only, "),
+    ({"fig7_segmentation": ["source-only", "source-only"]}, "config figures.fig7_segmentation: ['source-only', "
+                                                            "'source-only'] names a method twice"),
+    ({"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "sggan-2k-no-grad"}},
+     "config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator"),
+    ({"fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k"}},
+     "config figures.fig6_discriminator_diff: full and ablation are both 'sggan-2k'"),
+    ({"fig4_translations": ["oracle"]}, "config figures.fig4_translations[0]: 'oracle' is not configured"),
+])
+def test_a_figure_naming_an_unconfigured_method_is_refused(figures, message):
+    with pytest.raises(ConfigError) as err:
+        read_config(changed(TINY, figures=figures))
+    assert message in str(err.value)
+
+
+def test_translator_mistakes_are_refused_naming_the_method():
+    config = copy.deepcopy(TINY)
+    config["translators"]["mine"] = {"model": "no-such-model"}
+    with pytest.raises(ConfigError, match=r"config translators.mine: unknown translator model 'no-such-model'"):
+        read_config(config)
+    config["translators"]["mine"] = {"model": "sggan", "regime": "5k"}
+    with pytest.raises(ConfigError, match=r"config translators.mine: model 'sggan' is trained and needs 'regime'"):
+        read_config(config)
+    config["translators"]["mine"] = {"model": "sggan", "regime": "2k", "params": {"epoch": 3}}
+    with pytest.raises(ConfigError, match=r"config translators.mine: .*unknown parameter"):
+        read_config(config)
+
+
+def test_an_ab_pair_must_name_two_configured_translators():
+    with pytest.raises(ConfigError, match=r"ab_study.pairs\[0\]: 'sggan-2k' vs 'sggan-2k' must name two different"):
+        read_config(changed(TINY, ab_study={"pairs": [{"a": "sggan-2k", "b": "sggan-2k"}]}))
+
+
+def test_missing_real_data_is_refused_before_anything_runs(tmp_path):
+    config = changed(TINY, toy_world={"enabled": False},
+                     data={"gta_root": str(tmp_path / "gta"), "cityscapes_root": str(tmp_path / "cityscapes")})
+    with pytest.raises(ConfigError) as err:
+        read_config(config)
+    assert str(err.value).startswith(f"data missing: GTA-V root {tmp_path / 'gta'}") and "download" in str(err.value)
