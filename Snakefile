@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import min_version, validate
 
 from segmentation import stages
+from sggan.cli import UserError
 from sggan.workflow_config import read_config
 
 min_version("8.20")
@@ -25,7 +26,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 try:
     PLAN = read_config(config)
     stages.check_block(config["segmentation"])
-except ValueError as err:
+except UserError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from sggan.config_values import ConfigError
 from segmentation.train import TrainConfig, config_from_settings, typed_setting
 
 STAGES = ("frontend", "context", "joint")
@@ -78,22 +79,19 @@ def check_block(segmentation: dict) -> None:
     _refuse_unknown(segmentation, known, "segmentation")
     arch = segmentation.get("arch", TrainConfig.arch)
     if arch not in ("frontend", "dilation10"):
-        raise ValueError(f"config segmentation.arch: {arch!r} is not one of frontend, dilation10")
+        raise ConfigError(f"config segmentation.arch: {arch!r} is not one of frontend, dilation10")
     for stage in ("context", "joint"):
         block = segmentation.get(stage)
         if block is None:
             continue
         if not isinstance(block, dict):
-            raise ValueError(f"config segmentation.{stage}: expected a mapping of settings, got {block!r}")
+            raise ConfigError(f"config segmentation.{stage}: expected a mapping of settings, got {block!r}")
         _refuse_unknown(block, set(STAGE_KEYS[stage]), f"segmentation.{stage}",
                         "the context stage trains on whole frames: it has no crop" if stage == "context" else "")
     for stage in STAGES:
         for key, value in _stated(segmentation, stage).items():
-            try:
-                typed_setting(key, value)
-            except ValueError as err:
-                where = f"segmentation.{key}" if stage == "frontend" else f"segmentation.{stage}.{key}"
-                raise ValueError(f"config {where}: {err}") from None
+            where = f"segmentation.{key}" if stage == "frontend" else f"segmentation.{stage}.{key}"
+            typed_setting(key, value, f"config {where}")
 
 
 def _stated(segmentation: dict, stage: str) -> dict:
@@ -107,7 +105,7 @@ def _stated(segmentation: dict, stage: str) -> dict:
 def _refuse_unknown(block: dict, known: set[str], where: str, hint: str = "") -> None:
     unknown = sorted(set(block) - known)
     if unknown:
-        raise ValueError(f"config {where}: unknown key(s) {unknown}" + (f" ({hint})" if hint else "")
+        raise ConfigError(f"config {where}: unknown key(s) {unknown}" + (f" ({hint})" if hint else "")
                          + f"; known: {sorted(known)}")
 
 

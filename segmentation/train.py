@@ -61,11 +61,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shutil
 import sys
 import time
-import types
 import typing
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -80,7 +78,8 @@ from torch.utils.data import DataLoader
 from sggan.progress import tqdm
 
 from sggan import runs
-from sggan.cli import run
+from sggan.cli import parse_json, run
+from sggan.config_values import ConfigError, checked
 from sggan.data.io import atomic_write, read_frame_list
 from sggan.data.labels import IGNORE, NUM_CLASSES
 from sggan.device import resolve_device
@@ -390,42 +389,17 @@ def config_from_settings(settings: dict, **run) -> TrainConfig:
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(settings) - fields | set(settings) & set(RUN_FIELDS))
     if unknown:
-        raise ValueError(f"unknown segmentation setting(s) {unknown}; known: {sorted(fields - set(RUN_FIELDS))}")
-    values = {}
-    for key, value in settings.items():
-        try:
-            values[key] = typed_setting(key, value)
-        except ValueError as err:
-            raise ValueError(f"segmentation setting {key}: {err}") from None
+        raise ConfigError(f"unknown segmentation setting(s) {unknown}; known: {sorted(fields - set(RUN_FIELDS))}")
+    values = {key: typed_setting(key, value, f"segmentation setting {key}") for key, value in settings.items()}
     return TrainConfig(**values, **run)
 
 
-def typed_setting(key: str, value):
+def typed_setting(key: str, value, where: str):
     """``value`` as TrainConfig's field ``key`` holds it (a float from an int, a tuple from a list,
-    a square crop from one side), or a ValueError saying what it should be."""
-    hint = typing.get_type_hints(TrainConfig)[key]
+    a square crop from one side), or a ConfigError naming ``where``."""
     if key == "crop" and isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)  # one side: a square
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-    for option in options:
-        if option is type(None) and value is None:
-            return None
-        if option is bool and isinstance(value, bool):
-            return value
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if option is str and isinstance(value, str):
-            return value
-        if typing.get_origin(option) is tuple and isinstance(value, (list, tuple)) \
-                and len(value) == len(typing.get_args(option)) \
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return tuple(value)
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
-    expected = " or ".join(names.get(option, f"a list of {len(typing.get_args(option))} integers")
-                           for option in options)
-    raise ValueError(f"{value!r} is not {expected}")
+        value = [value, value]  # one side: a square
+    return checked(value, typing.get_type_hints(TrainConfig)[key], where)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
@@ -467,10 +441,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
     p.add_argument("--peak-tflops", type=float, help="the device's peak dense bf16 TFLOP/s, for the MFU log")
     args = vars(p.parse_args(argv))
     model_out = args.pop("model_out", None)
-    try:
-        settings = json.loads(args.pop("params"))
-    except json.JSONDecodeError as err:
-        p.error(f"--params is not JSON ({err})")
+    settings = parse_json(args.pop("params"), "--params")
     if not isinstance(settings, dict):
         p.error("--params must be a JSON object of settings")
     if "crop" in args:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from sggan.adaptation import AdaptOptions
+from sggan.cli import UserError
+from sggan.config_values import ConfigError
 from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
 from sggan.translators import get_translator
-from sggan.translators.base import AdaptOptions
-
-
-class ConfigError(ValueError):
-    """A user mistake in the workflow's config."""
 
 
 # Memory (MB) and run time (minutes) each stage's jobs ask the scheduler for; config `resources`
@@ -139,8 +137,8 @@ def built_translators(config: dict) -> dict:
         try:
             cls = get_translator(entry["model"])
             translators[method] = translator = cls(entry.get("params", {}))
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"config translators.{method}: {err.args[0]}") from None
+        except UserError as err:
+            raise ConfigError(f"config translators.{method}: {err}") from None
         if translator.trainable and entry.get("regime") not in regimes:
             raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
                               f"'regime', one of {sorted(regimes)} (splits.regimes)")

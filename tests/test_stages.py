@@ -12,7 +12,8 @@ import yaml
 from segmentation import stages
 from segmentation.train import TrainConfig, config_from_settings, parse_args
 from segmentation.train import main as train_main
-from sggan.translators.base import AdaptOptions
+from sggan.config_values import ConfigError
+from sggan.adaptation import AdaptOptions
 
 from conftest import write_segmentation_frames
 
@@ -53,14 +54,16 @@ def test_a_stage_without_its_block_trains_nothing_and_unstated_values_are_the_da
 @pytest.mark.parametrize("block, message", [
     ({"context": {"crop": 64}}, "segmentation.context: unknown key(s) ['crop'] (the context stage trains on whole"),
     ({"joint": {"learning_rate": 1}}, "segmentation.joint: unknown key(s) ['learning_rate']"),
-    ({"lr": "0.1"}, "config segmentation.lr: '0.1' is not a number"),
-    ({"joint": {"iterations": 1.5}}, "config segmentation.joint.iterations: 1.5 is not an integer"),
-    ({"class_balanced": "false"}, "config segmentation.class_balanced: 'false' is not true or false"),
-    ({"crop": [8, 8, 8]}, "config segmentation.crop: [8, 8, 8] is not a list of 2 integers"),
+    ({"lr": "0.1"}, "config segmentation.lr must be a number, got '0.1'"),
+    ({"joint": {"iterations": 1.5}}, "config segmentation.joint.iterations must be a whole number, got 1.5"),
+    ({"class_balanced": "false"}, "config segmentation.class_balanced must be true or false, got 'false'"),
+    ({"crop": [8, 8, 8]}, "config segmentation.crop must be a list of 2 (a whole number, a whole number)"),
+    ({"joint": {"crop": 0}}, "config segmentation.joint.crop must have positive entries, got [0, 0]"),
+    ({"momentum": -0.9}, "config segmentation.momentum must not be negative, got -0.9"),
     ({"arch": "dilation8"}, "segmentation.arch: 'dilation8' is not one of frontend, dilation10"),
 ])
 def test_wrong_keys_and_values_are_refused_naming_them(block, message):
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ConfigError) as err:
         stages.check_block({"width": 0.5, "iterations": 1, "batch_size": 1, "crop": 8, **block})
     assert message in str(err.value)
 
@@ -69,9 +72,9 @@ def test_settings_take_the_fields_types():
     config = config_from_settings({"lr": 1, "crop": 8, "amp": False, "init_weights": None}, out="x")
     assert config.lr == 1.0 and isinstance(config.lr, float)
     assert config.crop == (8, 8) and config.amp is False and config.init_weights is None
-    with pytest.raises(ValueError, match="'out'"):  # paths are flags, not settings
+    with pytest.raises(ConfigError, match="'out'"):  # paths are flags, not settings
         config_from_settings({"out": "y"}, out="x")
-    with pytest.raises(ValueError, match="segmentation setting batch_size: True is not an integer"):
+    with pytest.raises(ConfigError, match="segmentation setting batch_size must be a whole number, got True"):
         config_from_settings({"batch_size": True}, out="x")
 
 
@@ -96,7 +99,7 @@ def test_params_and_flags_make_the_same_config_and_a_setting_given_twice_is_refu
     assert exit_.value.code == 2 and "['lr'] given both in --params and as flags" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_args(["--run-dir", str(tmp_path), "--frames", "f.tsv", "--params", '{"lr": "fast"}'])
-    assert "segmentation setting lr: 'fast' is not a number" in capsys.readouterr().err
+    assert "segmentation setting lr must be a number, got 'fast'" in capsys.readouterr().err
 
 
 def test_the_finished_model_is_also_written_to_out(tmp_path):

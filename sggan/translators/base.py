@@ -9,7 +9,6 @@ frame lists into a run folder, and adapts source frames: by default through a ge
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 
 from sggan.adaptation import AdaptOptions, adapt_frames
-from sggan.cli import UserError
+from sggan.config_values import ConfigError, checked
 from sggan.data.io import Frame
 
 
@@ -61,15 +60,6 @@ class Translator:
                      size_multiple=self.size_multiple())
 
 
-class ConfigError(UserError, ValueError):
-    """A translator parameter of the wrong type or out of range (a ValueError too, as the
-    dataclasses' own checks raise)."""
-
-
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
-               type(None): "null"}
-
-
 def parse_config(cls: type, params: dict[str, Any], owner: str):
     """Build a config dataclass from a dict, checking every value against its field's type.
 
@@ -88,63 +78,9 @@ def parse_config(cls: type, params: dict[str, Any], owner: str):
     if unknown:
         raise ConfigError(f"translator {owner!r}: unknown parameter(s) {unknown}; known: {sorted(fields)}")
     types = typing.get_type_hints(cls)
-    kwargs = {name: _checked(value, types[name], f"translator {owner!r}: parameter {name}")
+    kwargs = {name: checked(value, types[name], f"translator {owner!r}: parameter {name}")
               for name, value in params.items()}
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"translator {owner!r}: {str(err).removeprefix(f'{owner}: ')}") from None
-
-
-def _describe(annotation) -> str:
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is tuple:
-        return f"a list of {len(args)} ({', '.join(_describe(a) for a in args)})"
-    if args:  # a union such as int | None
-        return " or ".join(_describe(a) for a in args)
-    return _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
-
-
-def _wrong_type(value: Any, annotation, where: str) -> ConfigError:
-    hint = ""
-    if isinstance(value, str):
-        hint = {bool: " (a string: write true or false without quotes; snakemake --config passes nested values "
-                       "as strings, so set it in a config file)",
-                int: " (a string: write the number without quotes)",
-                float: " (a string: write the number without quotes; in YAML an exponent needs a decimal "
-                       "point, 2.0e-4, or it is read as a string)"}.get(annotation, "")
-    return ConfigError(f"{where} must be {_describe(annotation)}, got {value!r}{hint}")
-
-
-def _checked(value: Any, annotation, where: str) -> Any:
-    """``value`` as the field's type (an int for a float field becomes a float, a list a tuple)."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ConfigError(f"{where} must be {_describe(annotation)}, got {value!r}")
-        items = tuple(_checked(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        if any(isinstance(v, (int, float)) and v <= 0 for v in items):
-            raise ConfigError(f"{where} must have positive entries, got {list(value)}")
-        return items
-    if args:  # a union: the first alternative that accepts the value
-        for option in args:
-            try:
-                return _checked(value, option, where)
-            except ConfigError:
-                pass
-        raise _wrong_type(value, annotation, where)
-    if annotation is type(None):
-        if value is not None:
-            raise ConfigError(f"{where} must be null, got {value!r}")
-        return None
-    ok = {bool: lambda v: isinstance(v, bool),
-          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-          str: lambda v: isinstance(v, str)}.get(annotation)
-    if ok is None:
-        return value
-    if not ok(value):
-        raise _wrong_type(value, annotation, where)
-    if annotation in (int, float) and value < 0:
-        raise ConfigError(f"{where} must not be negative, got {value!r}")
-    return float(value) if annotation is float else value
