@@ -144,19 +144,21 @@ def test_toy_dag_asks_only_for_the_figures_of_configured_methods(tmp_path):
     for rule in ("fig4_translations", "fig7_segmentation", "loss_curves"):
         assert f"rule {rule}:" in out
     assert "rule fig5_gradient_zoom:" not in out and "rule fig6_discriminator_diff:" not in out
-    assert "--adapted sggan-2k=results/adapted/sggan-2k/images" in out
-    assert "--adapted source-only" not in out  # the input column stands for it
-    assert "--prediction sggan-25k=results/predictions/sggan-25k/labels" in out
+    assert "--adapted=sggan-2k=results/adapted/sggan-2k/images" in out
+    assert "--adapted=source-only" not in out  # the input column stands for it
+    assert "--prediction=sggan-25k=results/predictions/sggan-25k/labels" in out
 
 
-def test_ablations_add_figs_5_and_6(tmp_path):
+def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
     # in a config file: snakemake --config would pass the nested false as the string 'false'
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["translators"].update({
-        "sggan-2k-no-grad": {"model": "sggan", "regime": "2k", "params": {"use_gradient_loss": False}},
+        "no-grad": {"model": "sggan", "regime": "2k", "params": {"use_gradient_loss": False}},
         "sggan-2k-no-sd": {"model": "sggan", "regime": "2k", "params": {"semantic_discriminator": False}}})
+    config["figures"].update({"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "no-grad"},
+                              "fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k-no-sd"}})
     (tmp_path / "ablations.yaml").write_text(yaml.safe_dump(config))
     out = dry_run(tmp_path, "--configfile", str(tmp_path / "ablations.yaml"))
     assert "rule fig5_gradient_zoom:" in out and "rule fig6_discriminator_diff:" in out
-    assert "--without-grad results/adapted/sggan-2k-no-grad/images" in out
+    assert "--without-grad results/adapted/no-grad/images" in out
     assert "--without-sd results/adapted/sggan-2k-no-sd/images" in out
