@@ -50,6 +50,10 @@ class Plan:
     ab_pairs: list[dict]
     figures: dict[str, list[str]]  # figure -> the methods it shows (for the figures configured)
 
+    def figure(self, name: str) -> list[str]:
+        """The methods a figure shows, or none when config `figures:` does not ask for it."""
+        return self.figures.get(name, [])
+
     def shared(self, path: str) -> str:
         """Where a folder that no declared file carries lives: in shared_dir when it is set."""
         return os.path.join(self.shared_dir, path) if self.shared_dir else path

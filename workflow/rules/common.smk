@@ -4,6 +4,7 @@ import json
 import os
 import re
 
+from eval.table2 import default_comparisons
 
 SEGMENTATION = config["segmentation"]
 
@@ -113,15 +114,17 @@ def tile_flag():
     return ["--tile", SEGMENTATION["tile"]] if SEGMENTATION.get("tile") else []
 
 
+def table2_comparisons():
+    """Table 2's paired comparisons: the pairs the paper's claims rest on."""
+    pairs = default_comparisons(PLAN.translators, config["splits"]["regimes"])
+    return [flag for c in pairs for flag in (f"--compare={c.a},{c.b}", f"--claim={c.claim}")]
+
+
 def kid_weights():
     quality = config.get("quality", {})
     weights = quality.get("kid_weights", "imagenet")
     path = quality.get("kid_weights_file")
     return ["--weights", weights] + (["--weights-file", path] if weights == "imagenet" and path else [])
-
-
-def figure_methods(name):
-    return PLAN.figures.get(name, [])
 
 
 def figure_frames():

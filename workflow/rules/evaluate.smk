@@ -7,7 +7,8 @@ rule evaluate:
         toy_world_done,
         shards=gather.predict("results/predictions/{{method}}/shards/{scatteritem}.tsv"),
     output:
-        "results/scores/{method}.json",
+        scores="results/scores/{method}.json",
+        frames="results/scores/{method}.frames.npz",  # written beside the scores by eval.evaluate
     log:
         "logs/evaluate/{method}.log",
     params:
@@ -19,7 +20,7 @@ rule evaluate:
         runtime=PLAN.resource("evaluate", "runtime"),
     shell:
         '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {params.ground_truth:q}'
-        " --out {output:q} --workers {threads} 2> {log:q}"
+        " --out {output.scores:q} --workers {threads} 2> {log:q}"
 
 
 rule provenance:
@@ -37,20 +38,31 @@ rule provenance:
         " --config-file {params.config_files:q} --out {output:q} 2> {log:q}"
 
 
+# Bootstrap intervals over the validation frames and paired comparisons (table2_comparisons).
 rule table2:
     input:
         scores=expand("results/scores/{method}.json", method=PLAN.methods),
+        frames=expand("results/scores/{method}.frames.npz", method=PLAN.methods),
         provenance="results/provenance.json",
     output:
         csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2.md",
+        per_class=report("results/tables/table2_per_class.csv", caption="../report/table2_per_class.rst",
+                         category="Tables"),
+        comparisons=report("results/tables/table2_comparisons.csv", caption="../report/table2_comparisons.rst",
+                           category="Tables"),
+        chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst",
+                     category="Figures"),
     log:
         "logs/evaluate/table2.log",
     params:
         scores=[f"--score={m}=results/scores/{m}.json" for m in PLAN.methods],
+        comparisons=table2_comparisons(),
     threads: 1
     shell:
-        '"$PYTHON" -m eval.table2 {params.scores:q} --out-csv {output.csv:q} --out-md {output.md:q}'
+        '"$PYTHON" -m eval.table2 {params.scores:q} {params.comparisons:q} --out-csv {output.csv:q}'
+        " --out-md {output.md:q} --out-per-class-csv {output.per_class:q}"
+        " --out-comparisons-csv {output.comparisons:q} --out-chart {output.chart:q}"
         " --provenance {input.provenance:q} 2> {log:q}"
 
 

@@ -5,13 +5,13 @@
 rule fig4_translations:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(figure_methods("fig4_translations")),
+        adapted=adapted_frames(PLAN.figure("fig4_translations")),
     output:
         report("results/figures/fig4_translations.png", caption="../report/fig4.rst", category="Figures"),
     log:
         "logs/report/fig4_translations.log",
     params:
-        adapted=[f"--adapted={m}={adapted_images(m)}" for m in figure_methods("fig4_translations")],
+        adapted=[f"--adapted={m}={adapted_images(m)}" for m in PLAN.figure("fig4_translations")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -22,13 +22,13 @@ rule fig4_translations:
 rule fig5_gradient_zoom:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(figure_methods("fig5_gradient_zoom")),
+        adapted=adapted_frames(PLAN.figure("fig5_gradient_zoom")),
     output:
         report("results/figures/fig5_gradient_zoom.png", caption="../report/fig5.rst", category="Figures"),
     log:
         "logs/report/fig5_gradient_zoom.log",
     params:
-        images=[adapted_images(m) for m in figure_methods("fig5_gradient_zoom")],
+        images=[adapted_images(m) for m in PLAN.figure("fig5_gradient_zoom")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -39,13 +39,13 @@ rule fig5_gradient_zoom:
 rule fig6_discriminator_diff:
     input:
         frames="results/splits/heldout_source.tsv",
-        adapted=adapted_frames(figure_methods("fig6_discriminator_diff")),
+        adapted=adapted_frames(PLAN.figure("fig6_discriminator_diff")),
     output:
         report("results/figures/fig6_discriminator_diff.png", caption="../report/fig6.rst", category="Figures"),
     log:
         "logs/report/fig6_discriminator_diff.log",
     params:
-        images=[adapted_images(m) for m in figure_methods("fig6_discriminator_diff")],
+        images=[adapted_images(m) for m in PLAN.figure("fig6_discriminator_diff")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -57,13 +57,13 @@ rule fig6_discriminator_diff:
 rule fig7_segmentation:
     input:
         frames="results/data/cityscapes_val.tsv",
-        scores=[f"results/scores/{m}.json" for m in figure_methods("fig7_segmentation")],
+        scores=[f"results/scores/{m}.json" for m in PLAN.figure("fig7_segmentation")],
     output:
         report("results/figures/fig7_segmentation.png", caption="../report/fig7.rst", category="Figures"),
     log:
         "logs/report/fig7_segmentation.log",
     params:
-        predictions=[f"--prediction={m}={predicted_labels(m)}" for m in figure_methods("fig7_segmentation")],
+        predictions=[f"--prediction={m}={predicted_labels(m)}" for m in PLAN.figure("fig7_segmentation")],
         num=figure_frames(),
     threads: 1
     shell:
