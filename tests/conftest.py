@@ -185,3 +185,13 @@ def write_segmentation_frames(folder, sizes=SIZES):
         frames.append(Frame(f"city_000000_00000{k}", folder / f"{k}.png", folder / f"{k}_label.png"))
     write_frame_list(folder / "frames.tsv", frames)
     return folder / "frames.tsv"
+
+
+def segmentation_args(frame_list, out, iterations=4, **extra):
+    """`python -m segmentation.train` arguments of a tiny front-end run; ``extra`` adds or, with
+    None, removes flags."""
+    options = {"--frames": frame_list, "--run-dir": out, "--arch": "frontend", "--iterations": iterations,
+               "--batch-size": 2, "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu",
+               "--init": "scratch", "--checkpoint-every": 2, "--log-every": 1, **extra}
+    return [str(x) for key, value in options.items() if value is not None
+            for x in ([key] if value is True else [key, value])]

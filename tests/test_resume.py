@@ -12,8 +12,7 @@ import torch
 
 from sggan import runs
 from sggan.translators import build_translator
-from test_segmentation_train import args as segmentation_args, write_frames as write_segmentation_frames
-from conftest import SGGAN_TINY, write_frames
+from conftest import SGGAN_TINY, segmentation_args, write_frames, write_segmentation_frames
 from segmentation import dump
 from segmentation.train import main as train_segmentation
 

@@ -13,19 +13,11 @@ from segmentation.context import ContextModule
 from segmentation.data import read_index, score_path
 from segmentation.train import main as train_main
 
-from conftest import SIZES, write_segmentation_frames
+from conftest import SIZES, segmentation_args as args, write_segmentation_frames
 
 @pytest.fixture
 def frame_list(tmp_path):
     return write_segmentation_frames(tmp_path)
-
-
-def args(frame_list, out, iterations=4, **extra):
-    options = {"--frames": frame_list, "--run-dir": out, "--arch": "frontend", "--iterations": iterations,
-               "--batch-size": 2, "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu",
-               "--init": "scratch", "--checkpoint-every": 2, "--log-every": 1, **extra}
-    return [str(x) for key, value in options.items() if value is not None
-            for x in ([key] if value is True else [key, value])]
 
 
 def log_rows(out):

@@ -12,8 +12,8 @@ import yaml
 from segmentation import stages
 from segmentation.train import TrainConfig, config_from_settings, parse_args
 from segmentation.train import main as train_main
-from sggan.config_values import ConfigError
 from sggan.adaptation import AdaptOptions
+from sggan.config_values import ConfigError
 
 from conftest import write_segmentation_frames
 
