@@ -1,5 +1,6 @@
 import csv
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sggan.data.io import Frame, write_frame_list, write_image, write_label_ids
 from sggan.data.labels import LABEL_ID
 
 REPO = Path(__file__).resolve().parents[1]
+PAPER = REPO / "workflow" / "configs" / "paper.yaml"
 
 # Two CPU cores in CI: one torch thread per test process keeps timings predictable.
 torch.set_num_threads(1)
@@ -195,3 +197,36 @@ def segmentation_args(frame_list, out, iterations=4, **extra):
                "--init": "scratch", "--checkpoint-every": 2, "--log-every": 1, **extra}
     return [str(x) for key, value in options.items() if value is not None
             for x in ([key] if value is True else [key, value])]
+
+
+def fake_real_data(root: Path, samples) -> tuple[Path, Path]:
+    """GTA-V and Cityscapes roots in their real layouts, built from sample files (conftest.SampleFiles):
+    the wiring tests take the toy world's, which are always there."""
+    gta, cityscapes = root / "gta", root / "cityscapes"
+    shutil.copytree(samples.root / "gta", gta)
+    shutil.copytree(samples.root / "cityscapes", cityscapes)
+    return gta, cityscapes
+
+
+def cityscapes_reference(pred_dir: Path, gt_dir: Path) -> dict:
+    """cityscapesscripts' own evaluator on the same files, with its own prediction matching."""
+    from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs
+
+    args = cs.CArgs()
+    vars(args).update(vars(cs.args))  # a private copy: the module's args is a global
+    args.evalInstLevelScore = False  # needs *_instanceIds.png, and nIoU is not ours
+    args.JSONOutput, args.quiet = False, True
+    args.predictionPath, args.predictionWalk = str(pred_dir), None
+    gt_list = sorted(str(p) for p in gt_dir.rglob("*_gtFine_labelIds.png"))
+    pred_list = [cs.getPrediction(args, gt) for gt in gt_list]
+    return cs.evaluateImgLists(pred_list, gt_list, args)
+
+
+def make_frame(root: Path, frame_id: str, image_hw, label_hw, seed=0) -> Frame:
+    """A random GTA-like frame (palette label) whose image and label sizes may differ."""
+    rng = np.random.default_rng(seed)
+    image = root / "images" / f"{frame_id}.png"
+    label = root / "labels" / f"{frame_id}.png"
+    write_image(image, rng.integers(0, 256, (*image_hw, 3), dtype=np.uint8))
+    write_label_ids(label, rng.integers(0, 34, label_hw, dtype=np.uint8), palette=True)
+    return Frame(frame_id, image, label)

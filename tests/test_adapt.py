@@ -9,22 +9,15 @@ from torch import nn
 from sggan.adapt import main as adapt_main
 from sggan.adaptation import AdaptOptions, adapt_frames, check_working_size, output_path, to_network, to_uint8
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
-                          write_frame_list, write_image, write_label_ids)
+                          write_frame_list, write_image)
 from sggan.gather import gather
+
+from conftest import make_frame
 
 
 class Invert(nn.Module):
     def forward(self, x):
         return -x
-
-
-def make_frame(root: Path, frame_id: str, image_hw, label_hw, seed=0) -> Frame:
-    rng = np.random.default_rng(seed)
-    image = root / "images" / f"{frame_id}.png"
-    label = root / "labels" / f"{frame_id}.png"
-    write_image(image, rng.integers(0, 256, (*image_hw, 3), dtype=np.uint8))
-    write_label_ids(label, rng.integers(0, 34, label_hw, dtype=np.uint8), palette=True)
-    return Frame(frame_id, image, label)
 
 
 def test_real_gta_frame_is_written_at_label_size(sample_files, tmp_path):

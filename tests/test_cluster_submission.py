@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from test_workflow import PAPER, REPO, fake_real_data
+from conftest import PAPER, REPO, fake_real_data
 
 GPU_RULES = {"train_translator", "adapt", "train_frontend", "dump_frontend_scores", "train_context", "train_joint",
              "predict", "kid", "semantic_preservation"}

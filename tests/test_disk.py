@@ -6,7 +6,7 @@ import pytest
 from sggan import disk
 from sggan.adapt import main as adapt_main
 from sggan.data.io import DataError, read_frame_list, write_frame_list
-from test_adapt import make_frame
+from conftest import make_frame
 
 Usage = namedtuple("Usage", "total used free")
 

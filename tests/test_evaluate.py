@@ -12,6 +12,8 @@ from eval.evaluate import evaluate, frame_confusions_path, main, read_frame_conf
 from sggan.data.io import DataError, read_label, write_label_ids
 from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
 
+from conftest import cityscapes_reference
+
 FRAMES = ["aachen_000000_000019", "aachen_000001_000019", "bochum_000000_000313"]
 # "train" never occurs anywhere; "motorcycle" is only predicted on ignored ground truth:
 # both must come out NaN, here and in cityscapesscripts
@@ -35,20 +37,6 @@ def make_tree(root: Path, size=(24, 40), seed=0) -> tuple[Path, Path]:
         sub = pred_dir / "nested" if n == 2 else pred_dir
         write_label_ids(sub / f"{key}_leftImg8bit.png", pred, palette=n == 1)  # palette PNGs work too
     return pred_dir, root / "gtFine" / "val"
-
-
-def cityscapes_reference(pred_dir: Path, gt_dir: Path) -> dict:
-    """cityscapesscripts' own evaluator on the same files, with its own prediction matching."""
-    from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs
-
-    args = cs.CArgs()
-    vars(args).update(vars(cs.args))  # a private copy: the module's args is a global
-    args.evalInstLevelScore = False  # needs *_instanceIds.png, and nIoU is not ours
-    args.JSONOutput, args.quiet = False, True
-    args.predictionPath, args.predictionWalk = str(pred_dir), None
-    gt_list = sorted(str(p) for p in gt_dir.rglob("*_gtFine_labelIds.png"))
-    pred_list = [cs.getPrediction(args, gt) for gt in gt_list]
-    return cs.evaluateImgLists(pred_list, gt_list, args)
 
 
 def test_agrees_with_cityscapesscripts(tmp_path):

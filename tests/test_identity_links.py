@@ -8,7 +8,7 @@ import numpy as np
 from sggan.adapt import main as adapt_main
 from sggan.data.io import read_frame_list, read_image, write_frame_list
 from sggan.translators import identity
-from test_adapt import make_frame
+from conftest import make_frame
 
 
 def adapt_identity(tmp_path, frames):

@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from test_workflow import REPO
+from conftest import REPO
 
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # distribution name -> the module the code imports, where they differ

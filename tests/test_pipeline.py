@@ -18,7 +18,7 @@ from PIL import Image
 
 from sggan.adaptation import verify_adapted
 from sggan.data.io import read_frame_list
-from test_evaluate import cityscapes_reference
+from conftest import cityscapes_reference
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"

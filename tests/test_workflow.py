@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-PAPER = REPO / "workflow" / "configs" / "paper.yaml"
+from conftest import PAPER, REPO, fake_real_data
 
 
 def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> subprocess.CompletedProcess:
@@ -19,15 +18,6 @@ def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> su
                "--directory", str(workdir), "--cores", "8", *target, *args]
     return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-
-
-def fake_real_data(root: Path, samples) -> tuple[Path, Path]:
-    """GTA-V and Cityscapes roots in their real layouts, built from sample files (conftest.SampleFiles):
-    the wiring tests take the toy world's, which are always there."""
-    gta, cityscapes = root / "gta", root / "cityscapes"
-    shutil.copytree(samples.root / "gta", gta)
-    shutil.copytree(samples.root / "cityscapes", cityscapes)
-    return gta, cityscapes
 
 
 def test_toy_dry_run_lists_every_stage(tmp_path):
