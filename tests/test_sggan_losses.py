@@ -1,10 +1,13 @@
 """SG-GAN loss terms on hand-drawn inputs."""
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from sggan.losses import (boundary_mask, cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss,
-                          soft_gradient_loss, sobel)
+from sggan.losses import (boundary_mask, channel_mean, cycle_loss, gan_discriminator_loss, gan_generator_loss,
+                          lsgan_discriminator_loss, lsgan_generator_loss, self_regularization_loss,
+                          soft_gradient_loss, sobel, wasserstein_critic_loss, wasserstein_generator_loss)
 
 
 def mask_of(rows) -> np.ndarray:
@@ -106,3 +109,51 @@ def test_lsgan_and_cycle_terms():
     assert lsgan_discriminator_loss(d_real, d_fake).item() == pytest.approx((0.5 + 0.25) / 2)
     x = torch.zeros(1, 3, 2, 2)
     assert cycle_loss(x, x + 0.5).item() == pytest.approx(0.5)
+
+
+# Mutants that survived the tests above (benchmarks/mutation.py, docs/mutation.md)
+
+def test_soft_gradient_loss_by_hand_on_a_batch_with_a_boundary_of_rows_and_columns():
+    # a boundary that varies along rows and columns and two frames: the mean over the six Sobel
+    # channels cannot be swapped for a mean over rows, nor the batch broadcast against itself
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (2, 3, 5, 4))
+    y = rng.uniform(-1, 1, (2, 3, 5, 4))
+    boundary = (rng.random((2, 1, 5, 4)) > 0.5).astype(float)
+    alpha, beta = 0.9, 0.1
+    expected = np.mean([((alpha * boundary[n, 0] + beta)
+                         * np.abs(numpy_sobel_abs(x[n]) - numpy_sobel_abs(y[n])).mean(axis=0)).mean()
+                        for n in range(2)])
+    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    got = soft_gradient_loss(as_tensor(x), as_tensor(y), as_tensor(boundary), alpha, beta)
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_lsgan_and_cycle_terms_on_values_without_symmetry():
+    d_fake = torch.tensor([[[[0.5, 2.0]]]])
+    assert lsgan_generator_loss(d_fake).item() == pytest.approx((0.25 + 1.0) / 2)
+    x = torch.full((1, 3, 2, 2), 0.2)
+    assert cycle_loss(x, torch.full_like(x, -0.3)).item() == pytest.approx(0.5)
+
+
+def test_baseline_gan_terms_by_hand():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    log_sigmoid = lambda v: -math.log1p(math.exp(-v))  # noqa: E731
+    assert gan_generator_loss(fake).item() == pytest.approx(-(log_sigmoid(0.5) + log_sigmoid(-3.0)) / 2)
+    d_real = -(log_sigmoid(2.0) + log_sigmoid(-1.0)) / 2
+    d_fake = -(log_sigmoid(-0.5) + log_sigmoid(3.0)) / 2  # log(1 - sigmoid(v)) = log sigmoid(-v)
+    assert gan_discriminator_loss(real, fake).item() == pytest.approx(d_real + d_fake)
+    assert wasserstein_critic_loss(real, fake).item() == pytest.approx(-1.25 - 0.5)
+    assert wasserstein_generator_loss(fake).item() == pytest.approx(1.25)
+
+
+def test_self_regularisation_by_hand():
+    refined = torch.zeros(1, 3, 1, 2)
+    refined[0, :, 0, 0] = torch.tensor([0.3, 0.6, 0.9])  # channel mean 0.6
+    synthetic = torch.zeros(1, 3, 1, 2)
+    synthetic[0, 0, 0, 1] = -0.3  # channel mean -0.1
+    assert channel_mean(refined)[0, 0, 0].tolist() == pytest.approx([0.6, 0.0])
+    assert self_regularization_loss(refined, synthetic).item() == pytest.approx((0.6 + 0.1) / 2)
+    assert self_regularization_loss(refined, synthetic, "identity").item() == pytest.approx((1.8 + 0.3) / 6)
+    with pytest.raises(ValueError, match="unknown self-regularisation feature"):
+        self_regularization_loss(refined, synthetic, "vgg")
