@@ -1,15 +1,15 @@
 """Mutation testing of the modules that compute the numbers: do the tests notice a wrong number?
 
     pip install -e ".[mutation]"
-    python benchmarks/mutation.py [--only eval/metrics.py ...] [--out benchmarks/out/mutation]
+    python benchmarks/mutation.py [--only eval/metrics.py ...] [--out benchmarks/out/mutation] [--report-only]
 
 On demand, not part of the test run. mutmut makes small changes ("mutants") to one module at a time
 (``a + b`` -> ``a - b``, ``0`` -> ``1``, ``<`` -> ``<=``, a dropped argument...) and runs that
 module's fast tests against each; a mutant no test fails on "survives". Per module, a copy of the
 packages and tests is made in ``OUT/<module>/`` with mutmut set to mutate only that module (or
 only some of its functions) and to run only the module's own tests, one test process at a time
-(other jobs share the CPUs). Writes ``OUT/report.md``: per module, how many mutants were killed
-and how many survived, then every surviving mutant's diff. docs/mutation.md says why each
+(other jobs share the CPUs). Writes ``OUT/report.md`` after each module: per module, how many
+mutants were killed and how many were not, then each of those mutants' diff. docs/mutation.md says why each
 survivor left does not matter. A module of ~200 mutants takes about 5-10 minutes on one core.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("sggan", "segmentation", "eval")
+ALSO_COPY = ("tests", "workflow", "Snakefile", "config.yaml")  # what the tests read besides the packages
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,16 @@ def prepare(target: Target, work: Path) -> None:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__")
-    for folder in (*PACKAGES, "tests"):
-        shutil.copytree(REPO / folder, work / folder, ignore=ignore)
+    for name in (*PACKAGES, *ALSO_COPY):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, work / name, ignore=ignore)
+        else:
+            shutil.copy(REPO / name, work / name)
     quoted = lambda items: "[" + ", ".join(f'"{item}"' for item in items) + "]"  # noqa: E731
     (work / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text() + f"""
 [tool.mutmut]
 source_paths = {quoted(PACKAGES)}
+also_copy = {quoted(ALSO_COPY)}
 only_mutate = {quoted([target.module])}
 pytest_add_cli_args_test_selection = {quoted(target.tests)}
 pytest_add_cli_args = {quoted(["-p", "no:cacheprovider", "-m", "not slow",
@@ -95,12 +100,21 @@ def statuses(work: Path) -> dict[str, str]:
     return dict(re.findall(r"^\s+(\S+): (.+)$", listing, flags=re.MULTILINE))
 
 
-def run(target: Target, out: Path) -> tuple[Counter, dict[str, str]]:
-    """Mutate ``target``; returns verdict counts and the diffs of the mutants that were not killed."""
-    work = out / target.module.replace("/", "__").removesuffix(".py")
+def work_dir(target: Target, out: Path) -> Path:
+    return out / target.module.replace("/", "__").removesuffix(".py")
+
+
+def run(target: Target, out: Path) -> None:
+    """Mutate ``target`` and run its tests against every mutant."""
+    work = work_dir(target, out)
     prepare(target, work)
     print(f"{target.module}: mutmut over {', '.join(target.tests)} (log: {work / 'mutmut.log'})", file=sys.stderr)
     mutmut(work, "run", "--max-children", "1", *target.functions, log=work / "mutmut.log")
+
+
+def collect(target: Target, out: Path) -> tuple[Counter, dict[str, str]]:
+    """Verdict counts of a finished run and the diffs of the mutants that were not killed."""
+    work = work_dir(target, out)
     verdicts = statuses(work)
     if target.functions:
         verdicts = {name: v for name, v in verdicts.items()
@@ -127,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="MODULE", help="modules to mutate (default: all of them)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "mutation")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs in --out")
     args = parser.parse_args(argv)
     if shutil.which("mutmut") is None:
         parser.error('mutmut is not installed: pip install -e ".[mutation]"')
@@ -135,9 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(known)}")
     targets = [known[m] for m in args.only] if args.only else TARGETS
-    results = {t.module: run(t, args.out) for t in targets}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.md").write_text(report(results))
+    results = {}
+    for target in targets:  # the report grows after each module: a long run can be stopped midway
+        if not args.report_only:
+            run(target, args.out)
+        elif not (work_dir(target, args.out) / "mutants").is_dir():
+            continue
+        results[target.module] = collect(target, args.out)
+        (args.out / "report.md").write_text(report(results))
     print(f"report: {args.out / 'report.md'}", file=sys.stderr)
     return 0
 
