@@ -278,3 +278,14 @@ def test_provenance_cli_reads_config_from_file(tmp_path):
     assert written["config"] == {"world": {"seed": 1}} and written["config_files"] == []
     with pytest.raises(SystemExit):
         prov.main(["--config-json", "[1, 2]", "--seed", "1", "--out", str(out)])
+
+
+def test_verdict_names_the_method_the_interval_favours():
+    # a mutant that named the wrong winner survived the other tests (benchmarks/mutation.py)
+    from eval.bootstrap import Difference
+    from eval.table2 import Comparison, _verdict
+
+    pair = Comparison("sggan-2k", "source-only")
+    assert _verdict(pair, Difference(0.5, 0.2, 0.8)) == "sggan-2k better"
+    assert _verdict(pair, Difference(-0.5, -0.8, -0.2)) == "source-only better"
+    assert _verdict(pair, Difference(0.5, -0.1, 1.1)) == "no clear difference"
