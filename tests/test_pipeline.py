@@ -1,5 +1,7 @@
 """End to end: the whole DAG on a tiny toy world, as a user runs it, in a temporary folder."""
 import csv
+import json
+import math
 import os
 import shutil
 import signal
@@ -8,17 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import json
-import math
-
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label
 from PIL import Image
 
+from conftest import cityscapes_reference
 from sggan.adaptation import verify_adapted
 from sggan.data.io import read_frame_list
-from conftest import cityscapes_reference
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"

@@ -149,11 +149,13 @@ def test_baseline_gan_terms_by_hand():
 
 def test_self_regularisation_by_hand():
     refined = torch.zeros(1, 3, 1, 2)
-    refined[0, :, 0, 0] = torch.tensor([0.3, 0.6, 0.9])  # channel mean 0.6
+    refined[0, :, 0, 0] = torch.tensor([0.3, 0.6, 0.9])  # channel means 0.6 and 0
     synthetic = torch.zeros(1, 3, 1, 2)
-    synthetic[0, 0, 0, 1] = -0.3  # channel mean -0.1
+    synthetic[0, :, 0, 0] = 0.2
+    synthetic[0, 0, 0, 1] = 0.3  # channel means 0.2 and 0.1
     assert channel_mean(refined)[0, 0, 0].tolist() == pytest.approx([0.6, 0.0])
-    assert self_regularization_loss(refined, synthetic).item() == pytest.approx((0.6 + 0.1) / 2)
-    assert self_regularization_loss(refined, synthetic, "identity").item() == pytest.approx((1.8 + 0.3) / 6)
+    assert self_regularization_loss(refined, synthetic).item() == pytest.approx((0.4 + 0.1) / 2)
+    assert self_regularization_loss(refined, synthetic, "identity").item() == pytest.approx(
+        (0.1 + 0.4 + 0.7 + 0.3) / 6)
     with pytest.raises(ValueError, match="unknown self-regularisation feature"):
         self_regularization_loss(refined, synthetic, "vgg")
