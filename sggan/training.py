@@ -33,8 +33,12 @@ from sggan.progress import tqdm
 
 from sggan import runs
 from sggan.data.io import DataError, Frame, read_image, read_label, write_image
-from sggan.data.labels import group_lut
+from sggan.data.labels import boundary_band, group_lut
+from sggan.losses import boundary_mask
 from sggan.translators.base import Translator
+
+# SG-GAN's boundary maps (UnpairedCrops): the original code's, and label-id differences
+BOUNDARIES = ("colour", "label_ids")
 
 # --------------------------------------------------------------------------------- data
 
@@ -69,22 +73,32 @@ def one_hot_groups(label: np.ndarray, lut: np.ndarray, num_groups: int, stride: 
 
 
 class UnpairedCrops(Dataset):
-    """Crops of two unpaired frame lists: item i = (image, label, mask) of source and of target.
+    """Crops of two unpaired frame lists: item i = (image, boundary, mask) of source and of target.
 
-    Images are (3, h, w) float in [-1, 1], labels (h, w) int64 label ids, masks one-hot groups at
-    1/``mask_stride`` of the crop. Call :meth:`set_epoch` before iterating an epoch.
+    Images are (3, h, w) float in [-1, 1]; boundaries SG-GAN's semantic-boundary map B of the
+    crop, (1, h, w) float 0/1, or an empty tensor when ``boundary`` is None (a translator that
+    does not use it); masks one-hot groups at 1/``mask_stride`` of the crop. Call
+    :meth:`set_epoch` before iterating an epoch.
+
+    ``boundary``: "colour", B as the original code builds it (sggan.data.labels.boundary_band),
+    from the full-resolution label at the load size, then cropped and flipped with the frame;
+    "label_ids", central differences of the crop's label ids (resized nearest), reflect-padded
+    at the crop's border.
     """
 
     def __init__(self, source: Sequence[Frame], target: Sequence[Frame], load_size: tuple[int, int],
                  crop_size: tuple[int, int], flip: bool, group_lut: np.ndarray, num_groups: int,
-                 seed: int, mask_stride: int = 8):
+                 seed: int, mask_stride: int = 8, boundary: str | None = None):
         if crop_size[0] > load_size[0] or crop_size[1] > load_size[1]:
             raise ValueError(f"crop size {crop_size} is larger than the load size {load_size}")
+        if boundary not in (None, *BOUNDARIES):
+            raise ValueError(f"unknown boundary {boundary!r}; use one of {BOUNDARIES}")
         self.source, self.target = list(source), list(target)
         self.load_size, self.crop_size = tuple(load_size), tuple(crop_size)
         self.flip = flip
         self.group_lut, self.num_groups, self.mask_stride = group_lut, num_groups, mask_stride
         self.seed = seed
+        self.boundary = boundary
         self.set_epoch(0, list(range(len(self.source))), list(range(len(self.target))))
 
     def set_epoch(self, epoch: int, order_a: list[int], order_b: list[int]) -> None:
@@ -102,16 +116,27 @@ class UnpairedCrops(Dataset):
         return a + b
 
     def _crop(self, frame: Frame, rng: np.random.Generator, flip: bool):
-        image, label = resize_frame(read_image(frame.image), read_label(frame.label), self.load_size)
+        full_label = read_label(frame.label)
+        image, label = resize_frame(read_image(frame.image), full_label, self.load_size)
+        band = boundary_band(full_label, self.load_size) if self.boundary == "colour" else None
         (load_h, load_w), (crop_h, crop_w) = self.load_size, self.crop_size
         top, left = int(rng.integers(0, load_h - crop_h + 1)), int(rng.integers(0, load_w - crop_w + 1))
-        image = image[top:top + crop_h, left:left + crop_w]
-        label = label[top:top + crop_h, left:left + crop_w]
+        window = (slice(top, top + crop_h), slice(left, left + crop_w))
+        image, label = image[window], label[window]
+        band = band[window] if band is not None else None
         if flip:
             image, label = image[:, ::-1], label[:, ::-1]
-        mask = one_hot_groups(np.ascontiguousarray(label), self.group_lut, self.num_groups, self.mask_stride)
+            band = band[:, ::-1] if band is not None else None
+        label = np.ascontiguousarray(label)
+        mask = one_hot_groups(label, self.group_lut, self.num_groups, self.mask_stride)
         image = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(127.5).sub(1.0)
-        return image, torch.from_numpy(label.astype(np.int64)), torch.from_numpy(mask)
+        if self.boundary == "label_ids":
+            boundary = boundary_mask(torch.from_numpy(label.astype(np.int64))[None])[0]
+        elif band is not None:
+            boundary = torch.from_numpy(np.ascontiguousarray(band))[None].float()
+        else:
+            boundary = torch.zeros(0)
+        return image, boundary, torch.from_numpy(mask)
 
 
 def epoch_loader(dataset: Dataset, start_iteration: int, iterations: int, batch_size: int,
@@ -254,13 +279,14 @@ def autocast_for(config: TrainingConfig, device: torch.device):
 
 
 class UnpairedBatch(NamedTuple):
-    """One iteration's data: source (virtual) and target (real) images in [-1, 1], their label-id
-    maps and their one-hot semantic-group masks at 1/8 resolution."""
+    """One iteration's data: source (virtual) and target (real) images in [-1, 1], their boundary
+    maps B (N, 1, H, W), or (N, 0) for a translator without them, and their one-hot semantic-group
+    masks at 1/8 resolution."""
     v: torch.Tensor
-    v_labels: torch.Tensor
+    v_boundary: torch.Tensor
     v_mask: torch.Tensor
     r: torch.Tensor
-    r_labels: torch.Tensor
+    r_boundary: torch.Tensor
     r_mask: torch.Tensor
 
 
@@ -327,6 +353,10 @@ class GANTranslator(Translator):
     def grouping(self) -> str:
         """The semantic groups of the batches' masks (see :func:`sggan.data.labels.group_lut`)."""
         return "sggan"
+
+    def boundary(self) -> str | None:
+        """The batches' boundary maps (see :class:`UnpairedCrops`); None: this GAN uses none."""
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name).state_dict() for name in self.checkpointed}
@@ -415,7 +445,7 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
 
     lut, group_names = group_lut(translator.grouping())
     dataset = UnpairedCrops(source, target, config.load_size, config.crop_size, config.flip, lut, len(group_names),
-                            seed)
+                            seed, boundary=translator.boundary())
     log = runs.ResumableLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *translator.log_fields, "seconds"],
                             "step", progress["step"])
     for obj in vars(translator).values():

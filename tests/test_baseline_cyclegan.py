@@ -8,6 +8,7 @@ import torch
 import sggan.translators.cyclegan as cyclegan_module
 from sggan.cli import UserError
 from sggan.data.io import image_size, read_image
+from sggan.models import CycleGANPatchDiscriminator, PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
 from sggan.runs import load_checkpoint
 from sggan.translators import available, build_translator, get_translator
@@ -16,8 +17,8 @@ from sggan.training import UnpairedBatch
 from sggan.translators.cyclegan import Config, generator_objective, networks
 from conftest import write_frames
 
-TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [20, 36],
-        "crop_size": [16, 32], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [28, 52],
+        "crop_size": [24, 48], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2, "workers": 0}
 
 
 @pytest.fixture
@@ -50,11 +51,22 @@ def test_learning_rate_is_constant_then_decays_linearly_over_the_second_half():
         Config(epochs=4, decay_epochs=5)
 
 
+def test_defaults_are_the_reference_codes():
+    config = Config()
+    assert (config.load_size, config.crop_size, config.flip) == ((286, 572), (256, 512), True)
+    assert (config.lambda_cycle, config.lambda_identity, config.pool_size) == (10.0, 0.5, 50)
+    assert isinstance(networks(Config(ngf=4, ndf=4, blocks=1)).d_r, CycleGANPatchDiscriminator)
+    sggan_d = networks(Config(ngf=4, ndf=4, blocks=1, discriminator="sggan")).d_v
+    assert isinstance(sggan_d, PatchDiscriminator) and not sggan_d.semantic
+    with pytest.raises(ValueError, match="discriminator must be one of"):
+        Config(discriminator="basic")
+
+
 def test_generator_loss_terms_equal_a_hand_computation():
     torch.manual_seed(0)
     config = Config(ngf=4, ndf=4, blocks=1, lambda_identity=0.5)
     m = networks(config)
-    v, r = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(1, 3, 16, 16) * 2 - 1
+    v, r = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
     losses, images = generator_objective(m, UnpairedBatch(v, None, None, r, None, None), config)
     with torch.no_grad():
         n = lambda t: t.numpy().astype(np.float64)  # noqa: E731
@@ -74,7 +86,8 @@ def test_generator_loss_terms_equal_a_hand_computation():
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
     assert torch.equal(images["fake_r"], G(v).detach())
     # without the identity term its losses are neither computed nor counted
-    plain, _ = generator_objective(m, UnpairedBatch(v, None, None, r, None, None), Config(ngf=4, ndf=4, blocks=1))
+    plain, _ = generator_objective(m, UnpairedBatch(v, None, None, r, None, None),
+                                   Config(ngf=4, ndf=4, blocks=1, lambda_identity=0.0))
     assert "idt_r" not in plain
     assert plain["g_total"].item() == pytest.approx(total - 5 * (expected["idt_r"] + expected["idt_v"]), rel=1e-5)
 
@@ -82,7 +95,7 @@ def test_generator_loss_terms_equal_a_hand_computation():
 def test_one_generator_step_lowers_the_generator_objective_on_a_fixed_batch(built_translator):
     translator = built_translator("cyclegan", {"ngf": 4, "ndf": 4, "blocks": 1, "lr": 1e-4}, seed=1)
     m, config = translator.nets, translator.config
-    v, r = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(1, 3, 16, 16) * 2 - 1
+    v, r = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
     batch = UnpairedBatch(v, None, None, r, None, None)
     with torch.no_grad():
         before = generator_objective(m, batch, config)[0]["g_total"].item()
@@ -117,11 +130,11 @@ def test_training_writes_generator_samples_and_log_and_adapts_at_label_size(fram
     assert (progress["epoch"], progress["iteration"], progress["step"]) == (2, 0, 6)
     assert len(checkpoint["state"]["pool_r"]["entries"]) == 2
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == [f"step000000{s}.png" for s in (2, 4, 6)]
-    assert read_image(run / "samples" / "step0000006.png").shape == (2 * 16, 3 * 32, 3)
+    assert read_image(run / "samples" / "step0000006.png").shape == (2 * 24, 3 * 48, 3)
     rows = read_log(run / "loss_log.csv")
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
     assert [float(r["lr"]) for r in rows] == [2e-4] * 3 + [1e-4] * 3  # second half: decayed
-    assert all(float(r["g_total"]) > 0 and float(r["d_r"]) > 0 and r["idt_r"] == "" for r in rows)
+    assert all(float(r["g_total"]) > 0 and float(r["d_r"]) > 0 and float(r["idt_r"]) > 0 for r in rows)
 
     options = AdaptOptions(working_size=(16, 32))
     translator.adapt(source, tmp_path / "adapted", run, options)

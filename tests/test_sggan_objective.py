@@ -1,7 +1,7 @@
 """SG-GAN's objective as assembled (paper Sec. 3.1), against a hand computation in NumPy that
 shares no code with sggan.losses: every term and weight of the generator and discriminator
-losses, and spies on which group mask reaches each discriminator and which labels each
-gradient term's boundaries come from."""
+losses, and spies on which group mask reaches each discriminator and which frame's boundary map
+each gradient term uses."""
 import numpy as np
 import pytest
 import torch
@@ -57,10 +57,10 @@ def numpy_abs_sobel(image: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def numpy_gradient_term(x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> float:
+def numpy_gradient_term(x: np.ndarray, y: np.ndarray, boundary: np.ndarray) -> float:
     """Paper Eq. 4 as means: |(|C*x| - |C*y|)| over the 6 Sobel channels, weighted alpha*B + beta."""
     difference = np.abs(numpy_abs_sobel(x[0]) - numpy_abs_sobel(y[0])).mean(axis=0)
-    return float(((ALPHA * numpy_boundaries(labels[0]) + BETA) * difference).mean())
+    return float(((ALPHA * boundary + BETA) * difference).mean())
 
 
 def one_hot(groups: list[list[int]]) -> torch.Tensor:
@@ -69,15 +69,17 @@ def one_hot(groups: list[list[int]]) -> torch.Tensor:
 
 @pytest.fixture
 def batch() -> UnpairedBatch:
-    """A virtual and a real frame whose labels, boundaries and group masks all differ."""
+    """A virtual and a real frame whose boundary maps (from labels) and group masks all differ."""
     torch.manual_seed(0)
     v_labels = torch.full((1, 16, 32), 7)
     v_labels[:, :, 12:] = 26                 # v: one vertical edge
     r_labels = torch.full((1, 16, 32), 23)
     r_labels[:, 5:, :] = 7
     r_labels[:, 11:, 3:9] = 24               # r: horizontal edges and a box
-    return UnpairedBatch(torch.rand(1, 3, 16, 32) * 2 - 1, v_labels, one_hot([[0, 1, 2, 3], [4, 5, 6, 7]]),
-                         torch.rand(1, 3, 16, 32) * 2 - 1, r_labels, one_hot([[7, 7, 1, 1], [0, 3, 3, 5]]))
+    v_boundary, r_boundary = (torch.from_numpy(numpy_boundaries(labels[0].numpy()))[None, None].float()
+                              for labels in (v_labels, r_labels))
+    return UnpairedBatch(torch.rand(1, 3, 16, 32) * 2 - 1, v_boundary, one_hot([[0, 1, 2, 3], [4, 5, 6, 7]]),
+                         torch.rand(1, 3, 16, 32) * 2 - 1, r_boundary, one_hot([[7, 7, 1, 1], [0, 3, 3, 5]]))
 
 
 @pytest.fixture
@@ -111,8 +113,8 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
             "cycle_v": np.abs(n(F(fake_r)) - n(v)).mean(),
             "cycle_r": np.abs(n(G(fake_v)) - n(r)).mean(),
             # each gradient term on the boundaries of the frame that was translated
-            "grad_v": numpy_gradient_term(n(v), n(fake_r), n(batch.v_labels)),
-            "grad_r": numpy_gradient_term(n(r), n(fake_v), n(batch.r_labels)),
+            "grad_v": numpy_gradient_term(n(v), n(fake_r), n(batch.v_boundary[0, 0])),
+            "grad_r": numpy_gradient_term(n(r), n(fake_v), n(batch.r_boundary[0, 0])),
         }
     for key, value in expected.items():
         assert losses[key].item() == pytest.approx(value, rel=1e-5), key
@@ -121,14 +123,14 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
     assert torch.equal(images["fake_r"], fake_r) and torch.equal(images["fake_v"], fake_v)
 
-    # the spies: which mask reached each discriminator, which labels each gradient term
+    # the spies: which mask reached each discriminator, which boundary map each gradient term
     [(judged_r, mask_r)], [(judged_v, mask_v)] = nets.d_r.calls, nets.d_v.calls
     assert torch.equal(judged_r, fake_r) and mask_r is batch.v_mask
     assert torch.equal(judged_v, fake_v) and mask_v is batch.r_mask
     assert [x is v for x, _ in boundaries_seen] == [True, False]
-    assert np.array_equal(boundaries_seen[0][1], numpy_boundaries(n(batch.v_labels[0])))
-    assert np.array_equal(boundaries_seen[1][1], numpy_boundaries(n(batch.r_labels[0])))
-    assert not np.array_equal(numpy_boundaries(n(batch.v_labels[0])), numpy_boundaries(n(batch.r_labels[0])))
+    assert np.array_equal(boundaries_seen[0][1], n(batch.v_boundary[0, 0]))
+    assert np.array_equal(boundaries_seen[1][1], n(batch.r_boundary[0, 0]))
+    assert not np.array_equal(n(batch.v_boundary), n(batch.r_boundary))
 
     # the ablation drops the gradient term from the total and keeps it in the log
     ablation, _ = generator_objective(nets, batch, ALPHA, BETA, tiny_config(use_gradient_loss=False))

@@ -1,12 +1,14 @@
 """SG-GAN training on a few tiny frames: outputs, resume = uninterrupted, data pipeline."""
+import numpy as np
 import pytest
 import torch
 
-from sggan.data.io import read_image
-from sggan.data.labels import LABEL_ID, group_lut
+from sggan.data.io import read_image, read_label
+from sggan.data.labels import LABEL_ID, boundary_band, group_lut
+from sggan.losses import boundary_mask
 from sggan.translators import build_translator
 from sggan.runs import load_checkpoint
-from sggan.training import HistoryPool, UnpairedCrops
+from sggan.training import HistoryPool, UnpairedCrops, resize_frame
 
 from conftest import SGGAN_TINY as TINY, read_log, write_frames
 
@@ -76,6 +78,8 @@ def test_config_rejects_crops_that_the_unet_cannot_take():
         build_translator("sggan", {**TINY, "crop_size": [12, 32]})
     with pytest.raises(ValueError, match="unknown parameter"):
         build_translator("sggan", {"epoch": 3})
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        build_translator("sggan", {**TINY, "boundary": "edges"})
 
 
 def test_crops_are_seeded_per_item_and_masks_follow_the_labels(frames):
@@ -87,15 +91,42 @@ def test_crops_are_seeded_per_item_and_masks_follow_the_labels(frames):
     first, again = dataset[2], dataset[2]
     for x, y in zip(first, again):
         assert torch.equal(x, y)
-    image, label, mask, r_image, r_label, r_mask = first
-    assert image.shape == (3, 16, 32) and label.shape == (16, 32) and mask.shape == (8, 2, 4)
-    assert -1 <= image.min() and image.max() <= 1 and label.dtype == torch.int64
+    image, boundary, mask, r_image, r_boundary, r_mask = first
+    assert image.shape == (3, 16, 32) and mask.shape == (8, 2, 4) and boundary.shape == (0,)
+    assert -1 <= image.min() and image.max() <= 1
     assert torch.equal(mask.sum(0), torch.ones(2, 4))  # one group per cell
-    # the mask is the one-hot group of the label at each cell centre (nearest)
-    groups = torch.from_numpy(lut)[label[4::8, 4::8]]
-    assert torch.equal(mask.argmax(0), groups.long())
-    # labels keep their ids through the resize (nearest, no blending)
-    assert set(label.unique().tolist()) <= {LABEL_ID[n] for n in ("road", "sky", "building", "car")}
+    # whole frames, no flip: the mask is the one-hot group of the label at each cell centre (nearest)
+    whole = UnpairedCrops(source, target, (16, 32), (16, 32), False, lut, len(names), seed=7)
+    label = torch.from_numpy(resize_frame(read_image(source[0].image), read_label(source[0].label), (16, 32))[1])
+    groups = torch.from_numpy(lut)[label[4::8, 4::8].long()]
+    assert torch.equal(whole[0][2].argmax(0), groups.long())
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_boundary_maps_are_cropped_and_flipped_with_the_frame(frames, flip):
+    source, target = frames
+    lut, names = group_lut("sggan")
+    colour = UnpairedCrops(source, target, (20, 36), (16, 32), flip, lut, len(names), seed=3, boundary="colour")
+    ids = UnpairedCrops(source, target, (20, 36), (16, 32), flip, lut, len(names), seed=3, boundary="label_ids")
+    for index in range(4):
+        image, band, _, _, r_band, _ = colour[index]
+        assert band.shape == (1, 16, 32) and r_band.shape == (1, 16, 32)
+        # B of the whole frame at the load size, in the crop window whose image this is
+        full = torch.from_numpy(boundary_band(read_label(source[index].label), (20, 36))).float()
+        loaded = torch.from_numpy(resize_frame(read_image(source[index].image), read_label(source[index].label),
+                                               (20, 36))[0]).permute(2, 0, 1).float().div(127.5).sub(1.0)
+        windows = [(top, left, mirrored) for top in range(5) for left in range(5) for mirrored in (False, True)
+                   if torch.equal(image, loaded[:, top:top + 16, left:left + 32].flip(-1) if mirrored
+                                  else loaded[:, top:top + 16, left:left + 32])]
+        assert windows
+        top, left, mirrored = windows[0]
+        window = full[top:top + 16, left:left + 32]
+        assert torch.equal(band[0], window.flip(-1) if mirrored else window)
+        # label_ids: central differences of the same crop's label ids (nearest resize), reflect-padded
+        assert torch.equal(ids[index][0], image)
+        label = torch.from_numpy(resize_frame(read_image(source[index].image), read_label(source[index].label),
+                                              (20, 36))[1].astype(np.int64))[top:top + 16, left:left + 32]
+        assert torch.equal(ids[index][1], boundary_mask((label.flip(-1) if mirrored else label)[None])[0])
 
 
 def test_history_pool_keeps_masks_with_their_images_and_restores_its_state():

@@ -5,7 +5,7 @@ Each iteration takes one batch of virtual frames v and one of real frames r:
 
   G step   adv   = LSGAN(D_R(G(v))) + LSGAN(D_V(F(r)))
            cycle = |F(G(v)) - v| + |G(F(r)) - r|
-           ident = |G(r) - r| + |F(v) - v|            (optional, off by default)
+           ident = |G(r) - r| + |F(v) - v|            (lambda_identity 0 leaves it out)
            loss  = adv + lambda_cycle * cycle + lambda_cycle * lambda_identity * ident
   D step   for each D: (LSGAN real + LSGAN fake) / 2, the fakes drawn from a history pool of 50.
 
@@ -14,11 +14,17 @@ decays linearly towards zero, by the reference code's rule: in epoch e (from 0) 
 decaying epochs, it is lr * (1 - max(0, e + 1 - (E - D)) / (D + 1)). The paper trains 100 + 100
 epochs.
 
-The identity term is the paper's Sec. 5.2 addition for painting->photo (weight 0.5 * lambda_cycle
-there, the reference code's default); the paper's own Cityscapes experiments leave it out, and
-so does the default here. The discriminator is the 70x70 PatchGAN shared with SG-GAN (one output
-channel, TensorFlow "SAME" padding, bias-free convolutions): the same layers and receptive field
-as the reference code's, whose convolutions have biases and pad by one pixel.
+Defaults are the reference code's (junyanz/pytorch-CycleGAN-and-pix2pix), so that the row means
+what readers of the paper take "CycleGAN" to mean (docs/fidelity.md):
+
+- jitter: frames resized to 286x572 and randomly cropped to 256x512 (the reference's
+  ``--load_size 286 --crop_size 256`` at GTA-V and Cityscapes' 1:2), and flipped;
+- ``lambda_identity`` 0.5 (cycle_gan_model.py's default; the CycleGAN paper's Sec. 5.2 used it
+  for painting->photo);
+- ``discriminator: reference``, the reference's 70x70 PatchGAN (sggan.models.cyclegan_patchgan:
+  biases, padding 1, non-affine instance norm); ``sggan`` is SG-GAN's standard PatchGAN (the same
+  layers and receptive field, bias-free, affine norm, TensorFlow "SAME" padding), as this
+  benchmark used before.
 """
 from __future__ import annotations
 
@@ -28,11 +34,16 @@ import torch
 from torch import nn
 
 from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss
-from sggan.models import PatchDiscriminator
+from sggan.models import CycleGANPatchDiscriminator, PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
 from sggan.training import (CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
                             autocast_for, frozen, update)
 from sggan.translators import register
+
+DISCRIMINATORS = {
+    "reference": CycleGANPatchDiscriminator,
+    "sggan": lambda ndf: PatchDiscriminator(ndf, 1, semantic=False),
+}
 
 
 @dataclasses.dataclass
@@ -40,13 +51,16 @@ class Config(TrainingConfig):
     epochs: int = 200
     decay_epochs: int | None = None          # epochs of linear decay at the end; None: the second half
     lambda_cycle: float = 10.0
-    lambda_identity: float = 0.0             # relative to lambda_cycle; the reference code's default is 0.5
+    lambda_identity: float = 0.5             # relative to lambda_cycle (cycle_gan_model.py)
     lr: float = 2e-4
     beta1: float = 0.5
     pool_size: int = 50
     ngf: int = 64
     ndf: int = 64
     blocks: int = 9                          # residual blocks: 9 at 256x256 and above, 6 at 128x128
+    discriminator: str = "reference"         # 'reference' (networks.py NLayerDiscriminator) or 'sggan'
+    load_size: tuple[int, int] = (286, 572)  # base_options.py --load_size 286, at 1:2
+    crop_size: tuple[int, int] = (256, 512)  # --crop_size 256, at 1:2
 
     def crop_multiple(self) -> int:
         return ResnetGenerator.size_multiple
@@ -55,6 +69,9 @@ class Config(TrainingConfig):
         super().__post_init__()
         if self.decay_epochs is not None and not 0 <= self.decay_epochs <= self.epochs:
             raise ValueError(f"cyclegan: decay_epochs must be between 0 and epochs ({self.epochs})")
+        if self.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"cyclegan: discriminator must be one of {list(DISCRIMINATORS)}, "
+                             f"got {self.discriminator!r}")
 
     def lr_factor(self, epoch: int) -> float:
         """The reference code's linear policy: 1 until the decay starts, then linearly towards 0."""
@@ -65,8 +82,8 @@ class Config(TrainingConfig):
 def networks(config: Config) -> CycleNetworks:
     return CycleNetworks(ResnetGenerator(config.ngf, config.blocks),   # G: virtual -> real
                          ResnetGenerator(config.ngf, config.blocks),   # F: real -> virtual
-                         PatchDiscriminator(config.ndf, 1, semantic=False),
-                         PatchDiscriminator(config.ndf, 1, semantic=False))
+                         DISCRIMINATORS[config.discriminator](config.ndf),
+                         DISCRIMINATORS[config.discriminator](config.ndf))
 
 
 def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Config) -> tuple[dict, dict]:

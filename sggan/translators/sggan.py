@@ -25,10 +25,9 @@ import torch
 from torch import nn
 
 from sggan.data.labels import group_lut
-from sggan.losses import (boundary_mask, cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss,
-                          soft_gradient_loss)
+from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss, soft_gradient_loss
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
+from sggan.training import (BOUNDARIES, CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
                             autocast_for, frozen, update)
 from sggan.translators import register
 
@@ -53,6 +52,10 @@ class Config(TrainingConfig):
     semantic_discriminator: bool = True
     use_gradient_loss: bool = True
     grouping: str = "sggan"                  # 'sggan' (8 groups of the original) or 'cityscapes'
+    # B of the soft gradient term: 'colour', the original code's (utils.load_train_data, model.py
+    # 65-78: colour labels, PIL bilinear resize, central differences), or 'label_ids'
+    # (differences of label ids after a nearest resize: a band about 43% narrower)
+    boundary: str = "colour"
 
     def crop_multiple(self) -> int:
         return 2 ** self.generator_depth
@@ -63,6 +66,8 @@ class Config(TrainingConfig):
             alpha, beta = getattr(self, name)
             if alpha < 0 or beta < 0:
                 raise ValueError(f"sggan: {name} must be non-negative, got {[alpha, beta]}")
+        if self.boundary not in BOUNDARIES:
+            raise ValueError(f"sggan: boundary must be one of {list(BOUNDARIES)}, got {self.boundary!r}")
 
     def alpha_beta(self, epoch: int) -> tuple[float, float]:
         return self.alpha_beta_early if epoch < self.alpha_beta_switch_epoch else self.alpha_beta_late
@@ -93,8 +98,8 @@ def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, alpha: float,
         "cycle_v": cycle_loss(v, cycled_v),
         "cycle_r": cycle_loss(r, cycled_r),
         # measured for the log even when the ablation leaves it out of the objective
-        "grad_v": soft_gradient_loss(v, fake_r, boundary_mask(batch.v_labels), alpha, beta),
-        "grad_r": soft_gradient_loss(r, fake_v, boundary_mask(batch.r_labels), alpha, beta),
+        "grad_v": soft_gradient_loss(v, fake_r, batch.v_boundary, alpha, beta),
+        "grad_r": soft_gradient_loss(r, fake_v, batch.r_boundary, alpha, beta),
     }
     total = (losses["g_adv_r"] + losses["g_adv_v"]
              + config.lambda_cycle * (losses["cycle_v"] + losses["cycle_r"]))
@@ -155,6 +160,9 @@ class SGGAN(GANTranslator):
 
     def grouping(self) -> str:
         return self.config.grouping
+
+    def boundary(self) -> str:
+        return self.config.boundary
 
     def generator_network(self) -> nn.Module:
         return UNetGenerator(self.config.ngf, self.config.generator_depth)
