@@ -143,3 +143,18 @@ def test_label_id_histogram_counts_every_pair_as_a_bincount(shape, monkeypatch):
     assert fast.dtype == np.int64 and np.array_equal(fast, expected)
     monkeypatch.setattr(metrics, "_EXACT_FLOAT32", 1)  # maps too large for float32 counts: bincount
     assert np.array_equal(label_id_histogram(gt, pred), expected)
+
+
+def test_a_stack_scores_like_each_matrix_on_its_own():
+    # the bootstrap scores stacks; sums over the wrong axis survived the single-matrix tests
+    from eval.metrics import score_arrays
+
+    rng = np.random.default_rng(0)
+    stack = rng.integers(0, 20, (2, 3, 4, 5))  # (2, 3) matrices of 4 classes with a void column
+    stack[0, 1, 2] = 0  # a class absent from one matrix's ground truth: NaN there
+    together = score_arrays(stack)
+    for index in np.ndindex(2, 3):
+        alone = scores(stack[index], ["a", "b", "c", "d"])
+        for key in ("pixel_acc", "class_acc", "class_iou"):
+            assert together[key][index] == pytest.approx(alone[key]), (index, key)
+        assert np.allclose(together["per_class_iou"][index], list(alone["per_class_iou"].values()), equal_nan=True)
