@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import platform
 import re
 import socket
-import subprocess
 import tomllib
 from datetime import datetime, timezone
 from importlib import metadata
@@ -22,36 +20,7 @@ from pathlib import Path
 
 from sggan.cli import run
 from sggan.data.io import atomic_write_text
-
-DISTRIBUTION = "sggan-benchmark"
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(_REPO_ROOT), *args], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def code_version() -> str:
-    """``git describe --always --dirty`` of this checkout; else $SGGAN_CODE_VERSION, which a copy
-    without git (a container image, a copied tree) can be given at build time; else the installed
-    package's version."""
-    toplevel = _git("rev-parse", "--show-toplevel")
-    # only our own checkout counts: an installed copy may sit inside some unrelated repository
-    if toplevel and Path(toplevel).resolve() == _REPO_ROOT:
-        described = _git("describe", "--always", "--dirty")
-        if described:
-            return described
-    if os.environ.get("SGGAN_CODE_VERSION"):
-        return os.environ["SGGAN_CODE_VERSION"]
-    try:
-        return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
-    except metadata.PackageNotFoundError:
-        return f"{DISTRIBUTION} (unknown version)"
-
+from sggan.version import DISTRIBUTION, REPO_ROOT, code_version
 
 def canonical_json(value) -> str:
     """One text per value: sorted keys, no whitespace, so equal configs hash equally."""
@@ -82,7 +51,7 @@ def _requirements() -> list[str]:
     try:
         return metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
-        project = tomllib.loads((_REPO_ROOT / "pyproject.toml").read_text())["project"]
+        project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
         return project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
 
 

@@ -77,7 +77,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from sggan.progress import tqdm
 
-from sggan import runs
+from sggan import runs, version
 from sggan.cli import parse_json, run
 from sggan.config_values import ConfigError, checked
 from sggan.data.io import atomic_write, read_frame_list
@@ -279,7 +279,8 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer, iteration: int, con
     states = distributed.gather_objects(runs.capture_rng(), world)  # every rank takes part
     if world.rank == 0:
         runs.atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                          "rng": states, "args": dataclasses.asdict(config)}, path)
+                          "rng": states, "args": dataclasses.asdict(config),
+                          "code_version": version.code_version()}, path)
 
 
 def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: World) -> int:
@@ -367,7 +368,8 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
             log.close()
     if lead:
         runs.atomic_save({"model": model.state_dict(), "model_config": model.config(),
-                          "args": dataclasses.asdict(config)}, out / "model.pt")
+                          "args": dataclasses.asdict(config), "code_version": version.code_version()},
+                         out / "model.pt")
     distributed.barrier(world)
     distributed.stop(world)
     return model

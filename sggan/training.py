@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from sggan.progress import tqdm
 
-from sggan import runs
+from sggan import runs, version
 from sggan.data.io import DataError, Frame, read_image, read_label, write_image
 from sggan.data.labels import boundary_band, group_lut
 from sggan.losses import boundary_mask
@@ -404,6 +404,8 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
     name, config = translator.name, translator.config
     # what the run folder's files must agree on: the settings that shape the result, the seed, the data
     run = {**translator.run_settings(), "seed": seed, "frames": [len(source), len(target)]}
+    # recorded beside the run, never compared: a resume after a code update is allowed
+    code = version.code_version()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / "generator.pt").exists():
@@ -440,7 +442,8 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
               file=sys.stderr)
 
     def save_checkpoint() -> None:
-        runs.atomic_save({"run": run, "progress": progress, "state": translator.state_dict(),
+        runs.atomic_save({"run": run, "code_version": code, "progress": progress,
+                          "state": translator.state_dict(),
                           "rng": runs.capture_rng()}, checkpoint_path)
 
     lut, group_names = group_lut(translator.grouping())
@@ -486,7 +489,8 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
             save_checkpoint()
     finally:
         log.close()
-    runs.atomic_save({"run": run, "config": dataclasses.asdict(config), "state_dict": translator.generator_state()},
+    runs.atomic_save({"run": run, "code_version": code, "config": dataclasses.asdict(config),
+                      "state_dict": translator.generator_state()},
                      run_dir / "generator.pt")
 
 

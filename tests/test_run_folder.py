@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from sggan import runs
+from sggan import runs, version
 from sggan.adapt import main as adapt_main
 from sggan.cli import USER_ERROR_EXIT, run
 from sggan.data.io import write_frame_list
@@ -86,3 +86,10 @@ def test_a_corrupt_checkpoint_or_generator_is_named_with_its_fix(damage, frames,
     with pytest.raises(runs.RunFolderError, match=r"run/checkpoint.pt is corrupt or incomplete \(.*\); delete it to "
                                                   r"train from the start"):
         build_translator("sggan", SGGAN).train(*frames, run_dir, CPU, seed=0)
+
+
+def test_run_folder_files_record_the_code_version(frames, tmp_path):
+    # recorded, not compared: the version changes with every commit and a resume must survive that
+    run_dir = trained("dualgan", DUALGAN, frames, tmp_path / "run")
+    for name in ("generator.pt", "checkpoint.pt"):
+        assert torch.load(run_dir / name, weights_only=False)["code_version"] == version.code_version()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import segmentation.train as train_module
+from sggan import version
 from sggan.data.io import image_size, read_frame_list, read_label
 from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
 from segmentation import class_stats, dump, predict
@@ -105,6 +106,8 @@ def test_class_balanced_training_runs_from_the_statistics(frame_list, tmp_path):
 
 def test_resume_refuses_other_settings(frame_list, tmp_path):
     train_main(args(frame_list, tmp_path / "run", iterations=2))
+    for name in ("model.pt", "checkpoint.pt"):  # the code version is recorded beside the settings, not compared
+        assert torch.load(tmp_path / "run" / name, weights_only=False)["code_version"] == version.code_version()
     with pytest.raises(ValueError, match="lr: 0.001 -> 0.01"):
         train_main(args(frame_list, tmp_path / "run", iterations=2, **{"--lr": 1e-2}))
 

@@ -15,6 +15,7 @@ from eval.evaluate import frame_confusions_path, score_record, write_frame_confu
 from eval.table2 import COLUMNS, Comparison, default_comparisons, main
 from eval.tables import provenance_note
 from sggan.data.io import DataError
+from sggan import version
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
 
 FRAMES = [f"frankfurt_000000_{i:06d}" for i in range(8)]
@@ -167,7 +168,7 @@ def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_pa
     assert "±" not in table[0] and f" {rows[1]['class_iou']} ({rows[3]['class_iou']}–" in table[0]
     assert "seed 7 (one seed: no sd)" in md[0]
     note = md[-1]
-    assert str(tmp_path / "config.yaml") in note and "seed 7" in note and prov.code_version() in note
+    assert str(tmp_path / "config.yaml") in note and "seed 7" in note and version.code_version() in note
     assert not paths[2].exists() and not paths[4].exists()  # only what is asked for
 
 
@@ -229,7 +230,7 @@ def test_default_comparisons_follow_the_papers_claims():
         ("sggan-25k", "sggan-2k"),                      # same params, more frames; not across ablations
         ("sggan-2k", "sggan-2k-no-grad"), ("sggan-25k", "sggan-25k-no-sd")]
     assert pairs[-2] == Comparison("sggan-2k", "sggan-2k-no-grad", "the gradient-sensitive loss helps")
-    toy = yaml.safe_load(open(prov._REPO_ROOT / "config.yaml"))
+    toy = yaml.safe_load(open(version.REPO_ROOT / "config.yaml"))
     assert Comparison("sggan-25k", "sggan-2k", "more source frames help") in default_comparisons(
         toy["translators"], toy["splits"]["regimes"])
 
@@ -253,21 +254,21 @@ def test_provenance_record(tmp_path):
 
 
 def test_code_version_is_git_describe_of_this_checkout():
-    described = subprocess.run(["git", "-C", str(prov._REPO_ROOT), "describe", "--always", "--dirty"],
+    described = subprocess.run(["git", "-C", str(version.REPO_ROOT), "describe", "--always", "--dirty"],
                                capture_output=True, text=True).stdout.strip()
-    assert prov.code_version() == described
+    assert version.code_version() == described
 
 
 def test_code_version_falls_back_to_package_version(tmp_path, monkeypatch):
     # a copy inside some other repository must not report that repository's commit
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "site-packages").mkdir()
-    monkeypatch.setattr(prov, "_REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(version, "REPO_ROOT", tmp_path / "site-packages")
     monkeypatch.delenv("SGGAN_CODE_VERSION", raising=False)
-    assert prov.code_version() == "sggan-benchmark 0.1.0"
+    assert version.code_version() == "sggan-benchmark 0.1.0"
     # a copy told its commit when it was made (a container image, the GPU machine's tree) says so
     monkeypatch.setenv("SGGAN_CODE_VERSION", "3e36079")
-    assert prov.code_version() == "3e36079"
+    assert version.code_version() == "3e36079"
 
 
 def test_provenance_cli_reads_config_from_file(tmp_path):
