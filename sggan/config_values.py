@@ -47,11 +47,16 @@ def checked(value: Any, annotation, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{where} must be {_describe(annotation)}, got {value!r}")
         items = tuple(checked(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        if any(isinstance(v, (int, float)) and v <= 0 for v in items):
+        if any(type(v) is int and v <= 0 for v in items):  # sizes and widths; 0.0 is a valid weight
             raise ConfigError(f"{where} must have positive entries, got {list(value)}")
         return items
-    if args:  # a union: the first alternative that accepts the value
-        for option in args:
+    if args:  # a union such as int | None: the first alternative that accepts the value
+        if value is None and type(None) in args:
+            return None
+        options = [option for option in args if option is not type(None)]
+        if len(options) == 1:  # keeps that type's own message (e.g. "must not be negative")
+            return checked(value, options[0], where)
+        for option in options:
             try:
                 return checked(value, option, where)
             except ConfigError:

@@ -65,7 +65,7 @@ def parse_config(cls: type, params: dict[str, Any], owner: str):
 
     bool is only true/false (never the string "false"), int only a whole number (not "6" or 6.0),
     float any finite number, a tuple a list of its length; numbers must be non-negative (no
-    translator parameter is negative) and tuple entries (sizes, widths) positive. The dataclass's
+    translator parameter is negative) and whole-number tuple entries (sizes, widths) positive. The dataclass's
     own ``__post_init__`` then checks what depends on several fields (crop within load size, sizes
     a multiple of what the generator needs). Any failure is a :class:`ConfigError` naming the
     translator, the parameter and the fix, raised before any work starts.
