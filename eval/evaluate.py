@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sggan.cli import run
-from sggan.data.io import DataError, atomic_write, atomic_write_text, read_label
+from sggan.data.io import DataError, atomic_write, atomic_write_text, is_png, read_label
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 
@@ -105,6 +105,8 @@ def match_predictions(pred_dir: Path, frames: list[str]) -> tuple[dict[str, Path
 
 def read_label_ids(path: Path) -> np.ndarray:
     """uint8 label-id map; OpenCV decodes grey PNGs fastest, anything else goes through read_label."""
+    if not is_png(path):  # OpenCV would decode a JPEG named .png; read_label refuses it by name
+        return read_label(path)
     array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if array is None or array.ndim != 2:
         return read_label(path)  # palette PNGs, and clear errors for colour or corrupt files

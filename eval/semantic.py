@@ -27,6 +27,7 @@ from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_label
 from sggan.data.labels import NUM_CLASSES, to_train_ids
 from sggan.device import resolve_device
+from segmentation.model import tile_size
 from segmentation.predict import iter_predictions, load_model
 
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapted", required=True, help="the translator's gathered adapted frame list (TSV)")
     parser.add_argument("--out", required=True, help="JSON file of scores to write")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--tile", type=int, default=None, help="front-end tiles of N x N pixels (same labels)")
+    parser.add_argument("--tile", type=tile_size, default=None, help="front-end tiles of N x N pixels (same labels)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     frames = heldout_adapted(read_frame_list(args.heldout), read_frame_list(args.adapted), args.adapted)

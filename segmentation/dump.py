@@ -32,7 +32,7 @@ from sggan.cli import run
 from sggan.data.io import Frame, atomic_write, atomic_write_text, read_frame_list
 from sggan.device import resolve_device
 from segmentation.data import read_aligned, score_path, stride_labels, to_network
-from segmentation.model import frame_scores, use_channels_last
+from segmentation.model import frame_scores, tile_size, use_channels_last
 from segmentation.predict import load_model
 
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="front-end model.pt (segmentation.train)")
     parser.add_argument("--frames", type=Path, required=True, help="frame list (TSV) to dump")
     parser.add_argument("--out", type=Path, required=True, help="folder for {id}.pt and index.json")
-    parser.add_argument("--tile", type=int, default=None, help="output pixels per tile side (multiple of 8)")
+    parser.add_argument("--tile", type=tile_size, default=None, help="output pixels per tile side (multiple of 8)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")

@@ -18,6 +18,7 @@ scores, always sees the whole frame.)
 """
 from __future__ import annotations
 
+import argparse
 import math
 
 import torch
@@ -61,6 +62,14 @@ def use_channels_last(device: torch.device, amp: bool) -> bool:
 
 def build_model(config: dict) -> DilatedNet:
     return DilatedNet(config.get("arch", "frontend"), config["num_classes"], config["width"])
+
+
+def tile_size(text: str) -> int:
+    """argparse type of ``--tile``: output pixels per tile side, a positive multiple of the stride."""
+    tile = int(text)
+    if tile < STRIDE or tile % STRIDE:
+        raise argparse.ArgumentTypeError(f"{tile} must be a positive multiple of {STRIDE}")
+    return tile
 
 
 def frame_scores(frontend: nn.Module, images: torch.Tensor, tile: int | None = None) -> torch.Tensor:

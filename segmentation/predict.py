@@ -32,7 +32,7 @@ from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_i
 from sggan.data.labels import TRAIN_TO_LABEL
 from sggan.device import resolve_device
 from segmentation.data import to_network
-from segmentation.model import DilatedNet, build_model, predict_logits, use_channels_last
+from segmentation.model import DilatedNet, build_model, predict_logits, tile_size, use_channels_last
 
 
 def output_path(out_dir: Path, frame: Frame) -> Path:
@@ -43,7 +43,11 @@ def load_model(path: Path, device: torch.device) -> DilatedNet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model {path} does not exist; it is written by `python -m segmentation.train`")
-    saved = torch.load(path, map_location=device, weights_only=True)
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise DataError(f"model {path} cannot be read ({type(err).__name__}): it is not a model.pt written by "
+                        "`python -m segmentation.train`, or it is truncated; train it again") from None
     model = build_model(saved["model_config"]).to(device)
     model.load_state_dict(saved["model"])
     return model.eval()
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="model.pt written by segmentation.train")
     parser.add_argument("--frames", type=Path, required=True, help="frame list (TSV) to predict")
     parser.add_argument("--out", type=Path, required=True, help="folder for {id}_labelIds.png")
-    parser.add_argument("--tile", type=int, default=None,
+    parser.add_argument("--tile", type=tile_size, default=None,
                         help="run the front-end in tiles of N x N output pixels (a multiple of 8; same labels)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)

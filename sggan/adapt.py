@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from sggan.adaptation import AdaptOptions, output_path, verify_adapted
+from sggan.adaptation import AdaptOptions, check_working_size, output_path, verify_adapted
 from sggan.cli import parse_json, run
 from sggan.data.io import DataError, Frame, image_size, read_frame_list, remove_stale, shard, write_frame_list
 from sggan.device import resolve_device
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     frames = shard(read_frame_list(args.frames), args.shard, args.num_shards)
     options = AdaptOptions(working_size=tuple(args.working_size), batch_size=args.batch_size,
                            workers=args.workers, device=resolve_device(args.device), amp=not args.no_amp)
+    check_working_size(options.working_size, translator.size_multiple())  # before any weights are read
     if args.run_dir is not None:
         removed = remove_stale([output_path(args.out, f) for f in frames], args.run_dir / "generator.pt")
         if removed:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from sggan.config_values import ConfigError
 from sggan.data.io import Frame, image_size, read_image, write_image
 from sggan.progress import tqdm
 
@@ -65,8 +66,13 @@ def _collate(batch):
 def check_working_size(working_size: tuple[int, int], multiple: int) -> None:
     height, width = working_size
     if height % multiple or width % multiple:
-        raise ValueError(f"working size {height}x{width} must be a multiple of {multiple} on both sides "
-                         f"for this generator; e.g. {round(height / multiple) * multiple}x{round(width / multiple) * multiple}")
+        raise ConfigError(f"working size {height}x{width} must be a multiple of {multiple} on both sides "
+                          f"for this generator; e.g. {_nearest_multiple(height, multiple)}x"
+                          f"{_nearest_multiple(width, multiple)}")
+
+
+def _nearest_multiple(side: int, multiple: int) -> int:
+    return max(1, round(side / multiple)) * multiple
 
 
 def to_network(images_uint8: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:

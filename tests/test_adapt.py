@@ -8,6 +8,7 @@ from torch import nn
 
 from sggan.adapt import main as adapt_main
 from sggan.adaptation import AdaptOptions, adapt_frames, check_working_size, output_path, to_network, to_uint8
+from sggan.cli import UserError
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
                           write_frame_list, write_image)
 from sggan.gather import gather
@@ -65,7 +66,7 @@ def test_shards_partition_the_list():
     items = [Frame(str(i), Path("i"), Path("l")) for i in range(10)]
     parts = [shard(items, k, 3) for k in range(3)]
     assert sorted(f.id for p in parts for f in p) == sorted(f.id for f in items)
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="--shard 3 is out of range for --num-shards 3; use 0 to 2"):
         shard(items, 3, 3)
 
 

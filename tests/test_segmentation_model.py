@@ -1,8 +1,10 @@
+import argparse
+
 import pytest
 import torch
 from torch import nn
 
-from segmentation.model import DilatedNet, frame_scores, predict_logits
+from segmentation.model import DilatedNet, frame_scores, predict_logits, tile_size
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,10 @@ def test_tiles_in_float32_give_the_same_labels_up_to_ties(model):
 def test_tiles_must_be_whole_blocks(model):
     with pytest.raises(ValueError, match="multiple of 8"):
         frame_scores(model.frontend, torch.zeros(1, 3, 16, 16), tile=12)
+    assert tile_size("16") == 16
+    for bad in ("12", "0", "-8"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive multiple of 8"):
+            tile_size(bad)
 
 
 def test_channels_last_on_the_cpu_is_the_same_training_step(model):

@@ -38,6 +38,12 @@ def test_too_few_frames_names_the_config_section():
                     heldout_target=2, regimes={"2k": 9})
 
 
+def test_a_negative_count_is_refused_not_sliced_from_the_end():
+    with pytest.raises(DataError, match="regime 2k: a count must not be negative, got -1"):
+        make_splits(frames("s", 10), frames("t", 10), seed=0, translator_target=5, heldout_source=2,
+                    heldout_target=2, regimes={"2k": -1})
+
+
 def test_command_writes_every_list(tmp_path):
     from sggan.data.io import write_frame_list
     write_frame_list(tmp_path / "s.tsv", frames("s", 12))

@@ -53,7 +53,7 @@ def write_frame_list(path: str | os.PathLike, frames: list[Frame]) -> None:
 def shard(frames: list[Frame], index: int, count: int) -> list[Frame]:
     """Frames of shard ``index`` of ``count``: every count-th frame, so shards are balanced."""
     if not 0 <= index < count:
-        raise ValueError(f"shard {index} out of range for {count} shards")
+        raise UserError(f"--shard {index} is out of range for --num-shards {count}; use 0 to {count - 1}")
     return frames[index::count]
 
 
@@ -148,6 +148,15 @@ def decode_label(path: str | os.PathLike) -> tuple[np.ndarray, str, np.ndarray |
         raise
     except Exception as err:  # PIL raises several types for truncated or non-image files
         raise DataError(f"label {path} cannot be decoded ({err}); re-extract it from the dataset archive") from err
+
+
+def is_png(path: str | os.PathLike) -> bool:
+    """Whether the file starts with the PNG signature (whatever its name says)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
 
 
 def read_label(path: str | os.PathLike) -> np.ndarray:

@@ -29,6 +29,8 @@ def seeded_order(frames: list[Frame], seed: int) -> list[Frame]:
 
 
 def take(frames: list[Frame], start: int, count: int, what: str, source: str) -> list[Frame]:
+    if count < 0:
+        raise DataError(f"{what}: a count must not be negative, got {count}")
     if start + count > len(frames):
         raise DataError(f"{what} needs {count} frames after {start} held out, but {source} has only "
                         f"{len(frames)}; lower the count in the config's 'splits' section")
@@ -56,7 +58,7 @@ def make_splits(source: list[Frame], target: list[Frame], seed: int, translator_
 
 def parse_regime(text: str) -> tuple[str, int | None]:
     name, sep, count = text.partition("=")
-    if not sep or not name:
+    if not sep or not name or not (count == "all" or count.lstrip("-").isdigit()):
         raise argparse.ArgumentTypeError(f"regime {text!r}: expected NAME=COUNT or NAME=all")
     return name, None if count == "all" else int(count)
 
