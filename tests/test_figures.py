@@ -152,9 +152,10 @@ def test_toy_dag_asks_only_for_the_figures_of_configured_methods(tmp_path):
 def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
     # in a config file: snakemake --config would pass the nested false as the string 'false'
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    toy = config["translators"]["sggan-2k"]["params"]
     config["translators"].update({
-        "no-grad": {"model": "sggan", "regime": "2k", "params": {"use_gradient_loss": False}},
-        "sggan-2k-no-sd": {"model": "sggan", "regime": "2k", "params": {"semantic_discriminator": False}}})
+        "no-grad": {"model": "sggan", "regime": "2k", "params": {**toy, "use_gradient_loss": False}},
+        "sggan-2k-no-sd": {"model": "sggan", "regime": "2k", "params": {**toy, "semantic_discriminator": False}}})
     config["figures"].update({"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "no-grad"},
                               "fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k-no-sd"}})
     (tmp_path / "ablations.yaml").write_text(yaml.safe_dump(config))
