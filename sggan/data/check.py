@@ -41,7 +41,6 @@ from sggan.data.readers import CityscapesRoot, GTA5Root
 
 BLANK_STD = 1.0
 DEFAULT_MAX_EXCLUDED_FRACTION = 0.01
-DATASETS = ("gta", "cityscapes")
 # The "Playing for Data" palette colours label id 4 (static) (20, 20, 20) where cityscapesscripts
 # has black (seen in the real label fixtures/gta/labels/00005.png); both are accepted for it.
 GTA_PALETTE_VARIANTS = {4: (20, 20, 20)}
