@@ -27,6 +27,7 @@ from PIL import Image
 
 from eval.ab.kit import Pair, build_kit
 from eval.evaluate import evaluate, write_scores
+from eval.provenance import provenance
 from sggan.data.io import Frame, write_frame_list, write_image, write_label_ids
 from sggan.data.labels import LABEL_TO_TRAIN, PALETTE
 
@@ -126,6 +127,7 @@ def inputs(tmp_path_factory) -> Path:
     write_label_ids(d / "pred_missing" / "aachen_000000_000019_leftImg8bit.png", gt)
     write_scores(d / "scores.json", evaluate(d / "pred", d / "cs" / "gtFine" / "val", workers=1, progress=False))
     (d / "broken.json").write_text('{"pixel_acc": ')
+    (d / "provenance.json").write_text(json.dumps(provenance({"seed": 0}, [0], [])))
     (d / "garbage.pt").write_bytes(b"not a torch file")
     (d / "garbage.sqlite").write_bytes(b"not a database, but long enough to be read as one" * 40)
     for method, grey in (("a", 40), ("b", 200)):
@@ -276,15 +278,20 @@ def cases(d: Path, busy_port: int) -> list[Case]:
              [*evaluate_, "--predictions", str(d / "pred_jpeg"), "--ground-truth", gt], "is a JPEG file, not a PNG"),
         # tables
         Case("tables", "Table 2 score file missing",
-             [*table2, "--score", f"x={d / 'none.json'}", "--provenance", str(d / "none.json")], "none.json does not exist"),
+             [*table2, "--score", f"x={d / 'none.json'}", "--provenance", str(d / "provenance.json")],
+             "none.json does not exist; it is written by python -m eval.evaluate"),
         Case("tables", "Table 2 score file not JSON",
-             [*table2, "--score", f"x={d / 'broken.json'}", "--provenance", str(d / "none.json")], "is not valid JSON"),
+             [*table2, "--score", f"x={d / 'broken.json'}", "--provenance", str(d / "provenance.json")],
+             "is not valid JSON"),
         Case("tables", "Table 2 --score without a method name",
-             [*table2, "--score", str(d / "scores.json"), "--provenance", str(d / "none.json")], "expected METHOD=PATH"),
+             [*table2, "--score", str(d / "scores.json"), "--provenance", str(d / "provenance.json")], "expected METHOD"),
+        Case("tables", "Table 2 scores of a seed the run did not train",
+             [*table2, "--score", f"x@5={d / 'scores.json'}", "--provenance", str(d / "provenance.json")], "seed"),
         Case("tables", "Table 2 provenance missing",
              [*table2, "--score", f"x={d / 'scores.json'}", "--provenance", str(d / "none.json")], "none.json does not exist"),
         Case("tables", "a scores file given as a KID file",
-             [*quality, "--kid", f"x={d / 'scores.json'}", "--provenance", str(d / "none.json")], "lacks kid/kid_std"),
+             [*quality, "--kid", f"x={d / 'scores.json'}", "--provenance", str(d / "provenance.json")],
+             "lacks kid/kid_std"),
         Case("tables", "Table 1 kit missing", [*table1, "--kit", str(d / "nokit"), "--db", str(d / "out" / "a.sqlite")],
              "study.json does not exist"),
         # the A/B app
