@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from sggan.progress import tqdm
 
+from sggan import runs
 from sggan.cli import run
 from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
                           write_frame_list, write_label_ids)
@@ -43,11 +44,8 @@ def load_model(path: Path, device: torch.device) -> DilatedNet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model {path} does not exist; it is written by `python -m segmentation.train`")
-    try:
-        saved = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several types for truncated or foreign files
-        raise DataError(f"model {path} cannot be read ({type(err).__name__}): it is not a model.pt written by "
-                        "`python -m segmentation.train`, or it is truncated; train it again") from None
+    saved = runs.load(path, weights_only=True, fix="it is not a model.pt written by `python -m segmentation.train`, "
+                                                   "or it is truncated; train it again")
     model = build_model(saved["model_config"]).to(device)
     model.load_state_dict(saved["model"])
     return model.eval()

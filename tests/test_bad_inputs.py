@@ -129,6 +129,9 @@ def inputs(tmp_path_factory) -> Path:
     (d / "broken.json").write_text('{"pixel_acc": ')
     (d / "provenance.json").write_text(json.dumps(provenance({"seed": 0}, [0], [])))
     (d / "garbage.pt").write_bytes(b"not a torch file")
+    (d / "empty_run").mkdir()
+    (d / "corrupt_run").mkdir()
+    (d / "corrupt_run" / "generator.pt").write_bytes(b"half a file")
     (d / "garbage.sqlite").write_bytes(b"not a database, but long enough to be read as one" * 40)
     for method, grey in (("a", 40), ("b", 200)):
         for frame in frames:
@@ -247,11 +250,18 @@ def cases(d: Path, busy_port: int) -> list[Case]:
         Case("adapt", "a working size the generator cannot take",
              [*adapt, "--model", "sggan", "--working-size", "100", "200", "--run-dir", str(d / "out" / "run")],
              "multiple of 256"),
+        Case("adapt", "a run folder without a trained generator",
+             [*adapt, "--model", "sggan", "--working-size", "256", "512", "--run-dir", str(d / "empty_run")],
+             "generator.pt"),
+        Case("adapt", "a corrupt generator.pt",
+             [*adapt, "--model", "sggan", "--working-size", "256", "512", "--run-dir", str(d / "corrupt_run")],
+             "generator.pt is corrupt or incomplete"),
         Case("adapt", "--params not JSON", [*adapt, "--model", "identity", "--params", "{", "--working-size", "16", "32"],
              "--params: not valid JSON"),
         # prediction
         Case("predict", "model file missing", [*predict, "--model", str(d / "none.pt")], "none.pt does not exist"),
-        Case("predict", "model file not a model", [*predict, "--model", str(d / "garbage.pt")], "garbage.pt cannot be read"),
+        Case("predict", "model file not a model", [*predict, "--model", str(d / "garbage.pt")],
+             "garbage.pt is corrupt or incomplete"),
         Case("predict", "tile not a multiple of 8", [*predict, "--model", str(d / "none.pt"), "--tile", "12"],
              "12 must be a positive multiple of 8"),
         # evaluation
