@@ -45,7 +45,6 @@ def main(argv: list[str] | None = None) -> None:
     frames = shard(read_frame_list(args.frames), args.shard, args.num_shards)
     options = AdaptOptions(working_size=tuple(args.working_size), batch_size=args.batch_size,
                            workers=args.workers, device=resolve_device(args.device), amp=not args.no_amp)
-    check_working_size(options.working_size, translator.size_multiple())  # before any weights are read
     if args.run_dir is not None:
         removed = remove_stale([output_path(args.out, f) for f in frames], args.run_dir / "generator.pt")
         if removed:
@@ -54,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if todo and translator.writes_frames:  # check before writing hundreds of GB, not midway
         require_free_space(args.out, adapted_bytes(len(todo), *image_size(todo[0].label)),
                            f"adapting {len(todo)} frames")
+    check_working_size(options.working_size, translator.size_multiple())  # before any weights are read
     start = time.perf_counter()
     translator.adapt(frames, args.out, args.run_dir, options)
     seconds = time.perf_counter() - start
