@@ -157,7 +157,7 @@ def layer_table(params: dict, device: torch.device, repeats: int) -> list[dict]:
     shape = (1, 3, *translator.config.crop_size)
     kinds: dict[str, dict] = {}
     for net, uses in ((nets.g_vr, GENERATOR_USES), (nets.d_r, DISCRIMINATOR_USES)):
-        for name, module, in_shape in layer_inputs(net, shape):
+        for _name, module, in_shape in layer_inputs(net, shape):
             kind = layer_kind(module, in_shape)
             entry = kinds.setdefault(kind, {"layer": kind, "module": module, "shape": in_shape, "uses": 0})
             entry["uses"] += uses

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from eval.evaluate import default_workers, evaluate  # noqa: E402
 from benchmarks.results_log import append_row, card, commit, machine, now  # noqa: E402
+from eval.evaluate import default_workers, evaluate  # noqa: E402
 from sggan.data.io import write_label_ids  # noqa: E402
 
 SECTION = "## Cityscapes evaluation (`benchmarks/bench_evaluate.py`)"

@@ -42,15 +42,15 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
-from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
-from sggan.data.labels import NUM_CLASSES, PALETTE  # noqa: E402
-from sggan.device import resolve_device  # noqa: E402
 from segmentation.data import TrainCrops, to_network  # noqa: E402
 from segmentation.distributed import World  # noqa: E402
 from segmentation.frontend import MARGIN  # noqa: E402
 from segmentation.model import DilatedNet, frame_scores, predict_logits, use_channels_last  # noqa: E402
 from segmentation.throughput import forward_flops, training_flops, utilisation  # noqa: E402
 from segmentation.train import TrainConfig, build_optimizer, train_step, trained_part  # noqa: E402
+from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
+from sggan.data.labels import NUM_CLASSES, PALETTE  # noqa: E402
+from sggan.device import resolve_device  # noqa: E402
 
 SECTION = "## Dilation10 segmentation (`benchmarks/bench_segmentation.py`)"
 SECTION_TEXT = """

@@ -40,13 +40,15 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from sggan.adaptation import adapt_frames  # noqa: E402
+from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
+from sggan.adaptation import (
+    AdaptOptions,  # noqa: E402
+    adapt_frames,  # noqa: E402
+)
 from sggan.data.io import Frame, atomic_write_text, write_image, write_label_ids  # noqa: E402
 from sggan.data.labels import PALETTE  # noqa: E402
-from sggan.translators import build_translator  # noqa: E402
-from sggan.adaptation import AdaptOptions  # noqa: E402
 from sggan.device import resolve_device  # noqa: E402
-from benchmarks.results_log import add_output_arguments, append_row, commit, machine, now, peak_gib, reset_peak  # noqa: E402
+from sggan.translators import build_translator  # noqa: E402
 
 SECTION = "## SG-GAN training and adaptation (`benchmarks/bench_sggan.py`)"
 SECTION_TEXT = """

@@ -33,15 +33,15 @@ import torch.nn.functional as F
 import yaml
 
 from eval.evaluate import evaluate
-from sggan import runs
-from sggan.data.io import Frame, read_frame_list, read_label, write_frame_list
-from sggan.data.labels import IGNORE, to_train_ids
 from segmentation import distributed
 from segmentation.data import DumpedScores
 from segmentation.dump import dump
 from segmentation.frontend import upsample
 from segmentation.predict import load_model, predict_frames
 from segmentation.train import TrainConfig, build_model, build_optimizer, train
+from sggan import runs
+from sggan.data.io import Frame, read_frame_list, read_label, write_frame_list
+from sggan.data.labels import IGNORE, to_train_ids
 
 VARIANTS = ("fp32", "context-full", "bf16", "bf16-predict")
 CPU = torch.device("cpu")
@@ -101,8 +101,8 @@ def train_context_on_full_labels(config: TrainConfig, frames: list[Frame]) -> Pa
 
 def adapt_again(run: Path, method: str, out: Path) -> Path:
     """Adapt the method's frames again with its trained translator (in whatever autocast is set)."""
-    from sggan.translators import build_translator
     from sggan.adaptation import AdaptOptions
+    from sggan.translators import build_translator
 
     config = yaml.safe_load((run / "config.yaml").read_text())
     entry = config["translators"][method]

@@ -30,10 +30,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 from sggan.cli import run
 from sggan.data.io import DataError, atomic_write, atomic_write_text, is_png, read_label
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
-from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 
 GT_SUFFIX = "_gtFine_labelIds.png"
 _LISTED = 10  # names shown in an error before "... and N more"

@@ -14,13 +14,14 @@ import platform
 import re
 import socket
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from sggan.cli import run
 from sggan.data.io import atomic_write_text
 from sggan.version import DISTRIBUTION, REPO_ROOT, code_version
+
 
 def canonical_json(value) -> str:
     """One text per value: sorted keys, no whitespace, so equal configs hash equally."""
@@ -79,7 +80,7 @@ def provenance(config: dict, seeds: list[int], config_files: list[str]) -> dict:
         "python_version": platform.python_version(),
         "dependencies": dependency_versions(),
         "hostname": socket.gethostname(),
-        "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

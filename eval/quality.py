@@ -18,8 +18,16 @@ from __future__ import annotations
 
 import argparse
 
-from eval.tables import (format_number, markdown_table, method_and_path, provenance_note, read_json,
-                         read_provenance, to_csv, unique_methods)
+from eval.tables import (
+    format_number,
+    markdown_table,
+    method_and_path,
+    provenance_note,
+    read_json,
+    read_provenance,
+    to_csv,
+    unique_methods,
+)
 from sggan.cli import run
 from sggan.data.io import DataError, atomic_write_text
 

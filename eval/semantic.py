@@ -23,12 +23,12 @@ import numpy as np
 
 from eval.evaluate import score_record
 from eval.metrics import confusion_matrix
+from segmentation.model import tile_size
+from segmentation.predict import iter_predictions, load_model
 from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_label
 from sggan.data.labels import NUM_CLASSES, to_train_ids
 from sggan.device import resolve_device
-from segmentation.model import tile_size
-from segmentation.predict import iter_predictions, load_model
 
 
 def heldout_adapted(heldout: list[Frame], adapted: list[Frame], adapted_list: str | Path) -> list[Frame]:

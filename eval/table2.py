@@ -33,11 +33,25 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.bootstrap import (SUMMARY_METRICS, BootstrapConfig, Difference, confidence_intervals, paired_difference,
-                            point_scores)
+from eval.bootstrap import (
+    SUMMARY_METRICS,
+    BootstrapConfig,
+    Difference,
+    confidence_intervals,
+    paired_difference,
+    point_scores,
+)
 from eval.evaluate import frame_confusions_path, read_frame_confusions
-from eval.tables import (format_number, markdown_table, provenance_note, provenance_seeds, read_json, read_provenance,
-                         seeds_phrase, to_csv)
+from eval.tables import (
+    format_number,
+    markdown_table,
+    provenance_note,
+    provenance_seeds,
+    read_json,
+    read_provenance,
+    seeds_phrase,
+    to_csv,
+)
 from sggan.cli import run
 from sggan.data.io import DataError, atomic_write, atomic_write_text
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
@@ -247,15 +261,15 @@ def _summary_label(config: BootstrapConfig, bound: str) -> str:
 def csv_rows(runs: list[MethodRuns], summaries: list[Summary], config: BootstrapConfig) -> list[dict[str, str]]:
     rows = []
     no_paper = {f"paper_{m}": "" for m in METRICS}
-    for run, summary in zip(runs, summaries):
-        for seed, scores in zip(run.seeds, run.scores):
-            rows.append({"method": run.method, "seed": str(seed),
+    for method_runs, summary in zip(runs, summaries):
+        for seed, scores in zip(method_runs.seeds, method_runs.scores):
+            rows.append({"method": method_runs.method, "seed": str(seed),
                          **{m: format_number(scores[m]) for m in METRICS}, **no_paper})
-        paper = PAPER_TABLE2.get(run.method, (None,) * len(METRICS))
+        paper = PAPER_TABLE2.get(method_runs.method, (None,) * len(METRICS))
         for label, values in (("mean", summary.mean), ("sd", summary.sd),
                               (_summary_label(config, "low"), summary.low),
                               (_summary_label(config, "high"), summary.high)):
-            row = {"method": run.method, "seed": label, **{m: format_number(values[m]) for m in METRICS}}
+            row = {"method": method_runs.method, "seed": label, **{m: format_number(values[m]) for m in METRICS}}
             row.update({f"paper_{m}": format_number(v) for m, v in zip(METRICS, paper)} if label == "mean"
                        else no_paper)
             rows.append(row)
@@ -332,11 +346,11 @@ def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str |
     width = 0.8 / len(runs)
     x = np.arange(NUM_CLASSES)
     fig, ax = plt.subplots(figsize=(min(30.0, max(10.0, 0.15 * NUM_CLASSES * len(runs))), 4.5), dpi=100)
-    for i, (run, s) in enumerate(zip(runs, summaries)):
+    for i, (method_runs, s) in enumerate(zip(runs, summaries)):
         mean = np.nan_to_num(s.per_class_mean)
         below = np.nan_to_num(s.per_class_mean - s.per_class_low)
         above = np.nan_to_num(s.per_class_high - s.per_class_mean)
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, mean, width, label=run.method,
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, mean, width, label=method_runs.method,
                yerr=np.stack([below, above]), capsize=1.5, error_kw={"elinewidth": 0.7})
     ax.set_xticks(x)
     ax.set_xticklabels(TRAIN_CLASSES, rotation=45, ha="right", fontsize=8)

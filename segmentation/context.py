@@ -35,8 +35,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from sggan.data.labels import NUM_CLASSES
 from segmentation.frontend import upsample
+from sggan.data.labels import NUM_CLASSES
 
 # (layer name, dilation) of the 3x3 layers of Dilation10, before the final 1x1
 DILATION10 = [("ctx_conv1_1", 1), ("ctx_conv1_2", 1), ("ctx_conv2_1", 2), ("ctx_conv3_1", 4),

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from segmentation.frontend import MARGIN, STRIDE, reflect_index
 from sggan.data.io import DataError, Frame, read_image, read_label
 from sggan.data.labels import IGNORE, to_train_ids
-from segmentation.frontend import MARGIN, STRIDE, reflect_index
 
 # ImageNet statistics, the ones torchvision's VGG-16 weights were trained with.
 MEAN = (0.485, 0.456, 0.406)

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from sggan.progress import tqdm
 
-from sggan.cli import run
-from sggan.data.io import Frame, atomic_write, atomic_write_text, read_frame_list
-from sggan.device import resolve_device
 from segmentation.data import read_aligned, score_path, stride_labels, to_network
 from segmentation.model import frame_scores, tile_size, use_channels_last
 from segmentation.predict import load_model
+from sggan.cli import run
+from sggan.data.io import Frame, atomic_write, atomic_write_text, read_frame_list
+from sggan.device import resolve_device
+from sggan.progress import tqdm
 
 
 class _Frames(Dataset):

@@ -24,9 +24,9 @@ import math
 import torch
 from torch import nn
 
-from sggan.data.labels import NUM_CLASSES
 from segmentation.context import BilinearUpsample, ContextModule
 from segmentation.frontend import STRIDE, FrontEnd, pad_frame, pad_window
+from sggan.data.labels import NUM_CLASSES
 
 ARCHS = ("frontend", "dilation10")
 

@@ -24,16 +24,25 @@ from pathlib import Path
 import cv2
 import torch
 from torch.utils.data import DataLoader, Dataset
-from sggan.progress import tqdm
 
-from sggan import runs
-from sggan.cli import run
-from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
-                          write_frame_list, write_label_ids)
-from sggan.data.labels import TRAIN_TO_LABEL
-from sggan.device import resolve_device
 from segmentation.data import to_network
 from segmentation.model import DilatedNet, build_model, predict_logits, tile_size, use_channels_last
+from sggan import runs
+from sggan.cli import run
+from sggan.data.io import (
+    DataError,
+    Frame,
+    image_size,
+    read_frame_list,
+    read_image,
+    remove_stale,
+    shard,
+    write_frame_list,
+    write_label_ids,
+)
+from sggan.data.labels import TRAIN_TO_LABEL
+from sggan.device import resolve_device
+from sggan.progress import tqdm
 
 
 def output_path(out_dir: Path, frame: Frame) -> Path:

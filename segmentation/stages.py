@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sggan.config_values import ConfigError
 from segmentation.train import TrainConfig, config_from_settings, typed_setting
+from sggan.config_values import ConfigError
 
 STAGES = ("frontend", "context", "joint")
 # Keys each stage sets for itself (the schema's segmentation_stage). The context stage trains on

@@ -75,14 +75,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from sggan.progress import tqdm
 
-from sggan import runs, version
-from sggan.cli import parse_json, run
-from sggan.config_values import ConfigError, checked
-from sggan.data.io import atomic_write, read_frame_list
-from sggan.data.labels import IGNORE, NUM_CLASSES
-from sggan.device import resolve_device
 from segmentation import distributed
 from segmentation.class_stats import load_balance
 from segmentation.data import DumpedScores, TrainCrops, pad_collate, to_network
@@ -91,6 +84,13 @@ from segmentation.frontend import MARGIN
 from segmentation.model import ARCHS, DilatedNet, use_channels_last
 from segmentation.throughput import training_flops, utilisation
 from segmentation.vgg_init import init_from_imagenet
+from sggan import runs, version
+from sggan.cli import parse_json, run
+from sggan.config_values import ConfigError, checked
+from sggan.data.io import atomic_write, read_frame_list
+from sggan.data.labels import IGNORE, NUM_CLASSES
+from sggan.device import resolve_device
+from sggan.progress import tqdm
 
 
 @dataclass

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 #: argparse's exit status for a usage error; every user error exits with it.
 USER_ERROR_EXIT = 2

@@ -21,20 +21,21 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, NamedTuple, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from sggan.progress import tqdm
 
 from sggan import runs, version
 from sggan.data.io import DataError, Frame, read_image, read_label, write_image
 from sggan.data.labels import boundary_band, group_lut
 from sggan.losses import boundary_mask
+from sggan.progress import tqdm
 from sggan.translators.base import Translator
 
 # SG-GAN's boundary maps (UnpairedCrops): the original code's, and label-id differences

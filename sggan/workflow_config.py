@@ -19,7 +19,6 @@ from sggan.data.io import DataError
 from sggan.data.readers import CityscapesRoot, GTA5Root
 from sggan.translators import get_translator
 
-
 # Memory (MB) and run time (minutes) each stage's jobs ask the scheduler for; config `resources`
 # overrides these per stage. Sized for the paper's full-resolution data; toy jobs need far less.
 DEFAULT_RESOURCES = {

@@ -21,7 +21,7 @@ def make_world(root: Path, num: int = 6, shape=(30, 60), methods=METHODS) -> tup
     """A frame list and each method's adapted {id}.png; a method's images are all its grey level."""
     lines = ["id\timage\tlabel"]
     adapted = {}
-    for method, grey in methods.items():
+    for method in methods:
         adapted[method] = root / "adapted" / method
         adapted[method].mkdir(parents=True)
     for i in range(num):

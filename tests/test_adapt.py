@@ -4,16 +4,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_frame
 from torch import nn
 
 from sggan.adapt import main as adapt_main
 from sggan.adaptation import AdaptOptions, adapt_frames, check_working_size, output_path, to_network, to_uint8
 from sggan.cli import UserError
-from sggan.data.io import (DataError, Frame, image_size, read_frame_list, read_image, remove_stale, shard,
-                          write_frame_list, write_image)
+from sggan.data.io import (
+    DataError,
+    Frame,
+    image_size,
+    read_frame_list,
+    read_image,
+    remove_stale,
+    shard,
+    write_frame_list,
+    write_image,
+)
 from sggan.gather import gather
-
-from conftest import make_frame
 
 
 class Invert(nn.Module):

@@ -3,14 +3,14 @@ import math
 
 import pytest
 import torch
+from conftest import write_frames
 
+from sggan.adaptation import AdaptOptions
 from sggan.data.io import image_size, read_image
 from sggan.models.bigan import EncodeGenerate, Encoder, Generator, JointDiscriminator
-from sggan.translators import build_translator
-from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
+from sggan.translators import build_translator
 from sggan.translators.bigan import BiGANNetworks, Config, encoder_generator_objective, sample_prior
-from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3,
         "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}

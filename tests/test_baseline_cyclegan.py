@@ -4,18 +4,18 @@ import csv
 import numpy as np
 import pytest
 import torch
+from conftest import write_frames
 
 import sggan.translators.cyclegan as cyclegan_module
+from sggan.adaptation import AdaptOptions
 from sggan.cli import UserError
 from sggan.data.io import image_size, read_image
 from sggan.models import CycleGANPatchDiscriminator, PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
 from sggan.runs import load_checkpoint
-from sggan.translators import available, build_translator, get_translator
-from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
+from sggan.translators import available, build_translator, get_translator
 from sggan.translators.cyclegan import Config, generator_objective, networks
-from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [28, 52],
         "crop_size": [24, 48], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2, "workers": 0}

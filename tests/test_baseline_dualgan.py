@@ -2,16 +2,16 @@
 import numpy as np
 import pytest
 import torch
+from conftest import write_frames
 
+from sggan.adaptation import AdaptOptions
 from sggan.data.io import image_size
 from sggan.losses import wasserstein_critic_loss, wasserstein_generator_loss
 from sggan.models import UNetGenerator
 from sggan.runs import load_checkpoint
-from sggan.translators import build_translator
-from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
+from sggan.translators import build_translator
 from sggan.translators.dualgan import DualGAN, critic_objective, generator_objective
-from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "generator_depth": 3,
         "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import write_frames
 
 from sggan.adapt import main as adapt_main
 from sggan.data.io import DataError, Frame, image_size, read_frame_list, write_frame_list
 from sggan.translators import build_translator
 from sggan.translators.external import External, render
-from conftest import write_frames
 
 PYTHON = shlex.quote(sys.executable)
 

@@ -4,15 +4,15 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import write_frames
 
+from sggan.adaptation import AdaptOptions
 from sggan.data.io import image_size
 from sggan.losses import gan_discriminator_loss, gan_generator_loss, self_regularization_loss
 from sggan.models.simgan import LocalDiscriminator, Refiner
-from sggan.translators import build_translator
-from sggan.adaptation import AdaptOptions
 from sggan.training import UnpairedBatch
+from sggan.translators import build_translator
 from sggan.translators.simgan import Config, SimGANNetworks, refiner_objective
-from conftest import write_frames
 
 TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "refiner_width": 4, "refiner_blocks": 1,
         "d_widths": [4, 4, 4, 4], "pretrain_refiner_steps": 2, "pretrain_discriminator_steps": 1,

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from eval.bootstrap import (BootstrapConfig, confidence_intervals, draw_counts, interval, paired_difference,
-                            point_scores, resampled_scores)
+from eval.bootstrap import (
+    BootstrapConfig,
+    confidence_intervals,
+    draw_counts,
+    interval,
+    paired_difference,
+    point_scores,
+    resampled_scores,
+)
 
 # two classes and the void column; class 0 is absent from frame 2's ground truth
 SEED_0 = np.array([[[3, 1, 0], [0, 2, 0]],

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from cityscapesscripts.helpers.labels import labels as cityscapes_labels
+from conftest import SHARED_SAMPLES
 from PIL import Image
 
-from conftest import SHARED_SAMPLES
 from sggan.data.labels import boundary_band
 from sggan.data.toyworld import cityscapes_frame, gta_frame
 from sggan.losses import boundary_mask

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import PAPER, REPO, fake_real_data
 
 GPU_RULES = {"train_translator", "adapt", "train_frontend", "dump_frontend_scores", "train_context", "train_joint",

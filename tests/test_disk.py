@@ -2,11 +2,11 @@
 from collections import namedtuple
 
 import pytest
+from conftest import make_frame
 
 from sggan import disk
 from sggan.adapt import main as adapt_main
 from sggan.data.io import DataError, read_frame_list, write_frame_list
-from conftest import make_frame
 
 Usage = namedtuple("Usage", "total used free")
 

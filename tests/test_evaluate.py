@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cityscapes_reference
 from PIL import Image
 
 from eval.evaluate import evaluate, frame_confusions_path, main, read_frame_confusions
 from sggan.data.io import DataError, read_label, write_label_ids
 from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
-
-from conftest import cityscapes_reference
 
 FRAMES = ["aachen_000000_000019", "aachen_000001_000019", "bochum_000000_000313"]
 # "train" never occurs anywhere; "motorcycle" is only predicted on ignored ground truth:

@@ -4,11 +4,11 @@ import os
 import stat
 
 import numpy as np
+from conftest import make_frame
 
 from sggan.adapt import main as adapt_main
 from sggan.data.io import read_frame_list, read_image, write_frame_list
 from sggan.translators import identity
-from conftest import make_frame
 
 
 def adapt_identity(tmp_path, frames):

@@ -3,7 +3,6 @@ import re
 import tomllib
 
 import yaml
-
 from conftest import REPO
 
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label
+from conftest import cityscapes_reference
 from PIL import Image
 
-from conftest import cityscapes_reference
 from sggan.adaptation import verify_adapted
 from sggan.data.io import read_frame_list
 

@@ -1,8 +1,6 @@
 """Provenance names the version of every dependency, not just torch and Python."""
 from importlib import metadata
 
-import pytest
-
 import eval.provenance as prov
 
 

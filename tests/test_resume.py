@@ -4,17 +4,17 @@ translator's own state (SG-GAN's and CycleGAN's pools and schedules, DualGAN's c
 SimGAN's phases and history, BiGAN's prior draws) and every segmentation stage."""
 import csv
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
-
-from sggan import runs
-from sggan.translators import build_translator
 from conftest import SGGAN_TINY, segmentation_args, write_frames, write_segmentation_frames
+
 from segmentation import dump
 from segmentation.train import main as train_segmentation
+from sggan import runs
+from sggan.translators import build_translator
 
 CPU = torch.device("cpu")
 COMMON = {"epochs": 2, "max_iterations_per_epoch": 3, "load_size": [20, 36], "crop_size": [16, 32],

@@ -6,13 +6,13 @@ import json
 
 import pytest
 import torch
+from conftest import write_frames
 
 from sggan import runs, version
 from sggan.adapt import main as adapt_main
 from sggan.cli import USER_ERROR_EXIT, run
 from sggan.data.io import write_frame_list
 from sggan.translators import build_translator
-from conftest import write_frames
 
 CPU = torch.device("cpu")
 SHORT = {"epochs": 1, "max_iterations_per_epoch": 1, "load_size": [16, 32], "crop_size": [16, 32], "workers": 0}

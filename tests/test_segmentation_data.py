@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from sggan.data.io import Frame, write_image, write_label_ids
-from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, to_train_ids
 from segmentation.data import MEAN, TrainCrops, crop_sample, pad_collate, read_aligned, stride_labels, to_network
 from segmentation.frontend import MARGIN
+from sggan.data.io import Frame, write_image, write_label_ids
+from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, to_train_ids
 
 # label ids of road, car, sky, an ignored id (ego vehicle = 1) and an out-of-range value
 IDS = np.array([7, 26, 23, 1, 250], dtype=np.uint8)

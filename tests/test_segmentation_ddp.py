@@ -6,10 +6,10 @@ import time
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import write_segmentation_frames
 
 from segmentation import dump
 from segmentation.train import TrainConfig, fit
-from conftest import write_segmentation_frames
 
 WORLD = 2
 

@@ -4,17 +4,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import SIZES, write_segmentation_frames
+from conftest import segmentation_args as args
 
 import segmentation.train as train_module
-from sggan import version
-from sggan.data.io import image_size, read_frame_list, read_label
-from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
 from segmentation import class_stats, dump, predict
 from segmentation.context import ContextModule
 from segmentation.data import read_index, score_path
 from segmentation.train import main as train_main
+from sggan import version
+from sggan.data.io import image_size, read_frame_list, read_label
+from sggan.data.labels import TRAIN_TO_LABEL, to_train_ids
 
-from conftest import SIZES, segmentation_args as args, write_segmentation_frames
 
 @pytest.fixture
 def frame_list(tmp_path):

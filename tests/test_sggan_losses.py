@@ -5,9 +5,20 @@ import numpy as np
 import pytest
 import torch
 
-from sggan.losses import (boundary_mask, channel_mean, cycle_loss, gan_discriminator_loss, gan_generator_loss,
-                          lsgan_discriminator_loss, lsgan_generator_loss, self_regularization_loss,
-                          soft_gradient_loss, sobel, wasserstein_critic_loss, wasserstein_generator_loss)
+from sggan.losses import (
+    boundary_mask,
+    channel_mean,
+    cycle_loss,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    self_regularization_loss,
+    sobel,
+    soft_gradient_loss,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+)
 
 
 def mask_of(rows) -> np.ndarray:

@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 import torch
+from conftest import SGGAN_TINY as TINY
+from conftest import read_log, write_frames
 
 from sggan.data.io import read_image, read_label
-from sggan.data.labels import LABEL_ID, boundary_band, group_lut
+from sggan.data.labels import boundary_band, group_lut
 from sggan.losses import boundary_mask
-from sggan.translators import build_translator
 from sggan.runs import load_checkpoint
 from sggan.training import HistoryPool, UnpairedCrops, resize_frame
-
-from conftest import SGGAN_TINY as TINY, read_log, write_frames
+from sggan.translators import build_translator
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import write_segmentation_frames
 
 from segmentation import stages
-from segmentation.train import TrainConfig, config_from_settings, parse_args
+from segmentation.train import config_from_settings, parse_args
 from segmentation.train import main as train_main
 from sggan.adaptation import AdaptOptions
 from sggan.config_values import ConfigError
-
-from conftest import write_segmentation_frames
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())

@@ -14,8 +14,8 @@ from eval.bootstrap import BootstrapConfig, confidence_intervals, paired_differe
 from eval.evaluate import frame_confusions_path, score_record, write_frame_confusions, write_scores
 from eval.table2 import COLUMNS, Comparison, default_comparisons, main
 from eval.tables import provenance_note
-from sggan.data.io import DataError
 from sggan import version
+from sggan.data.io import DataError
 from sggan.data.labels import NUM_CLASSES, TRAIN_CLASSES
 
 FRAMES = [f"frankfurt_000000_{i:06d}" for i in range(8)]
@@ -108,7 +108,7 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
     assert paper[("my-translator", "mean")] == ""
     md = paths[1].read_text()
     mean, sd = float(rows[2]["class_iou"]), float(rows[3]["class_iou"])
-    assert f"| sggan-25k | 2 | " in md and f"{mean:.2f} ± {sd:.2f} ({rows[4]['class_iou']}–{rows[5]['class_iou']})" in md
+    assert "| sggan-25k | 2 | " in md and f"{mean:.2f} ± {sd:.2f} ({rows[4]['class_iou']}–{rows[5]['class_iou']})" in md
     assert "mean ± sd over seeds 0, 1" in md and "over the 8 validation frames" in md
     per_class = read_csv(paths[2])
     assert [r["method"] for r in per_class] == ["sggan-25k", "my-translator", "source-only"]
@@ -123,7 +123,6 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
 
 def test_comparisons_say_which_differences_are_clear(tmp_path, runs, record):
     paths, out = outputs(tmp_path)
-    rng = np.random.default_rng(5)
     twin = {s: write_run(tmp_path / f"twin{s}.json", np.load(str(runs[("my-translator", s)]).replace(
         ".json", ".frames.npz"))["confusion"]) for s in (0, 1)}
     argv = score_args(runs) + [a for s, p in twin.items() for a in ("--score", f"twin@{s}={p}")]

@@ -4,8 +4,20 @@ from PIL import Image
 
 from sggan.data.io import read_image, read_label
 from sggan.data.labels import LABEL_ID, MAX_LABEL_ID
-from sggan.data.toyworld import (CITYSCAPES_SIZE, GTA_SIZE, REAL, VIRTUAL, Canvas, cityscapes_frame,
-                                 cityscapes_name, generate_toy_world, gta_frame, main, render, scaled_size)
+from sggan.data.toyworld import (
+    CITYSCAPES_SIZE,
+    GTA_SIZE,
+    REAL,
+    VIRTUAL,
+    Canvas,
+    cityscapes_frame,
+    cityscapes_name,
+    generate_toy_world,
+    gta_frame,
+    main,
+    render,
+    scaled_size,
+)
 
 
 def test_scaled_sizes_keep_the_real_aspect_ratios():

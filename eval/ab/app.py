@@ -42,8 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import numpy as np
 
-from eval.ab import QUESTION
-from eval.ab import store
+from eval.ab import QUESTION, store
 from eval.ab.kit import IMAGES, PairRow, read_pairs, read_study
 from sggan.cli import UserError
 

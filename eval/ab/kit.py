@@ -38,7 +38,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -231,7 +231,7 @@ def study_record(pairs: list[Pair], frames: list[Frame], size: tuple[int, int], 
         "num_frames": len(frames),
         "question": QUESTION,
         "image_base_url": base_url,
-        "created": (f"written by python -m eval.ab kit at {datetime.now(timezone.utc).isoformat(timespec='seconds')}; "
+        "created": (f"written by python -m eval.ab kit at {datetime.now(UTC).isoformat(timespec='seconds')}; "
                     "collect answers with python -m eval.ab serve (in-lab) or crowd/ plus python -m eval.ab import, "
                     "then tally them with python -m eval.table1"),
     }

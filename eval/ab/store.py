@@ -20,7 +20,7 @@ import csv
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from eval.ab.kit import PairRow, read_pairs
@@ -65,7 +65,7 @@ ANSWER_COLUMNS = tuple(f.name for f in fields(Answer))
 
 
 def now_utc() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def make_answer(row: PairRow, rater: str, choice: str, source: str, answered_at: str | None = None,
@@ -204,7 +204,7 @@ def parse_submit_time(text: str) -> str:
         try:
             local = datetime.strptime(" ".join(parts[:4] + parts[5:]), "%a %b %d %H:%M:%S %Y")
             when = local.replace(tzinfo=timezone(timedelta(hours=ZONE_HOURS[parts[4]])))
-            return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+            return when.astimezone(UTC).isoformat(timespec="milliseconds")
         except ValueError:
             return text
     try:
@@ -212,8 +212,8 @@ def parse_submit_time(text: str) -> str:
     except ValueError:
         return text
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _response_ms(row: dict) -> int | None:

@@ -31,13 +31,20 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sggan.progress import tqdm
 
 from sggan.cli import run
-from sggan.data.io import (DataError, Frame, LabelEncodingError, atomic_write_text, decode_label, read_image,
-                           write_frame_list)
+from sggan.data.io import (
+    DataError,
+    Frame,
+    LabelEncodingError,
+    atomic_write_text,
+    decode_label,
+    read_image,
+    write_frame_list,
+)
 from sggan.data.labels import LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_LABEL_IDS, PALETTE
 from sggan.data.readers import CityscapesRoot, GTA5Root
+from sggan.progress import tqdm
 
 BLANK_STD = 1.0
 DEFAULT_MAX_EXCLUDED_FRACTION = 0.01

@@ -61,7 +61,7 @@ def group_lut(grouping: str = "sggan") -> tuple[np.ndarray, list[str]]:
         names = list(SGGAN_GROUPS)
         other = names.index("other")
         lut = np.full(NUM_LABEL_IDS, other, dtype=np.uint8)
-        for index, (group, members) in enumerate(SGGAN_GROUPS.items()):
+        for index, members in enumerate(SGGAN_GROUPS.values()):
             for name in members:
                 lut[LABEL_ID[name]] = index
         return lut, names

@@ -69,7 +69,7 @@ class Canvas:
     tones: list[str] = field(default_factory=list)
 
     @classmethod
-    def empty(cls, height: int, width: int) -> "Canvas":
+    def empty(cls, height: int, width: int) -> Canvas:
         return cls(np.zeros((height, width), np.uint8), np.zeros((height, width), np.int32))
 
     @property

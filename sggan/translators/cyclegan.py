@@ -36,8 +36,17 @@ from torch import nn
 from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from sggan.models import CycleGANPatchDiscriminator, PatchDiscriminator
 from sggan.models.resnet import ResnetGenerator
-from sggan.training import (CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
-                            autocast_for, frozen, update)
+from sggan.training import (
+    CycleNetworks,
+    GANTranslator,
+    HistoryPool,
+    TrainingConfig,
+    UnpairedBatch,
+    adam,
+    autocast_for,
+    frozen,
+    update,
+)
 from sggan.translators import register
 
 DISCRIMINATORS = {

@@ -14,10 +14,10 @@ from pathlib import Path
 import cv2
 import torch
 from torch import nn
-from sggan.progress import tqdm
 
 from sggan.adaptation import AdaptOptions, output_path
 from sggan.data.io import Frame, image_size, read_image, write_image
+from sggan.progress import tqdm
 from sggan.translators import register
 from sggan.translators.base import Translator
 

@@ -27,8 +27,18 @@ from torch import nn
 from sggan.data.labels import group_lut
 from sggan.losses import cycle_loss, lsgan_discriminator_loss, lsgan_generator_loss, soft_gradient_loss
 from sggan.models import PatchDiscriminator, UNetGenerator
-from sggan.training import (BOUNDARIES, CycleNetworks, GANTranslator, HistoryPool, TrainingConfig, UnpairedBatch, adam,
-                            autocast_for, frozen, update)
+from sggan.training import (
+    BOUNDARIES,
+    CycleNetworks,
+    GANTranslator,
+    HistoryPool,
+    TrainingConfig,
+    UnpairedBatch,
+    adam,
+    autocast_for,
+    frozen,
+    update,
+)
 from sggan.translators import register
 
 
