@@ -3,11 +3,12 @@
 import shlex
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from segmentation import stages
 from sggan.cli import UserError
-from sggan.workflow_config import read_config
+from sggan.workflow_config import read_config, schema_error_line
 
 min_version("8.20")
 
@@ -20,7 +21,13 @@ if not workflow.overwrite_configfiles:
 
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# A value of the wrong type or out of range: Snakemake's validation message is many lines of
+# schema dump; the user sees the first, which names the key and the value.
+try:
+    validate(config, "workflow/schemas/config.schema.yaml")
+except WorkflowError as err:
+    print(f"error: config: {schema_error_line(err)}", file=sys.stderr)
+    sys.exit(2)
 # What the schema cannot check (models, parameters, the methods each figure and study pair names,
 # the stages' settings, the data roots), before any job starts: one line naming the key.
 try:

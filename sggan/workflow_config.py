@@ -10,6 +10,7 @@ data roots) and returns a :class:`Plan`, the one object the rules read. A mistak
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from sggan.adaptation import AdaptOptions, check_working_size
@@ -198,3 +199,14 @@ def check_data_roots(plan: Plan) -> None:
         CityscapesRoot(plan.cityscapes_root)
     except DataError as err:
         raise ConfigError(f"data missing: {err}") from None
+
+
+def schema_error_line(error: Exception) -> str:
+    """One line of a failed schema validation (Snakemake's message dumps the schema over many):
+    the key, as a dotted path, and what is wrong with its value."""
+    text = str(error)
+    problem = re.search(r"ValidationError: (.+)", text)
+    where = re.search(r"On instance((?:\[[^\]]+\])*)", text)
+    key = ".".join(part.strip("'\"") for part in re.findall(r"\[([^\]]+)\]", where.group(1))) if where else ""
+    message = problem.group(1) if problem else text.strip().splitlines()[-1]
+    return f"{key + ': ' if key else ''}{message} (allowed values: workflow/schemas/config.schema.yaml)"

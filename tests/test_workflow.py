@@ -122,11 +122,18 @@ def test_jobs_run_the_interpreter_that_runs_snakemake(tmp_path):
     assert "Toy world" in (tmp_path / "results/data/toy_world.txt").read_text()
 
 
-def test_schema_names_a_wrong_config_value(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    result = dry_run(tmp_path, "--config", "adaptation={working_size: [128]}")
-    assert result.returncode != 0
-    assert "working_size" in result.stdout
+@pytest.mark.parametrize("override, message", [
+    ("adaptation={working_size: [128]}", "error: config: adaptation.working_size.0: '128' is not of type 'integer'"),
+    ("segmentation={iterations: '5'}", "error: config: segmentation.iterations: '5' is not of type 'integer'"),
+])
+def test_schema_names_a_wrong_config_value_in_one_line(tmp_path, override, message):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = dry_run(tmp_path, "--config", override)
+    assert result.returncode == 2, result.stdout[-3000:]
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.stdout[-3000:]
+    assert "Failed validating" not in result.stdout and "Traceback" not in result.stdout
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm", "kubernetes"])
