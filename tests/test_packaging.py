@@ -40,12 +40,14 @@ def test_every_dependency_is_imported_by_what_installs_it():
         if not requirement.startswith("sggan-benchmark"):
             module = IMPORT_NAMES.get(name(requirement), name(requirement))
             assert imported_in(module, ["tests"]), f"{requirement}: no test imports {module}"
+    for requirement in PROJECT["optional-dependencies"]["lint"]:  # tools that CI runs rather than imports
+        assert f"{name(requirement)} check" in (REPO / ".ci/run").read_text(), f"{requirement}: .ci/run never runs it"
 
 
-def test_the_test_extra_pulls_in_the_browser_and_cluster_extras():
+def test_the_test_extra_pulls_in_the_browser_cluster_and_lint_extras():
     extras = PROJECT["optional-dependencies"]
     assert extras["browser"] == ["playwright>=1.40"]
-    assert "sggan-benchmark[cluster,browser]" in extras["test"]
+    assert "sggan-benchmark[cluster,browser,lint]" in extras["test"]
     assert not any(name(r) == "playwright" for r in extras["test"])
 
 
