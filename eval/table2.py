@@ -93,50 +93,6 @@ class Comparison:
     claim: str = ""
 
 
-def _regime_size(regimes: dict, regime: str) -> float:
-    size = regimes.get(regime)
-    return float("inf") if size == "all" else float(size or 0)
-
-
-SGGAN_ABLATIONS = {"use_gradient_loss": "the gradient-sensitive loss helps",
-                   "semantic_discriminator": "the semantic-aware discriminator helps"}
-
-
-def default_comparisons(translators: dict[str, dict], regimes: dict) -> list[Comparison]:
-    """The pairs the paper's claims rest on, among the configured translators (config
-    ``translators`` and ``splits.regimes``): each translation vs no translation (model
-    ``identity``), full SG-GAN vs CycleGAN, the larger regime vs the smaller for otherwise equal
-    translators (25K vs 2K), and full SG-GAN vs each ablation of the same regime. A is the side
-    the paper finds better."""
-    def params(method):
-        return translators[method].get("params", {})
-
-    def ablated(method):
-        return [key for key in SGGAN_ABLATIONS if params(method).get(key, True) is False]
-
-    identity = [m for m, e in translators.items() if e["model"] == "identity"]
-    translated = [m for m, e in translators.items() if e["model"] != "identity"]
-    full_sggan = [m for m in translated if translators[m]["model"] == "sggan" and not ablated(m)]
-    cyclegan = [m for m in translated if translators[m]["model"] == "cyclegan"]
-    pairs = [Comparison(t, s, "translation helps") for t in translated for s in identity]
-    pairs += [Comparison(g, c, "SG-GAN beats CycleGAN") for g in full_sggan for c in cyclegan]
-    for big in translated:
-        for small in translated:
-            same = (translators[big]["model"] == translators[small]["model"] and params(big) == params(small))
-            if same and _regime_size(regimes, translators[big].get("regime")) > \
-                    _regime_size(regimes, translators[small].get("regime")):
-                pairs.append(Comparison(big, small, "more source frames help"))
-    for ablation in translated:
-        if translators[ablation]["model"] != "sggan" or not ablated(ablation):
-            continue
-        for full in full_sggan:
-            rest = {k: v for k, v in params(ablation).items() if k not in SGGAN_ABLATIONS}
-            if translators[full].get("regime") == translators[ablation].get("regime") and rest == {
-                    k: v for k, v in params(full).items() if k not in SGGAN_ABLATIONS}:
-                pairs.append(Comparison(full, ablation, "; ".join(SGGAN_ABLATIONS[k] for k in ablated(ablation))))
-    return pairs
-
-
 # ----------------------------------------------------------------------------------------- reading
 def score_arg(value: str) -> ScoreArg:
     """argparse type of ``--score METHOD[@SEED]=PATH``."""

@@ -49,6 +49,8 @@ class Plan:
     adapted: list[str]             # methods with adapted source frames
     ab_pairs: list[dict]
     figures: dict[str, list[str]]  # figure -> the methods it shows (for the figures configured)
+    seeds: list[int]               # every seeded stage runs once per seed
+    comparisons: list[dict]        # Table 2's paired comparisons: {a, b, claim}
 
     def figure(self, name: str) -> list[str]:
         """The methods a figure shows, or none when config `figures:` does not ask for it."""
@@ -60,7 +62,18 @@ class Plan:
 
     @property
     def seed(self) -> int:
-        return self.config["seed"]
+        """The first seed: it seeds the work that all seeds share (the toy world, the splits, the
+        A/B kit, KID's subsets), and its runs are the ones the figures and quality table show."""
+        return self.seeds[0]
+
+    def adapted_run(self, method: str, seed: int) -> str:
+        """The folder key of a method's adapted frames: per seed for a translator that trains
+        (``sggan-2k/seed1``), shared by all seeds otherwise (``source-only``, ``ideal``)."""
+        return f"{method}/seed{seed}" if method in self.trainable else method
+
+    @property
+    def adapted_runs(self) -> list[str]:
+        return list(dict.fromkeys(self.adapted_run(m, s) for m in self.adapted for s in self.seeds))
 
     @property
     def device(self) -> str:
@@ -127,7 +140,8 @@ def read_config(config: dict) -> Plan:
     plan = Plan(config=config, toy=toy, shared_dir=config.get("shared_dir", ""), translators=translators,
                 trainable=trainable, methods=methods, adapted=adapted,
                 ab_pairs=ab_pairs(config.get("ab_study", {}), adapted),
-                figures=figures(config.get("figures", {}), adapted, methods))
+                figures=figures(config.get("figures", {}), adapted, methods), seeds=seeds(config),
+                comparisons=comparisons(config, methods))
     if not toy:
         check_data_roots(plan)
     return plan
@@ -151,6 +165,73 @@ def built_translators(config: dict) -> dict:
             raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
                               f"'regime', one of {sorted(regimes)} (splits.regimes)")
     return translators
+
+
+def seeds(config: dict) -> list[int]:
+    """``seeds: [0, 1, 2]``; a config of one ``seed: N`` (the form before seed lists) means [N]."""
+    if "seed" in config and "seeds" in config:
+        raise ConfigError(f"config has both seed ({config['seed']}) and seeds ({config['seeds']}); keep "
+                          f"seeds: [{config['seed']}] alone")
+    chosen = config.get("seeds", [config.get("seed", 0)])
+    if len(set(chosen)) != len(chosen):
+        raise ConfigError(f"config seeds: {chosen} names a seed twice")
+    return list(chosen)
+
+
+SGGAN_ABLATIONS = {"use_gradient_loss": "the gradient-sensitive loss helps",
+                   "semantic_discriminator": "the semantic-aware discriminator helps"}
+
+
+def comparisons(config: dict, methods: list[str]) -> list[dict]:
+    """Table 2's paired comparisons: config ``evaluation.comparisons`` (each {a, b}, checked), or
+    by default the pairs the paper's claims rest on (:func:`default_comparisons`)."""
+    chosen = config.get("evaluation", {}).get("comparisons")
+    if chosen is None:
+        return default_comparisons(config["translators"], config["splits"]["regimes"])
+    for i, pair in enumerate(chosen):
+        unknown = [pair[k] for k in ("a", "b") if pair[k] not in methods]
+        if unknown or pair["a"] == pair["b"]:
+            raise ConfigError(f"config evaluation.comparisons[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
+                              f"different Table 2 rows, from {', '.join(methods)}")
+    return [{"a": p["a"], "b": p["b"], "claim": p.get("claim", "")} for p in chosen]
+
+
+def default_comparisons(translators: dict[str, dict], regimes: dict) -> list[dict]:
+    """The pairs the paper's claims rest on, among the configured translators: each translation
+    vs no translation (model ``identity``), full SG-GAN vs CycleGAN, the larger regime vs the
+    smaller for otherwise equal translators (25K vs 2K), and full SG-GAN vs each ablation of the
+    same regime. ``a`` is the side the paper finds better."""
+    def params(method):
+        return translators[method].get("params", {})
+
+    def ablated(method):
+        return [key for key in SGGAN_ABLATIONS if params(method).get(key, True) is False]
+
+    def without_ablations(method):
+        return {k: v for k, v in params(method).items() if k not in SGGAN_ABLATIONS}
+
+    def size(method):
+        frames = regimes.get(translators[method].get("regime"))
+        return float("inf") if frames == "all" else float(frames or 0)
+
+    def pair(a, b, claim):
+        return {"a": a, "b": b, "claim": claim}
+
+    identity = [m for m, e in translators.items() if e["model"] == "identity"]
+    translated = [m for m, e in translators.items() if e["model"] != "identity"]
+    full_sggan = [m for m in translated if translators[m]["model"] == "sggan" and not ablated(m)]
+    cyclegan = [m for m in translated if translators[m]["model"] == "cyclegan"]
+    pairs = [pair(t, s, "translation helps") for t in translated for s in identity]
+    pairs += [pair(g, c, "SG-GAN beats CycleGAN") for g in full_sggan for c in cyclegan]
+    pairs += [pair(big, small, "more source frames help") for big in translated for small in translated
+              if translators[big]["model"] == translators[small]["model"] and params(big) == params(small)
+              and size(big) > size(small)]
+    pairs += [pair(full, ablation, "; ".join(SGGAN_ABLATIONS[k] for k in ablated(ablation)))
+              for ablation in translated if translators[ablation]["model"] == "sggan" and ablated(ablation)
+              for full in full_sggan
+              if translators[full].get("regime") == translators[ablation].get("regime")
+              and without_ablations(full) == without_ablations(ablation)]
+    return pairs
 
 
 def ab_pairs(study: dict, adapted: list[str]) -> list[dict]:

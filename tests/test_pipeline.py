@@ -3,6 +3,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,9 +34,18 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
-def table(workdir: Path) -> list[dict]:
-    with (workdir / "results/tables/table2.csv").open() as f:
+METHODS = ["source-only", "sggan-2k", "sggan-2k-no-sd", "oracle", "ideal"]
+
+
+def table(workdir: Path, name: str = "table2.csv") -> list[dict]:
+    with (workdir / "results/tables" / name).open() as f:
         return list(csv.DictReader(f))
+
+
+def comparisons(workdir: Path) -> list[tuple[str, str]]:
+    rows = table(workdir, "table2_comparisons.csv")
+    assert all(r["excludes_zero"] in ("yes", "no") and float(r["ci95_low"]) <= float(r["ci95_high"]) for r in rows)
+    return [(r["a"], r["b"]) for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +58,8 @@ def finished_run(tmp_path_factory) -> Path:
 
 def test_table2_has_every_row_with_valid_scores(finished_run):
     rows = table(finished_run)
-    methods = ["source-only", "sggan-2k", "sggan-2k-no-sd", "oracle", "ideal"]
     assert [(r["method"], r["seed"]) for r in rows] == [
-        (m, s) for m in methods for s in ("0", "mean", "sd", "ci95_low", "ci95_high")]
+        (m, s) for m in METHODS for s in ("0", "mean", "sd", "ci95_low", "ci95_high")]
     for row in rows:
         for column in ("pixel_acc", "class_acc", "class_iou"):
             if row["seed"] == "sd":
@@ -60,11 +69,9 @@ def test_table2_has_every_row_with_valid_scores(finished_run):
     paper = {r["method"]: r["paper_class_iou"] for r in rows if r["seed"] == "mean"}
     assert paper["source-only"] == "24.60" and paper["sggan-2k"] == "33.81" and paper["oracle"] == ""
     note = (finished_run / "results/tables/table2.md").read_text()
-    assert "seed" in note and "config" in note and "Paired comparisons" in note
-    with (finished_run / "results/tables/table2_comparisons.csv").open() as f:
-        pairs = [(r["a"], r["b"], r["excludes_zero"] in ("yes", "no")) for r in csv.DictReader(f)]
-    assert pairs == [("sggan-2k", "source-only", True), ("sggan-2k-no-sd", "source-only", True),
-                     ("sggan-2k", "sggan-2k-no-sd", True)]
+    assert "seed 0" in note and "config" in note and "Paired comparisons" in note
+    assert comparisons(finished_run) == [("sggan-2k", "source-only"), ("sggan-2k-no-sd", "source-only"),
+                                         ("sggan-2k", "sggan-2k-no-sd")]
 
 
 def val_ground_truth(workdir: Path) -> Path:
@@ -125,9 +132,9 @@ def test_every_source_frame_is_adapted_at_its_label_size(finished_run, monkeypat
     monkeypatch.chdir(finished_run)  # frame lists hold paths relative to the workflow's folder
     source = read_frame_list(finished_run / "results/data/gta.tsv")
     assert len(source) == 24
-    for method in ("source-only", "sggan-2k"):
+    for method in ("source-only", "sggan-2k/seed0"):
         assert verify_adapted(source, finished_run / f"results/adapted/{method}/images") == []
-    run = finished_run / "results/translators/sggan-2k"
+    run = finished_run / "results/translators/sggan-2k/seed0"
     assert (run / "loss_log.csv").exists() and any((run / "samples").iterdir())
 
 
@@ -148,7 +155,7 @@ def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(f
                                start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.time() + 300
     # kill the whole job tree once translator training is under way
-    checkpoint = volume / "results/translators/sggan-2k/checkpoint.pt"
+    checkpoint = volume / "results/translators/sggan-2k/seed0/checkpoint.pt"
     while not checkpoint.exists():
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.time() < deadline
@@ -159,10 +166,10 @@ def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(f
     snakemake(workdir, "--unlock")  # a SIGKILL leaves Snakemake's lock behind
     snakemake(workdir, "--rerun-incomplete", "all")
     assert table(workdir) == table(finished_run)
-    assert not (workdir / "data").exists() and not (workdir / "results/adapted/sggan-2k/images").exists()
-    assert len(list((volume / "results/adapted/sggan-2k/images").iterdir())) == 24
-    assert (workdir / "results/translators/sggan-2k/generator.pt").read_bytes() == \
-        (volume / "results/translators/sggan-2k/generator.pt").read_bytes()
+    assert not (workdir / "data").exists() and not (workdir / "results/adapted/sggan-2k/seed0/images").exists()
+    assert len(list((volume / "results/adapted/sggan-2k/seed0/images").iterdir())) == 24
+    assert (workdir / "results/translators/sggan-2k/seed0/generator.pt").read_bytes() == \
+        (volume / "results/translators/sggan-2k/seed0/generator.pt").read_bytes()
 
 
 EXTERNAL_PROGRAM = '''
@@ -197,13 +204,15 @@ def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path,
                  "params": {"adapt_command": f"{sys.executable} {tmp_path / 'program.py'} {{frames}} {{out}}"}},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/adapted/{method}/frames.tsv" for method in config["translators"]]
+    # trained translators adapt per seed; the external program without training once for all seeds
+    adapted = {method: method if method == "mine" else f"{method}/seed0" for method in config["translators"]}
+    targets = [f"results/adapted/{key}/frames.tsv" for key in adapted.values()]
     snakemake(tmp_path, *targets)
     monkeypatch.chdir(tmp_path)
     source = read_frame_list("results/data/gta.tsv")
-    for method in config["translators"]:
-        assert verify_adapted(source, tmp_path / f"results/adapted/{method}/images") == [], method
-        assert len(read_frame_list(f"results/adapted/{method}/frames.tsv")) == len(source)
+    for key in adapted.values():
+        assert verify_adapted(source, tmp_path / f"results/adapted/{key}/images") == [], key
+        assert len(read_frame_list(f"results/adapted/{key}/frames.tsv")) == len(source)
 
 
 def test_report_gathers_the_table_figures_and_provenance(finished_run):
@@ -258,3 +267,32 @@ def test_table1_tallies_imported_answers_on_the_next_run(finished_run, tmp_path)
     prefer_a = len(pairs) + sum(p["left_method"] == p["method_a"] for p in pairs)
     assert (after["answers"], after["raters"]) == (str(2 * len(pairs)), "2")
     assert float(after["prefer_a_percent"]) == pytest.approx(100 * prefer_a / (2 * len(pairs)), abs=0.05)
+
+
+def test_a_second_seed_adds_only_seeded_work_and_the_tables_gain_its_rows(finished_run, tmp_path):
+    # a copy of the finished one-seed run (mtimes kept), asked for seeds 0 and 1
+    workdir = tmp_path / "two seeds"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    (workdir / "config.yaml").write_text(TINY.read_text().replace("seeds: [0]", "seeds: [0, 1]"))
+    result = snakemake(workdir, "all")
+    ran = set(re.findall(r"^rule (\w+):", result.stdout + result.stderr, flags=re.M))
+    assert {"train_translator", "train_frontend", "predict", "evaluate", "table2"} <= ran
+    assert not ran & {"toy_world", "check_gta", "check_cityscapes", "splits", "ideal_frames", "kid",
+                      "semantic_preservation", "ab_kit", "fig4_translations"}, ran
+    assert not (workdir / "results/adapted/source-only/seed1").exists()  # untranslated frames are shared
+    rows = table(workdir)
+    assert [(r["method"], r["seed"]) for r in rows] == [
+        (m, s) for m in METHODS for s in ("0", "1", "mean", "sd", "ci95_low", "ci95_high")]
+    # seed 0's rows are those of the one-seed run: nothing of it was redone
+    assert [r for r in rows if r["seed"] == "0"] == [r for r in table(finished_run) if r["seed"] == "0"]
+    for row in rows:
+        for column in ("pixel_acc", "class_acc", "class_iou"):
+            assert 0.0 <= float(row[column]) <= 100.0
+    md = (workdir / "results/tables/table2.md").read_text()
+    assert "mean ± sd over seeds 0, 1" in md and "; seeds 0, 1; code" in md
+    assert comparisons(workdir) == comparisons(finished_run)
+    assert [r["method"] for r in table(workdir, "table2_per_class.csv")] == METHODS
+    snakemake(workdir, "--report", "report.html")
+    html = (workdir / "report.html").read_text()
+    for name in ("table2_per_class.csv", "table2_comparisons.csv", "per_class_iou.png"):
+        assert name in html, name

@@ -7,12 +7,11 @@ import subprocess
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 from eval import provenance as prov
 from eval.bootstrap import BootstrapConfig, confidence_intervals, paired_difference
 from eval.evaluate import frame_confusions_path, score_record, write_frame_confusions, write_scores
-from eval.table2 import COLUMNS, Comparison, default_comparisons, main
+from eval.table2 import COLUMNS, main
 from eval.tables import provenance_note
 from sggan import version
 from sggan.data.io import DataError
@@ -206,32 +205,6 @@ def test_bad_inputs_are_reported(tmp_path, runs, record):
                 ["--score", f"x={path}", "--compare", "x,y", "--claim", "a", "--claim", "b"]):
         with pytest.raises(SystemExit):
             main(bad + out)
-
-
-def test_default_comparisons_follow_the_papers_claims():
-    sggan = {"epochs": 6}
-    translators = {
-        "source-only": {"model": "identity"},
-        "sggan-2k": {"model": "sggan", "regime": "2k", "params": sggan},
-        "sggan-25k": {"model": "sggan", "regime": "25k", "params": sggan},
-        "sggan-2k-no-grad": {"model": "sggan", "regime": "2k", "params": {**sggan, "use_gradient_loss": False}},
-        "sggan-25k-no-sd": {"model": "sggan", "regime": "25k",
-                            "params": {**sggan, "semantic_discriminator": False}},
-        "cyclegan-2k": {"model": "cyclegan", "regime": "2k"},
-        "cyclegan-2k-long": {"model": "cyclegan", "regime": "2k", "params": {"epochs": 9}},
-    }
-    pairs = default_comparisons(translators, {"2k": 2000, "25k": "all"})
-    assert [(c.a, c.b) for c in pairs] == [
-        ("sggan-2k", "source-only"), ("sggan-25k", "source-only"), ("sggan-2k-no-grad", "source-only"),
-        ("sggan-25k-no-sd", "source-only"), ("cyclegan-2k", "source-only"), ("cyclegan-2k-long", "source-only"),
-        ("sggan-2k", "cyclegan-2k"), ("sggan-2k", "cyclegan-2k-long"), ("sggan-25k", "cyclegan-2k"),
-        ("sggan-25k", "cyclegan-2k-long"),
-        ("sggan-25k", "sggan-2k"),                      # same params, more frames; not across ablations
-        ("sggan-2k", "sggan-2k-no-grad"), ("sggan-25k", "sggan-25k-no-sd")]
-    assert pairs[-2] == Comparison("sggan-2k", "sggan-2k-no-grad", "the gradient-sensitive loss helps")
-    toy = yaml.safe_load(open(version.REPO_ROOT / "config.yaml"))
-    assert Comparison("sggan-25k", "sggan-2k", "more source frames help") in default_comparisons(
-        toy["translators"], toy["splits"]["regimes"])
 
 
 def test_provenance_record(tmp_path):

@@ -41,16 +41,19 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samp
     assert settings["frontend"]["iterations"] == 40000 and settings["frontend"]["width"] == 1.0
     for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "cyclegan-2k",
                    "dualgan-2k", "simgan-2k", "bigan-2k", "oracle"):
-        assert f"results/scores/{method}.json" in result.stdout
-    assert result.stdout.count("rule adapt:") == 4 * 9  # 4 shards for each of the 9 translators
-    # Dilation10's three stages per method, each its own job, with the paper's schedule
+        for seed in (0, 1, 2):
+            assert f"results/scores/{method}/seed{seed}.json" in result.stdout
+    # three seeds of every trained translator; source-only's frames are the same for all seeds
+    assert result.stdout.count("rule train_translator:") == 8 * 3
+    assert result.stdout.count("rule adapt:") == 4 * (8 * 3 + 1)  # in 4 shards
+    # Dilation10's three stages per method and seed, each its own job, with the paper's schedule
     for rule in ("train_frontend", "dump_frontend_scores", "train_context", "train_joint"):
-        assert result.stdout.count(f"rule {rule}:") == 10, rule  # 9 translators and the oracle
-    assert result.stdout.count("rule predict:") == 4 * 10  # in 4 shards
+        assert result.stdout.count(f"rule {rule}:") == 10 * 3, rule  # 9 translators and the oracle
+    assert result.stdout.count("rule predict:") == 4 * 10 * 3  # in 4 shards
     assert settings["frontend"]["init"] == "imagenet" and settings["frontend"]["crop"] == 256
     assert (settings["context"]["iterations"], settings["context"]["batch_size"]) == (24000, 100)
     assert settings["joint"]["iterations"] == 60000 and settings["joint"]["momentum"] == 0.9
-    assert "segmentation.predict --model results/segmentation/oracle/joint/model.pt" in result.stdout
+    assert "segmentation.predict --model results/segmentation/oracle/seed2/joint/model.pt" in result.stdout
     # fp32 for the published numbers: adaptation, score dumps and prediction pass --no-amp
     for command in ("sggan.adapt", "segmentation.dump", "segmentation.predict"):
         lines = [line for line in result.stdout.splitlines() if f"-m {command} " in line]
@@ -76,7 +79,32 @@ def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"--root {gta} " in result.stdout and f"--root {cityscapes} " in result.stdout
     # merged into the paper config, not replacing it: its other settings stay
-    assert '"iterations": 40000' in result.stdout and result.stdout.count("rule adapt:") == 4 * 9
+    assert '"iterations": 40000' in result.stdout and result.stdout.count("rule adapt:") == 4 * (8 * 3 + 1)
+
+
+def jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts per rule, from a dry run's job stats."""
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", dry_run_output, flags=re.M)
+            if rule != "total"}
+
+
+def test_seeds_multiply_only_the_seeded_work(tmp_path):
+    config = yaml.safe_load((REPO / "tests/data/tiny_config.yaml").read_text())
+    counts = {}
+    for seeds in ([0], [0, 1]):
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump({**config, "seeds": seeds}))
+        result = dry_run(tmp_path)
+        assert result.returncode == 0, result.stdout[-3000:]
+        counts[len(seeds)] = jobs(result.stdout)
+    one, two = counts[1], counts[2]
+    seeded = ("train_translator", "class_stats", "train_frontend", "dump_frontend_scores", "train_context",
+              "train_joint", "predict", "evaluate")
+    assert {rule: two[rule] for rule in seeded} == {rule: 2 * one[rule] for rule in seeded}
+    # 2 shards of source-only's frames, shared, and of each seed of the 2 trained translators
+    assert (one["adapt"], two["adapt"]) == (2 * 3, 2 * (1 + 2 * 2))
+    shared = set(one) - set(seeded) - {"adapt", "gather_adapted"}
+    assert {rule: two[rule] for rule in shared} == {rule: one[rule] for rule in shared}
+    assert "toy_world" in shared and "splits" in shared and "kid" in shared and "table2" in shared
 
 
 def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):
@@ -101,7 +129,7 @@ def test_config_mistakes_are_refused_at_start_in_one_line(tmp_path, override, me
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     if isinstance(override, dict):  # segmentation settings, which the schema leaves to segmentation.stages
         config["segmentation"].update(override)
-        override = "seed=0"
+        override = "device=cpu"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = dry_run(tmp_path, "--config", override)
     assert result.returncode == 2, result.stdout[-3000:]
@@ -155,12 +183,12 @@ def test_kubernetes_profile_keeps_the_bulk_on_the_shared_volume(tmp_path):
     out = result.stdout
     volume = "/mnt/sggan/work"
     # what no declared file carries is read and written in place on the volume ...
-    assert f"--run-dir {volume}/results/translators/sggan-2k " in out
-    assert f"--out {volume}/results/adapted/sggan-2k/images " in out
-    assert f"--out {volume}/results/predictions/oracle/labels " in out
+    assert f"--run-dir {volume}/results/translators/sggan-2k/seed0 " in out
+    assert f"--out {volume}/results/adapted/sggan-2k/seed0/images " in out
+    assert f"--out {volume}/results/predictions/oracle/seed0/labels " in out
     assert f"sggan.data.toyworld --out {volume}/data/toy " in out
     # ... and the jobs write their declared files where the storage provider takes them
-    for run, made in (("translators/sggan-2k", "generator.pt"), ("segmentation/oracle/joint", "model.pt")):
+    for run, made in (("translators/sggan-2k/seed0", "generator.pt"), ("segmentation/oracle/seed0/joint", "model.pt")):
         assert re.search(rf"--run-dir {volume}/results/{run} --out \S*/storage/results/{run}/{made} ", out), made
     assert "&& cp" not in out
-    assert " results/adapted/sggan-2k/images" not in out
+    assert " results/adapted/sggan-2k/seed0/images" not in out

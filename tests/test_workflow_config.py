@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sggan.workflow_config import ConfigError, read_config
+from sggan.workflow_config import ConfigError, default_comparisons, read_config
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -90,3 +90,56 @@ def test_missing_real_data_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError) as err:
         read_config(config)
     assert str(err.value).startswith(f"data missing: GTA-V root {tmp_path / 'gta'}") and "download" in str(err.value)
+
+
+def test_seeds_default_to_one_and_a_single_seed_key_still_reads():
+    assert read_config(TINY).seeds == [0]
+    no_seed = {k: v for k, v in TINY.items() if k != "seeds"}
+    assert read_config(no_seed).seeds == [0]
+    assert read_config(changed(no_seed, seed=4)).seeds == [4]
+    plan = read_config(changed(TINY, seeds=[2, 0, 1]))
+    assert plan.seeds == [2, 0, 1] and plan.seed == 2  # the first seed seeds the shared work
+    with pytest.raises(ConfigError, match=r"config has both seed \(4\) and seeds \(\[0\]\); keep seeds: \[4\] alone"):
+        read_config(changed(TINY, seed=4))
+    with pytest.raises(ConfigError, match=r"config seeds: \[1, 1\] names a seed twice"):
+        read_config(changed(TINY, seeds=[1, 1]))
+
+
+def test_trained_translators_adapt_per_seed_and_the_others_once():
+    plan = read_config(changed(TINY, seeds=[0, 1]))
+    assert plan.adapted_run("sggan-2k", 1) == "sggan-2k/seed1"
+    assert plan.adapted_run("source-only", 1) == "source-only" and plan.adapted_run("ideal", 0) == "ideal"
+    assert plan.adapted_runs == ["source-only", "sggan-2k/seed0", "sggan-2k/seed1", "sggan-2k-no-sd/seed0",
+                                 "sggan-2k-no-sd/seed1", "ideal"]
+
+
+def test_comparisons_default_to_the_papers_claims_among_the_configured_translators():
+    sggan = {"epochs": 6}
+    translators = {
+        "source-only": {"model": "identity"},
+        "sggan-2k": {"model": "sggan", "regime": "2k", "params": sggan},
+        "sggan-25k": {"model": "sggan", "regime": "25k", "params": sggan},
+        "sggan-2k-no-grad": {"model": "sggan", "regime": "2k", "params": {**sggan, "use_gradient_loss": False}},
+        "sggan-25k-no-sd": {"model": "sggan", "regime": "25k",
+                            "params": {**sggan, "semantic_discriminator": False}},
+        "cyclegan-2k": {"model": "cyclegan", "regime": "2k"},
+        "cyclegan-2k-long": {"model": "cyclegan", "regime": "2k", "params": {"epochs": 9}},
+    }
+    pairs = default_comparisons(translators, {"2k": 2000, "25k": "all"})
+    assert [(c["a"], c["b"]) for c in pairs] == [
+        ("sggan-2k", "source-only"), ("sggan-25k", "source-only"), ("sggan-2k-no-grad", "source-only"),
+        ("sggan-25k-no-sd", "source-only"), ("cyclegan-2k", "source-only"), ("cyclegan-2k-long", "source-only"),
+        ("sggan-2k", "cyclegan-2k"), ("sggan-2k", "cyclegan-2k-long"), ("sggan-25k", "cyclegan-2k"),
+        ("sggan-25k", "cyclegan-2k-long"),
+        ("sggan-25k", "sggan-2k"),                      # same params, more frames; not across ablations
+        ("sggan-2k", "sggan-2k-no-grad"), ("sggan-25k", "sggan-25k-no-sd")]
+    assert pairs[-2] == {"a": "sggan-2k", "b": "sggan-2k-no-grad", "claim": "the gradient-sensitive loss helps"}
+    assert {"a": "sggan-25k", "b": "sggan-2k", "claim": "more source frames help"} in read_config(TOY).comparisons
+
+
+def test_configured_comparisons_must_name_two_rows():
+    chosen = [{"a": "oracle", "b": "sggan-2k"}, {"a": "ideal", "b": "source-only", "claim": "a perfect translation"}]
+    config = changed(TINY, evaluation={"comparisons": chosen})
+    assert read_config(config).comparisons == [{"a": "oracle", "b": "sggan-2k", "claim": ""}, chosen[1]]
+    with pytest.raises(ConfigError, match=r"evaluation.comparisons\[0\]: 'sggan-25k' vs 'sggan-2k' must name two"):
+        read_config(changed(TINY, evaluation={"comparisons": [{"a": "sggan-25k", "b": "sggan-2k"}]}))

@@ -1,5 +1,6 @@
 # Adaptation: every source frame through each translator, in independent shards, then a gather
-# that checks every frame was written at its label's size.
+# that checks every frame was written at its label's size. {translated} is `sggan-2k/seed0` for a
+# trained translator (one folder per seed), `source-only` for one that is not (shared by all seeds).
 
 
 rule adapt:
@@ -7,16 +8,16 @@ rule adapt:
         frames="results/data/gta.tsv",
         generator=translator_checkpoint,
     output:
-        "results/adapted/{translator}/shards/{scatteritem}.tsv",
+        "results/adapted/{translated}/shards/{scatteritem}.tsv",
     log:
-        "logs/adapt/{translator}/{scatteritem}.log",
+        "logs/adapt/{translated}/{scatteritem}.log",
     benchmark:
-        "results/benchmarks/adapt/{translator}/{scatteritem}.tsv"
+        "results/benchmarks/adapt/{translated}/{scatteritem}.tsv"
     params:
         model=translator_model,
         params=translator_params,
         run_dir=translator_run_dir,
-        images=lambda wildcards: adapted_images(wildcards.translator),
+        images=lambda wildcards: adapted_images(wildcards.translated),
         shard=lambda wildcards: shard_of(wildcards.scatteritem),
         size=config["adaptation"]["working_size"],
         batch_size=config["adaptation"].get("batch_size", 1),
@@ -38,14 +39,14 @@ rule adapt:
 
 rule gather_adapted:
     input:
-        shards=gather.adapt("results/adapted/{{translator}}/shards/{scatteritem}.tsv"),
+        shards=gather.adapt("results/adapted/{{translated}}/shards/{scatteritem}.tsv"),
         frames="results/data/gta.tsv",
     output:
-        "results/adapted/{translator}/frames.tsv",
+        "results/adapted/{translated}/frames.tsv",
     log:
-        "logs/adapt/{translator}/gather.log",
+        "logs/adapt/{translated}/gather.log",
     params:
-        images=lambda wildcards: adapted_images(wildcards.translator),
+        images=lambda wildcards: adapted_images(wildcards.translated),
     threads: 1
     shell:
         '"$PYTHON" -m sggan.gather --frames {input.frames:q} --images {params.images:q} --out {output:q} 2> {log:q}'

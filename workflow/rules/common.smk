@@ -4,7 +4,6 @@ import json
 import os
 import re
 
-from eval.table2 import default_comparisons
 
 SEGMENTATION = config["segmentation"]
 
@@ -13,11 +12,15 @@ def alternation(names):
     return "|".join(re.escape(n) for n in names) if names else "(?!)"
 
 
+# {adapted} is a key of adapted frames: `sggan-2k/seed1` for a translator that trains (one per
+# seed), `source-only` or `ideal` for those that all seeds share (Plan.adapted_run); {translated}
+# the keys that a translator writes (not the toy world's ideal frames).
 wildcard_constraints:
     method=alternation(PLAN.methods),
-    translator=alternation(list(PLAN.translators)),
+    seed=alternation([str(s) for s in PLAN.seeds]),
     trained=alternation(PLAN.trainable),
-    adapted=alternation(PLAN.adapted),
+    translated=alternation([PLAN.adapted_run(m, s) for m in PLAN.translators for s in PLAN.seeds]),
+    adapted=alternation(PLAN.adapted_runs),
     split="train|val",
 
 
@@ -27,7 +30,9 @@ def toy_world_done(wildcards=None):
 
 
 def translator_name(wildcards):
-    return wildcards.get("trained", wildcards.get("translator"))
+    if "translated" in wildcards.keys():
+        return wildcards.translated.split("/seed")[0]
+    return wildcards.trained
 
 
 def translator_model(wildcards):
@@ -42,19 +47,22 @@ def translator_source_list(wildcards):
     return f"results/splits/{PLAN.translators[wildcards.trained]['regime']}/translator_source.tsv"
 
 
-def translator_run(method):
-    """A translator's training run folder: checkpoint, samples, loss log and the generator."""
-    return PLAN.shared(f"results/translators/{method}")
+def translator_run(key):
+    """A translator's training run folder (checkpoint, samples, loss log and the generator), of
+    one seed (``sggan-2k/seed0``); a translator with nothing to learn has one folder (its name)."""
+    return PLAN.shared(f"results/translators/{key}")
 
 
 def translator_run_dir(wildcards):
-    return translator_run(translator_name(wildcards))
+    if "trained" in wildcards.keys():
+        return translator_run(f"{wildcards.trained}/seed{wildcards.seed}")
+    return translator_run(wildcards.translated)
 
 
 def translator_checkpoint(wildcards):
-    """A trained translator's generator, or nothing for one with nothing to learn."""
-    return [f"results/translators/{wildcards.translator}/generator.pt"] \
-        if wildcards.translator in PLAN.trainable else []
+    """The generator that adapts these frames, or nothing for a translator with nothing to learn."""
+    return [f"results/translators/{wildcards.translated}/generator.pt"] \
+        if translator_name(wildcards) in PLAN.trainable else []
 
 
 def shard_of(scatteritem):
@@ -62,20 +70,29 @@ def shard_of(scatteritem):
     return int(index) - 1, int(count)
 
 
+def shown(method):
+    """The adapted-frames key that figures, the A/B kit and the quality table show: the first seed's."""
+    return PLAN.adapted_run(method, PLAN.seed)
+
+
 def adapted_frames(methods):
-    """The gathered frame lists of these translators: every adapted image is written."""
-    return [f"results/adapted/{m}/frames.tsv" for m in methods]
+    """The gathered frame lists of these translators (the first seed's): every adapted image is written."""
+    return [f"results/adapted/{shown(m)}/frames.tsv" for m in methods]
 
 
-def adapted_images(method):
-    """The folder of a method's adapted {id}.png (the toy world writes the ideal ones itself)."""
-    if method == "ideal":
+def adapted_images(key):
+    """The folder of adapted {id}.png of an adapted-frames key (the toy world writes the ideal ones itself)."""
+    if key == "ideal":
         return f"{PLAN.toy_dir}/ideal/images"
-    return PLAN.shared(f"results/adapted/{method}/images")
+    return PLAN.shared(f"results/adapted/{key}/images")
 
 
-def predicted_labels(method):
-    return PLAN.shared(f"results/predictions/{method}/labels")
+def predicted_labels(method, seed):
+    return PLAN.shared(f"results/predictions/{method}/seed{seed}/labels")
+
+
+def scores(method, seed):
+    return f"results/scores/{method}/seed{seed}.json"
 
 
 def no_amp(enabled):
@@ -84,10 +101,10 @@ def no_amp(enabled):
 
 
 def segmentation_frames(wildcards):
-    """The frame list a method's segmentation network trains on."""
+    """The frame list a method's segmentation network of this seed trains on."""
     if wildcards.method == "oracle":
         return "results/data/cityscapes_train.tsv"
-    return f"results/adapted/{wildcards.method}/frames.tsv"
+    return f"results/adapted/{PLAN.adapted_run(wildcards.method, int(wildcards.seed))}/frames.tsv"
 
 
 def segmentation_settings(stage):
@@ -96,12 +113,12 @@ def segmentation_settings(stage):
 
 
 def segmentation_run_dir(stage):
-    return lambda wildcards: PLAN.shared(f"results/segmentation/{wildcards.method}/{stage}")
+    return lambda wildcards: PLAN.shared(f"results/segmentation/{wildcards.method}/seed{wildcards.seed}/{stage}")
 
 
-def segmentation_model(method):
+def segmentation_model(method, seed):
     """The model.pt that predicts: the last stage's."""
-    return f"results/segmentation/{method}/{stages.final_stage(SEGMENTATION)}/model.pt"
+    return f"results/segmentation/{method}/seed{seed}/{stages.final_stage(SEGMENTATION)}/model.pt"
 
 
 def segmentation_launcher():
@@ -112,12 +129,6 @@ def segmentation_launcher():
 
 def tile_flag():
     return ["--tile", SEGMENTATION["tile"]] if SEGMENTATION.get("tile") else []
-
-
-def table2_comparisons():
-    """Table 2's paired comparisons: the pairs the paper's claims rest on."""
-    pairs = default_comparisons(PLAN.translators, config["splits"]["regimes"])
-    return [flag for c in pairs for flag in (f"--compare={c.a},{c.b}", f"--claim={c.claim}")]
 
 
 def kid_weights():
@@ -136,6 +147,20 @@ def report_figures():
     """The figure PNGs `all` asks for: those configured in `figures:`, and the loss curves."""
     figures = [f"results/figures/{name}.png" for name in PLAN.figures]
     return figures + (["results/figures/loss_curves.png"] if PLAN.trainable else [])
+
+
+def table2_scores():
+    """``--score`` of every method and seed, as eval.table2 reads them."""
+    return [f"--score={m}@{s}={scores(m, s)}" for m in PLAN.methods for s in PLAN.seeds]
+
+
+def table2_comparisons():
+    return [arg for c in PLAN.comparisons for arg in (f"--compare={c['a']},{c['b']}", f"--claim={c['claim']}")]
+
+
+def bootstrap_draws():
+    draws = config.get("evaluation", {}).get("bootstrap_draws")
+    return ["--bootstrap-draws", draws] if draws else []
 
 
 def ab_answers(wildcards):

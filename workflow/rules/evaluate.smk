@@ -1,18 +1,18 @@
-# Evaluation: scores per method against the target's val labels, provenance, Table 2.
+# Evaluation: scores per method and seed against the target's val labels, provenance, Table 2.
 
 
 # The evaluator checks that every val frame has exactly one prediction: the shards' gather.
 rule evaluate:
     input:
         toy_world_done,
-        shards=gather.predict("results/predictions/{{method}}/shards/{scatteritem}.tsv"),
+        shards=gather.predict("results/predictions/{{method}}/seed{{seed}}/shards/{scatteritem}.tsv"),
     output:
-        scores="results/scores/{method}.json",
-        frames="results/scores/{method}.frames.npz",  # written beside the scores by eval.evaluate
+        scores="results/scores/{method}/seed{seed}.json",
+        frames="results/scores/{method}/seed{seed}.frames.npz",  # written beside the scores by eval.evaluate
     log:
-        "logs/evaluate/{method}.log",
+        "logs/evaluate/{method}/seed{seed}.log",
     params:
-        predictions=lambda wildcards: predicted_labels(wildcards.method),
+        predictions=lambda wildcards: predicted_labels(wildcards.method, wildcards.seed),
         ground_truth=f"{PLAN.cityscapes_root}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
@@ -31,18 +31,19 @@ rule provenance:
     params:
         config=lambda wildcards: json.dumps(config, sort_keys=True),
         config_files=[str(path) for path in workflow.configfiles],
-        seed=PLAN.seed,
+        seeds=PLAN.seeds,
     threads: 1
     shell:
-        '"$PYTHON" -m eval.provenance --config-json {params.config:q} --seed {params.seed}'
+        '"$PYTHON" -m eval.provenance --config-json {params.config:q} --seed {params.seeds}'
         " --config-file {params.config_files:q} --out {output:q} 2> {log:q}"
 
 
-# Bootstrap intervals over the validation frames and paired comparisons (table2_comparisons).
+# Over seeds, with bootstrap intervals over the validation frames and paired comparisons
+# (config evaluation.comparisons, or the paper's claims by default).
 rule table2:
     input:
-        scores=expand("results/scores/{method}.json", method=PLAN.methods),
-        frames=expand("results/scores/{method}.frames.npz", method=PLAN.methods),
+        scores=expand("results/scores/{method}/seed{seed}.json", method=PLAN.methods, seed=PLAN.seeds),
+        frames=expand("results/scores/{method}/seed{seed}.frames.npz", method=PLAN.methods, seed=PLAN.seeds),
         provenance="results/provenance.json",
     output:
         csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
@@ -56,18 +57,20 @@ rule table2:
     log:
         "logs/evaluate/table2.log",
     params:
-        scores=[f"--score={m}=results/scores/{m}.json" for m in PLAN.methods],
+        scores=table2_scores(),
         comparisons=table2_comparisons(),
+        draws=bootstrap_draws(),
     threads: 1
     shell:
-        '"$PYTHON" -m eval.table2 {params.scores:q} {params.comparisons:q} --out-csv {output.csv:q}'
-        " --out-md {output.md:q} --out-per-class-csv {output.per_class:q}"
+        '"$PYTHON" -m eval.table2 {params.scores:q} {params.comparisons:q} {params.draws:q}'
+        " --out-csv {output.csv:q} --out-md {output.md:q} --out-per-class-csv {output.per_class:q}"
         " --out-comparisons-csv {output.comparisons:q} --out-chart {output.chart:q}"
         " --provenance {input.provenance:q} 2> {log:q}"
 
 
 # Translator quality on the held-out source frames: realism (KID to held-out target frames) and,
-# with the oracle row, semantic preservation (the oracle network against the source labels).
+# with the oracle row, semantic preservation (the oracle network against the source labels); of
+# the first seed's translators and oracle.
 rule kid:
     input:
         heldout="results/splits/heldout_source.tsv",
@@ -98,7 +101,7 @@ rule kid:
 
 rule semantic_preservation:
     input:
-        model=segmentation_model("oracle"),
+        model=segmentation_model("oracle", PLAN.seed),
         heldout="results/splits/heldout_source.tsv",
         adapted="results/adapted/{adapted}/frames.tsv",
     output:
@@ -120,8 +123,8 @@ rule semantic_preservation:
 
 rule translator_quality:
     input:
-        kid=expand("results/quality/{adapted}/kid.json", adapted=PLAN.adapted),
-        semantic=expand("results/quality/{adapted}/semantic.json", adapted=PLAN.adapted)
+        kid=[f"results/quality/{shown(m)}/kid.json" for m in PLAN.adapted],
+        semantic=[f"results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted]
         if "oracle" in PLAN.methods else [],
         provenance="results/provenance.json",
     output:
@@ -131,8 +134,8 @@ rule translator_quality:
     log:
         "logs/quality/translator_quality.log",
     params:
-        kid=[f"--kid={m}=results/quality/{m}/kid.json" for m in PLAN.adapted],
-        semantic=[f"--semantic={m}=results/quality/{m}/semantic.json" for m in PLAN.adapted]
+        kid=[f"--kid={m}=results/quality/{shown(m)}/kid.json" for m in PLAN.adapted],
+        semantic=[f"--semantic={m}=results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted]
         if "oracle" in PLAN.methods else [],
     threads: 1
     shell:

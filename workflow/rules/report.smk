@@ -11,7 +11,7 @@ rule fig4_translations:
     log:
         "logs/report/fig4_translations.log",
     params:
-        adapted=[f"--adapted={m}={adapted_images(m)}" for m in PLAN.figure("fig4_translations")],
+        adapted=[f"--adapted={m}={adapted_images(shown(m))}" for m in PLAN.figure("fig4_translations")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -28,7 +28,7 @@ rule fig5_gradient_zoom:
     log:
         "logs/report/fig5_gradient_zoom.log",
     params:
-        images=[adapted_images(m) for m in PLAN.figure("fig5_gradient_zoom")],
+        images=[adapted_images(shown(m)) for m in PLAN.figure("fig5_gradient_zoom")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -45,7 +45,7 @@ rule fig6_discriminator_diff:
     log:
         "logs/report/fig6_discriminator_diff.log",
     params:
-        images=[adapted_images(m) for m in PLAN.figure("fig6_discriminator_diff")],
+        images=[adapted_images(shown(m)) for m in PLAN.figure("fig6_discriminator_diff")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -57,13 +57,13 @@ rule fig6_discriminator_diff:
 rule fig7_segmentation:
     input:
         frames="results/data/cityscapes_val.tsv",
-        scores=[f"results/scores/{m}.json" for m in PLAN.figure("fig7_segmentation")],
+        scores=[scores(m, PLAN.seed) for m in PLAN.figure("fig7_segmentation")],
     output:
         report("results/figures/fig7_segmentation.png", caption="../report/fig7.rst", category="Figures"),
     log:
         "logs/report/fig7_segmentation.log",
     params:
-        predictions=[f"--prediction={m}={predicted_labels(m)}" for m in PLAN.figure("fig7_segmentation")],
+        predictions=[f"--prediction={m}={predicted_labels(m, PLAN.seed)}" for m in PLAN.figure("fig7_segmentation")],
         num=figure_frames(),
     threads: 1
     shell:
@@ -75,13 +75,13 @@ rule fig7_segmentation:
 # its panel then says so).
 rule loss_curves:
     input:
-        [f"results/translators/{m}/generator.pt" for m in PLAN.trainable],
+        [f"results/translators/{shown(m)}/generator.pt" for m in PLAN.trainable],
     output:
         report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Figures"),
     log:
         "logs/report/loss_curves.log",
     params:
-        logs=[f"--log={m}={translator_run(m)}/loss_log.csv" for m in PLAN.trainable],
+        logs=[f"--log={m}={translator_run(shown(m))}/loss_log.csv" for m in PLAN.trainable],
     threads: 1
     shell:
         '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} 2> {log:q}'

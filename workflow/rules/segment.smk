@@ -1,4 +1,4 @@
-# Segmentation: the dilated network trained per method in three stages, then label-id predictions
+# Segmentation: the dilated network trained per method and seed in three stages, then label-id predictions
 # on target val:  class_stats -> train_frontend -> dump_frontend_scores -> train_context -> train_joint
 #                 -> predict (the last stage's model.pt; the front-end's with arch: frontend).
 # Each stage's settings come from config `segmentation:` through segmentation.stages, as JSON.
@@ -8,9 +8,9 @@ rule class_stats:
     input:
         frames=segmentation_frames,
     output:
-        "results/segmentation/{method}/class_stats.json",
+        "results/segmentation/{method}/seed{seed}/class_stats.json",
     log:
-        "logs/segment/class_stats_{method}.log",
+        "logs/segment/{method}/seed{seed}/class_stats.log",
     params:
         workers=SEGMENTATION.get("workers", 0),
     threads: PLAN.threads_per_job
@@ -25,18 +25,18 @@ rule class_stats:
 rule train_frontend:
     input:
         frames=segmentation_frames,
-        stats="results/segmentation/{method}/class_stats.json",
+        stats="results/segmentation/{method}/seed{seed}/class_stats.json",
     output:
-        "results/segmentation/{method}/frontend/model.pt",
+        "results/segmentation/{method}/seed{seed}/frontend/model.pt",
     log:
-        "logs/segment/train_frontend_{method}.log",
+        "logs/segment/{method}/seed{seed}/train_frontend.log",
     benchmark:
-        "results/benchmarks/train_frontend/{method}.tsv"
+        "results/benchmarks/train_frontend/{method}/seed{seed}.tsv"
     params:
         launcher=segmentation_launcher(),
         settings=segmentation_settings("frontend"),
         run_dir=segmentation_run_dir("frontend"),
-        seed=PLAN.seed,
+        seed=lambda wildcards: wildcards.seed,
         device=PLAN.device,
     threads: PLAN.threads_per_job
     resources:
@@ -51,13 +51,13 @@ rule train_frontend:
 
 rule dump_frontend_scores:
     input:
-        model="results/segmentation/{method}/frontend/model.pt",
+        model="results/segmentation/{method}/seed{seed}/frontend/model.pt",
         frames=segmentation_frames,
     output:
         # 1.2 MB per 1052x1914 frame (30 GB for all of GTA-V): removed once the context stage is done
-        temp(directory("results/segmentation/{method}/frontend_scores")),
+        temp(directory("results/segmentation/{method}/seed{seed}/frontend_scores")),
     log:
-        "logs/segment/dump_frontend_scores_{method}.log",
+        "logs/segment/{method}/seed{seed}/dump_frontend_scores.log",
     params:
         device=PLAN.device,
         workers=SEGMENTATION.get("workers", 0),
@@ -74,19 +74,19 @@ rule dump_frontend_scores:
 
 rule train_context:
     input:
-        scores="results/segmentation/{method}/frontend_scores",
-        frontend="results/segmentation/{method}/frontend/model.pt",
+        scores="results/segmentation/{method}/seed{seed}/frontend_scores",
+        frontend="results/segmentation/{method}/seed{seed}/frontend/model.pt",
     output:
-        "results/segmentation/{method}/context/model.pt",
+        "results/segmentation/{method}/seed{seed}/context/model.pt",
     log:
-        "logs/segment/train_context_{method}.log",
+        "logs/segment/{method}/seed{seed}/train_context.log",
     benchmark:
-        "results/benchmarks/train_context/{method}.tsv"
+        "results/benchmarks/train_context/{method}/seed{seed}.tsv"
     params:
         launcher=segmentation_launcher(),
         settings=segmentation_settings("context"),
         run_dir=segmentation_run_dir("context"),
-        seed=PLAN.seed,
+        seed=lambda wildcards: wildcards.seed,
         device=PLAN.device,
     threads: PLAN.threads_per_job
     resources:
@@ -102,19 +102,19 @@ rule train_context:
 rule train_joint:
     input:
         frames=segmentation_frames,
-        context="results/segmentation/{method}/context/model.pt",
-        stats="results/segmentation/{method}/class_stats.json",
+        context="results/segmentation/{method}/seed{seed}/context/model.pt",
+        stats="results/segmentation/{method}/seed{seed}/class_stats.json",
     output:
-        "results/segmentation/{method}/joint/model.pt",
+        "results/segmentation/{method}/seed{seed}/joint/model.pt",
     log:
-        "logs/segment/train_joint_{method}.log",
+        "logs/segment/{method}/seed{seed}/train_joint.log",
     benchmark:
-        "results/benchmarks/train_joint/{method}.tsv"
+        "results/benchmarks/train_joint/{method}/seed{seed}.tsv"
     params:
         launcher=segmentation_launcher(),
         settings=segmentation_settings("joint"),
         run_dir=segmentation_run_dir("joint"),
-        seed=PLAN.seed,
+        seed=lambda wildcards: wildcards.seed,
         device=PLAN.device,
     threads: PLAN.threads_per_job
     resources:
@@ -129,14 +129,14 @@ rule train_joint:
 
 rule predict:
     input:
-        model=lambda wildcards: segmentation_model(wildcards.method),
+        model=lambda wildcards: segmentation_model(wildcards.method, wildcards.seed),
         frames="results/data/cityscapes_val.tsv",
     output:
-        "results/predictions/{method}/shards/{scatteritem}.tsv",
+        "results/predictions/{method}/seed{seed}/shards/{scatteritem}.tsv",
     log:
-        "logs/segment/predict_{method}/{scatteritem}.log",
+        "logs/segment/{method}/seed{seed}/predict/{scatteritem}.log",
     params:
-        labels=lambda wildcards: predicted_labels(wildcards.method),
+        labels=lambda wildcards: predicted_labels(wildcards.method, wildcards.seed),
         shard=lambda wildcards: shard_of(wildcards.scatteritem),
         device=PLAN.device,
         tile=tile_flag(),

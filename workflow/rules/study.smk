@@ -13,7 +13,7 @@ rule ab_kit:
     log:
         "logs/study/ab_kit.log",
     params:
-        adapted=[f"--adapted={m}={adapted_images(m)}" for m in PLAN.ab_methods],
+        adapted=[f"--adapted={m}={adapted_images(shown(m))}" for m in PLAN.ab_methods],
         pairs=[f"--pair={p['a']}:{p['b']}" + (f"={p['paper']}" if "paper" in p else "") for p in PLAN.ab_pairs],
         num=config.get("ab_study", {}).get("num_frames", 500),
         size=config.get("ab_study", {}).get("size", [256, 512]),

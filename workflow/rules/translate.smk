@@ -1,4 +1,4 @@
-# Translator training: one job per trainable method (SG-GAN, its ablations, baselines).
+# Translator training: one job per trainable method (SG-GAN, its ablations, baselines) and seed.
 
 
 rule train_translator:
@@ -6,16 +6,16 @@ rule train_translator:
         source=translator_source_list,
         target="results/splits/translator_target.tsv",
     output:
-        "results/translators/{trained}/generator.pt",
+        "results/translators/{trained}/seed{seed}/generator.pt",
     log:
-        "logs/translate/{trained}.log",
+        "logs/translate/{trained}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train_translator/{trained}.tsv"
+        "results/benchmarks/train_translator/{trained}/seed{seed}.tsv"
     params:
         model=translator_model,
         params=translator_params,
         run_dir=translator_run_dir,
-        seed=PLAN.seed,
+        seed=lambda wildcards: wildcards.seed,
         device=PLAN.device,
     threads: PLAN.threads_per_job
     resources:
