@@ -110,15 +110,15 @@ def test_ground_truth_as_prediction_scores_100(finished_run, tmp_path):
 def test_table2_holds_each_methods_score_file(finished_run):
     # one seed: its row and the mean are the score file's numbers
     for row in (r for r in table(finished_run) if r["seed"] in ("0", "mean")):
-        scores = json.loads((finished_run / f"results/scores/{row['method']}.json").read_text())
+        scores = json.loads((finished_run / f"results/scores/{row['method']}/seed0.json").read_text())
         for metric in ("pixel_acc", "class_acc", "class_iou"):
             assert float(row[metric]) == pytest.approx(scores[metric], abs=0.005), (row["method"], metric)
 
 
 def test_oracle_scores_agree_with_cityscapesscripts(finished_run):
-    predictions = finished_run / "results/predictions/oracle/labels"
+    predictions = finished_run / "results/predictions/oracle/seed0/labels"
     theirs = cityscapes_reference(predictions, val_ground_truth(finished_run))
-    ours = json.loads((finished_run / "results/scores/oracle.json").read_text())
+    ours = json.loads((finished_run / "results/scores/oracle/seed0.json").read_text())
     assert ours["class_iou"] / 100 == pytest.approx(theirs["averageScoreClasses"], abs=1e-6)
     for name, iou in ours["per_class_iou"].items():
         expected = theirs["classScores"][name]
