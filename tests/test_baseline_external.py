@@ -170,6 +170,6 @@ def test_external_translators_wire_into_the_dag_trained_only_with_a_train_comman
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "output: results/translators/ext-trained/generator.pt" in result.stdout
-    assert "results/translators/ext-fixed/generator.pt" not in result.stdout
+    assert "output: results/translators/ext-trained/seed0/generator.pt" in result.stdout
+    assert "ext-fixed/generator.pt" not in result.stdout and "results/adapted/ext-fixed/frames.tsv" in result.stdout
     assert "-m sggan.adapt --model external" in result.stdout
