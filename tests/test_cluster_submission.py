@@ -81,9 +81,10 @@ CHECKS = {"slurm": check_slurm, "kubernetes": check_kubernetes}
 @pytest.mark.parametrize("plugin", ["slurm", "kubernetes"])
 def test_paper_config_submits_one_gpu_request_per_gpu_job(tmp_path, toy_samples, plugin):
     jobs = submit(plugin, tmp_path, *paper_run(tmp_path, toy_samples))
-    # the paper DAG: 9 translators adapted in 4 shards, 10 segmentation networks predicted in 4
-    assert sum(job["rule"] == "adapt" for job in jobs) == 36
-    assert sum(job["rule"] == "predict" for job in jobs) == 40
+    # the paper DAG, three seeds: 8 trained translators per seed and source-only once adapted in 4
+    # shards, 10 segmentation networks per seed predicted in 4
+    assert sum(job["rule"] == "adapt" for job in jobs) == 4 * (8 * 3 + 1)
+    assert sum(job["rule"] == "predict" for job in jobs) == 4 * 10 * 3
     assert {job["rule"] for job in jobs} >= GPU_RULES
     # localrules run where Snakemake runs and are never submitted
     assert not {"all", "table2", "provenance"} & {job["rule"] for job in jobs}
