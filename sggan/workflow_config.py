@@ -157,13 +157,13 @@ def built_translators(config: dict) -> dict:
             translators[method] = translator = cls(entry.get("params", {}))
         except UserError as err:
             raise ConfigError(f"config translators.{method}: {err}") from None
+        if translator.trainable and entry.get("regime") not in regimes:
+            raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
+                              f"'regime', one of {sorted(regimes)} (splits.regimes)")
         try:
             check_working_size(config["adaptation"]["working_size"], translator.size_multiple())
         except UserError as err:
             raise ConfigError(f"config adaptation.working_size, for translators.{method}: {err}") from None
-        if translator.trainable and entry.get("regime") not in regimes:
-            raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
-                              f"'regime', one of {sorted(regimes)} (splits.regimes)")
     return translators
 
 
