@@ -144,9 +144,9 @@ def test_toy_dag_asks_only_for_the_figures_of_configured_methods(tmp_path):
     for rule in ("fig4_translations", "fig7_segmentation", "loss_curves"):
         assert f"rule {rule}:" in out
     assert "rule fig5_gradient_zoom:" not in out and "rule fig6_discriminator_diff:" not in out
-    assert "--adapted=sggan-2k=results/adapted/sggan-2k/images" in out
+    assert "--adapted=sggan-2k=results/adapted/sggan-2k/seed0/images" in out
     assert "--adapted=source-only" not in out  # the input column stands for it
-    assert "--prediction=sggan-25k=results/predictions/sggan-25k/labels" in out
+    assert "--prediction=sggan-25k=results/predictions/sggan-25k/seed0/labels" in out
 
 
 def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
@@ -161,5 +161,5 @@ def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
     (tmp_path / "ablations.yaml").write_text(yaml.safe_dump(config))
     out = dry_run(tmp_path, "--configfile", str(tmp_path / "ablations.yaml"))
     assert "rule fig5_gradient_zoom:" in out and "rule fig6_discriminator_diff:" in out
-    assert "--without-grad results/adapted/no-grad/images" in out
-    assert "--without-sd results/adapted/sggan-2k-no-sd/images" in out
+    assert "--without-grad results/adapted/no-grad/seed0/images" in out
+    assert "--without-sd results/adapted/sggan-2k-no-sd/seed0/images" in out
