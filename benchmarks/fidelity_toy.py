@@ -42,6 +42,7 @@ from segmentation.train import TrainConfig, build_model, build_optimizer, train
 from sggan import runs
 from sggan.data.io import Frame, read_frame_list, read_label, write_frame_list
 from sggan.data.labels import IGNORE, to_train_ids
+from sggan.workflow_config import seeds
 
 VARIANTS = ("fp32", "context-full", "bf16", "bf16-predict")
 CPU = torch.device("cpu")
@@ -99,7 +100,7 @@ def train_context_on_full_labels(config: TrainConfig, frames: list[Frame]) -> Pa
     return out / "model.pt"
 
 
-def adapt_again(run: Path, method: str, out: Path) -> Path:
+def adapt_again(run: Path, method: str, translator_dir: Path, out: Path) -> Path:
     """Adapt the method's frames again with its trained translator (in whatever autocast is set)."""
     from sggan.adaptation import AdaptOptions
     from sggan.translators import build_translator
@@ -111,20 +112,23 @@ def adapt_again(run: Path, method: str, out: Path) -> Path:
     options = AdaptOptions(working_size=tuple(config["adaptation"]["working_size"]), batch_size=8, workers=0,
                            device=CPU, amp=True)
     images = out / "adapted"
-    translator.adapt(frames, images, run / "results" / "translators" / method, options)
+    translator.adapt(frames, images, translator_dir, options)
     adapted = [Frame(f.id, images / f"{f.id}.png", f.label) for f in frames]
     write_frame_list(out / "frames.tsv", adapted)
     return out / "frames.tsv"
 
 
 def rerun(run: Path, method: str, variant: str, out: Path) -> dict:
+    """The run's first seed's networks of ``method``, retrained or rerun as ``variant`` says."""
     results = run / "results"
-    seg = results / "segmentation" / method
+    seed = f"seed{seeds(yaml.safe_load((run / 'config.yaml').read_text()))[0]}"
+    seg = results / "segmentation" / method / seed
+    translator_dir = results / "translators" / method / seed
+    trained = (translator_dir / "generator.pt").exists()  # else its frames are shared by the seeds
     frames_tsv = results / "data" / "cityscapes_train.tsv" if method == "oracle" \
-        else results / "adapted" / method / "frames.tsv"
-    translator_dir = results / "translators" / method
-    if variant == "bf16" and (translator_dir / "generator.pt").exists():
-        frames_tsv = adapt_again(run, method, out)
+        else results / "adapted" / method / (seed if trained else "") / "frames.tsv"
+    if variant == "bf16" and trained:
+        frames_tsv = adapt_again(run, method, translator_dir, out)
     val = read_frame_list(results / "data" / "cityscapes_val.tsv")
     ground_truth = Path(val[0].label).parent.parent
     if variant == "bf16-predict":
