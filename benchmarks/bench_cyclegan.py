@@ -17,6 +17,7 @@ U-Net and semantic PatchGAN for SG-GAN), batch 1, fp32 (cuDNN may use TF32), syn
 
 Prints the table of (c) and a JSON summary, and appends a row to benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,11 @@ CycleGAN and SG-GAN iterations, and the three layer kinds of CycleGAN that take 
 (each distinct layer timed alone, forward and backward, times its uses per iteration; the script
 prints the whole table).
 """
-TABLE_HEADER = ("| date | machine | card | torch | commit | size | networks | CycleGAN (TFLOP/it) | SG-GAN (TFLOP/it) "
-                "| CycleGAN (it/s) | TFLOP/s | SG-GAN (it/s) | TFLOP/s | ratio | layers' sum / iteration "
-                "| top layers (share of the layers' time) |")
+TABLE_HEADER = (
+    "| date | machine | card | torch | commit | size | networks | CycleGAN (TFLOP/it) | SG-GAN (TFLOP/it) "
+    "| CycleGAN (it/s) | TFLOP/s | SG-GAN (it/s) | TFLOP/s | ratio | layers' sum / iteration "
+    "| top layers (share of the layers' time) |"
+)
 # uses per iteration of each generator layer and each discriminator layer (see the docstring)
 GENERATOR_USES, DISCRIMINATOR_USES = 4, 6
 
@@ -108,8 +111,11 @@ def iterations_per_s(step, device: torch.device, iterations: int, warmup: int) -
 def layer_inputs(net: nn.Module, shape: tuple[int, ...]) -> list[tuple[str, nn.Module, tuple[int, ...]]]:
     """(name, leaf module, input shape) of every leaf module in one forward pass, in call order."""
     seen = []
-    hooks = [m.register_forward_hook(lambda m, args, out, name=name: seen.append((name, m, tuple(args[0].shape))))
-             for name, m in net.named_modules() if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(lambda m, args, out, name=name: seen.append((name, m, tuple(args[0].shape))))
+        for name, m in net.named_modules()
+        if not list(m.children())
+    ]
     with torch.no_grad():
         net(torch.zeros(shape))
     for hook in hooks:
@@ -146,8 +152,11 @@ def time_layer(module: nn.Module, shape: tuple[int, ...], device: torch.device, 
         sync(device)
         forward.append(middle - start)
         backward.append(time.perf_counter() - middle)
-    return {"forward_s": statistics.median(forward[2:]), "backward_s": statistics.median(backward[2:]),
-            "flops": int(counter.get_total_flops())}
+    return {
+        "forward_s": statistics.median(forward[2:]),
+        "backward_s": statistics.median(backward[2:]),
+        "flops": int(counter.get_total_flops()),
+    }
 
 
 def layer_table(params: dict, device: torch.device, repeats: int) -> list[dict]:
@@ -165,9 +174,15 @@ def layer_table(params: dict, device: torch.device, repeats: int) -> list[dict]:
     for entry in kinds.values():
         timing = time_layer(entry.pop("module"), entry.pop("shape"), device, repeats)
         seconds = timing["forward_s"] + timing["backward_s"]
-        rows.append({**entry, "forward_ms": 1e3 * timing["forward_s"], "backward_ms": 1e3 * timing["backward_s"],
-                     "ms_per_iteration": 1e3 * seconds * entry["uses"],
-                     "tflops": timing["flops"] / seconds / 1e12 if timing["flops"] else None})
+        rows.append(
+            {
+                **entry,
+                "forward_ms": 1e3 * timing["forward_s"],
+                "backward_ms": 1e3 * timing["backward_s"],
+                "ms_per_iteration": 1e3 * seconds * entry["uses"],
+                "tflops": timing["flops"] / seconds / 1e12 if timing["flops"] else None,
+            }
+        )
     total = sum(row["ms_per_iteration"] for row in rows)
     for row in rows:
         row["share"] = row["ms_per_iteration"] / total
@@ -175,19 +190,26 @@ def layer_table(params: dict, device: torch.device, repeats: int) -> list[dict]:
 
 
 def print_layers(rows: list[dict]) -> None:
-    print(f"{'layer':52} {'uses':>4} {'fwd ms':>8} {'bwd ms':>8} {'ms/it':>8} {'share':>6} {'TFLOP/s':>8}",
-          file=sys.stderr)
+    print(
+        f"{'layer':52} {'uses':>4} {'fwd ms':>8} {'bwd ms':>8} {'ms/it':>8} {'share':>6} {'TFLOP/s':>8}",
+        file=sys.stderr,
+    )
     for row in rows:
         tflops = "" if row["tflops"] is None else f"{row['tflops']:.2f}"
-        print(f"{row['layer']:52} {row['uses']:4d} {row['forward_ms']:8.2f} {row['backward_ms']:8.2f} "
-              f"{row['ms_per_iteration']:8.1f} {row['share']:6.1%} {tflops:>8}", file=sys.stderr)
+        print(
+            f"{row['layer']:52} {row['uses']:4d} {row['forward_ms']:8.2f} {row['backward_ms']:8.2f} "
+            f"{row['ms_per_iteration']:8.1f} {row['share']:6.1%} {tflops:>8}",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="128x256, networks of half the paper's width, U-Net depth 7, few repeats: checks "
-                             "the script on a CPU")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="128x256, networks of half the paper's width, U-Net depth 7, few repeats: checks the script on a CPU",
+    )
     parser.add_argument("--size", type=int, nargs=2, default=[256, 512], metavar=("H", "W"))
     parser.add_argument("--iterations", type=int, default=20, help="timed iterations of each translator")
     parser.add_argument("--warmup", type=int, default=5)
@@ -198,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     size, iterations, warmup, repeats = args.size, args.iterations, args.warmup, args.repeats
     # per translator; none: the paper's. The paper's U-Net needs sides that are multiples of 256:
     # at other sizes SG-GAN gets the deepest U-Net that fits
-    depth = next(d for d in range(8, 0, -1) if size[0] % 2 ** d == 0 and size[1] % 2 ** d == 0)
+    depth = next(d for d in range(8, 0, -1) if size[0] % 2**d == 0 and size[1] % 2**d == 0)
     networks = {"sggan": {"generator_depth": depth}} if depth < 8 else {}
     if args.quick:
         size, iterations, warmup, repeats = [128, 256], 2, 1, 3
@@ -207,15 +229,20 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.benchmark = True  # as the training loop does
     else:
         torch.set_num_threads(1)  # on small shared CPUs, several threads make timings erratic
-    summary = {"date": now(), "machine": machine(), "torch": torch.__version__, "commit": commit(),
-               "card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-               "size": f"{size[0]}x{size[1]}", "networks": networks or "paper"}
+    summary = {
+        "date": now(),
+        "machine": machine(),
+        "torch": torch.__version__,
+        "commit": commit(),
+        "card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
+        "size": f"{size[0]}x{size[1]}",
+        "networks": networks or "paper",
+    }
     params = {name: {"load_size": size, "crop_size": size, **networks.get(name, {})} for name in ("cyclegan", "sggan")}
     for name in params:
         flops = iteration_flops(name, params[name])
         rate = iterations_per_s(iteration(name, params[name], device)[1], device, iterations, warmup)
-        summary[name] = {"tflop_per_iteration": flops / 1e12, "iterations_per_s": rate,
-                         "tflops": flops * rate / 1e12}
+        summary[name] = {"tflop_per_iteration": flops / 1e12, "iterations_per_s": rate, "tflops": flops * rate / 1e12}
         print(f"{name}: {summary[name]}", file=sys.stderr)
     rows = layer_table(params["cyclegan"], device, repeats)
     print_layers(rows)
@@ -229,11 +256,24 @@ def main(argv: list[str] | None = None) -> int:
     cyc, sg = summary["cyclegan"], summary["sggan"]
     top = ", ".join(f"{row['layer']} x{row['uses']} {row['share']:.0%}" for row in rows[:3])
     networks_cell = "quick" if args.quick else f"paper, U-Net depth {depth}" if networks else "paper"
-    row = [summary["date"], summary["machine"], summary["card"], summary["torch"], summary["commit"],
-           summary["size"], networks_cell, f"{cyc['tflop_per_iteration']:.2f}", f"{sg['tflop_per_iteration']:.2f}",
-           f"{cyc['iterations_per_s']:.3g}", f"{cyc['tflops']:.3g}", f"{sg['iterations_per_s']:.3g}",
-           f"{sg['tflops']:.3g}", f"{cyc['iterations_per_s'] / sg['iterations_per_s']:.2f}",
-           f"{layers_ms / summary['iteration_ms']:.0%}", top]
+    row = [
+        summary["date"],
+        summary["machine"],
+        summary["card"],
+        summary["torch"],
+        summary["commit"],
+        summary["size"],
+        networks_cell,
+        f"{cyc['tflop_per_iteration']:.2f}",
+        f"{sg['tflop_per_iteration']:.2f}",
+        f"{cyc['iterations_per_s']:.3g}",
+        f"{cyc['tflops']:.3g}",
+        f"{sg['iterations_per_s']:.3g}",
+        f"{sg['tflops']:.3g}",
+        f"{cyc['iterations_per_s'] / sg['iterations_per_s']:.2f}",
+        f"{layers_ms / summary['iteration_ms']:.0%}",
+        top,
+    ]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, args.results)

@@ -6,6 +6,7 @@ Writes a gtFine/val tree and predictions of piecewise-constant label maps (compr
 label PNGs, unlike per-pixel noise) to a temporary folder, times both evaluators end to end
 (best of a few interleaved runs), checks that they agree, and appends a row to benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,12 +73,6 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
-
-
-
-
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=50)
@@ -99,11 +94,22 @@ def main(argv: list[str] | None = None) -> int:
             t_ours = min(t_ours, seconds)
             t_ours_1 = min(t_ours_1, timed(evaluate, pred_dir, gt_dir, 1, progress=False)[1])
     if not math.isclose(ours["class_iou"] / 100, theirs["averageScoreClasses"], abs_tol=1e-6):
-        raise SystemExit(f"evaluators disagree: ours {ours['class_iou'] / 100}, "
-                         f"cityscapesscripts {theirs['averageScoreClasses']}")
-    row = [now(), machine(), card(), commit(),
-           str(args.frames), f"{args.height}x{args.width}", str(workers), f"{t_ours:.2f}", f"{t_ours_1:.2f}",
-           f"{t_theirs:.2f}" + (" (Cython)" if cityscapes_compiled() else ""), f"{t_theirs / t_ours:.1f}x"]
+        raise SystemExit(
+            f"evaluators disagree: ours {ours['class_iou'] / 100}, cityscapesscripts {theirs['averageScoreClasses']}"
+        )
+    row = [
+        now(),
+        machine(),
+        card(),
+        commit(),
+        str(args.frames),
+        f"{args.height}x{args.width}",
+        str(workers),
+        f"{t_ours:.2f}",
+        f"{t_ours_1:.2f}",
+        f"{t_theirs:.2f}" + (" (Cython)" if cityscapes_compiled() else ""),
+        f"{t_theirs / t_ours:.1f}x",
+    ]
     print(" | ".join(row))
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION)

@@ -11,6 +11,7 @@ went: per rule the jobs, their summed wall time from Snakemake's log and their C
 output, that ends with the last job). ``--breakdown`` prints that for the log of a run already
 made (its `benchmark:` files under ``--workdir``), without running anything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,6 +102,7 @@ def job_timeline(log: str) -> list[dict]:
 
 def critical_path(jobs: list[dict]) -> list[dict]:
     """From the last job back: each time the input-producing job that finished last."""
+
     def produces(job: dict, path: str) -> bool:
         return any(path == out or path.startswith(out.rstrip("/") + "/") for out in job["output"])
 
@@ -124,8 +126,11 @@ def print_breakdown(log: str, workdir: Path) -> None:
     print(f"{'rule':24} {'jobs':>4} {'wall s, summed':>15} {'CPU s':>7}")
     for rule, group in sorted(per_rule.items(), key=lambda item: -sum(j["end"] - j["start"] for j in item[1])):
         summed = sum(job["end"] - job["start"] for job in group)
-        print(f"{rule:24} {len(group):4d} {summed:15.0f} {cpu[rule]:7.0f}" if rule in cpu else
-              f"{rule:24} {len(group):4d} {summed:15.0f} {'':>7}")
+        print(
+            f"{rule:24} {len(group):4d} {summed:15.0f} {cpu[rule]:7.0f}"
+            if rule in cpu
+            else f"{rule:24} {len(group):4d} {summed:15.0f} {'':>7}"
+        )
     print("critical path (start..end s, rule, wildcards):")
     for job in critical_path(jobs):
         print(f"  {job['start']:6.0f}..{job['end']:6.0f}  {job['rule']:24} {job['wildcards']}")
@@ -137,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--no-log", action="store_true", help="print only, do not append to RESULTS.md")
-    parser.add_argument("--breakdown", type=Path, metavar="SNAKEMAKE_LOG",
-                        help="only print the job breakdown of this earlier run's log")
+    parser.add_argument(
+        "--breakdown", type=Path, metavar="SNAKEMAKE_LOG", help="only print the job breakdown of this earlier run's log"
+    )
     parser.add_argument("--workdir", type=Path, default=Path("."), help="with --breakdown: that run's folder")
     args = parser.parse_args(argv)
     if args.breakdown:
@@ -150,9 +156,22 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     # not --quiet: Snakemake's log must name each job's files for the breakdown; it goes to a file
     with (workdir / "snakemake.out").open("w") as out:
-        done = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                               "--directory", str(workdir), "--cores", str(args.cores), "all"],
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(workdir),
+                "--cores",
+                str(args.cores),
+                "all",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         print((workdir / "snakemake.out").read_text()[-5000:], file=sys.stderr)
@@ -162,9 +181,16 @@ def main(argv: list[str] | None = None) -> int:
         ious = {row["method"]: row["class_iou"] for row in csv.DictReader(f) if row["seed"] == "mean"}
     stages = stage_seconds(workdir)
     print_breakdown(max((workdir / ".snakemake" / "log").glob("*.snakemake.log")).read_text(), workdir)
-    row = [now(), machine(), card(), commit(), str(args.cores), f"{wall:.0f}",
-           ", ".join(f"{rule} {seconds:.0f}" for rule, seconds in stages.items()),
-           ", ".join(f"{method} {iou}" for method, iou in ious.items())]
+    row = [
+        now(),
+        machine(),
+        card(),
+        commit(),
+        str(args.cores),
+        f"{wall:.0f}",
+        ", ".join(f"{rule} {seconds:.0f}" for rule, seconds in stages.items()),
+        ", ".join(f"{method} {iou}" for method, iou in ious.items()),
+    ]
     print(" | ".join(row))
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT)

@@ -25,9 +25,11 @@ the TrainCrops loader) on synthetic data, bf16 autocast and channels-last on CUD
 
 Prints a JSON summary and appends a row to this benchmark's table in benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -62,10 +64,12 @@ loader's 628x628 crops/s from 1914x1052 PNGs; MFU against the card's dense bf16 
 paper's whole schedule for one Table 2 row on this card, projected from (a)-(d). Synthetic data,
 the pipeline's own training step and inference; bf16 autocast and channels-last unless noted.
 """
-TABLE_HEADER = ("| date | machine | card | torch | commit | mode | front-end b8@628 (img/s) | TFLOP/s | MFU "
-                "| peak (GiB) | joint b8@628 (img/s) | joint b1@1396 (img/s) | MFU | peak (GiB) "
-                "| context b100 (frames/s) | infer 1024x2048 (s) | tiled (s) | peak (GiB) | dump (s/frame) "
-                "| loader (crops/s) | schedule (h/row) |")
+TABLE_HEADER = (
+    "| date | machine | card | torch | commit | mode | front-end b8@628 (img/s) | TFLOP/s | MFU "
+    "| peak (GiB) | joint b8@628 (img/s) | joint b1@1396 (img/s) | MFU | peak (GiB) "
+    "| context b100 (frames/s) | infer 1024x2048 (s) | tiled (s) | peak (GiB) | dump (s/frame) "
+    "| loader (crops/s) | schedule (h/row) |"
+)
 GTA_HW = (1052, 1914)
 # dense bf16 TFLOP/s by card name (the makers' figures, without sparsity)
 PEAK_TFLOPS = {"H200": 989.4, "H100": 989.4, "A100": 312.0}
@@ -77,10 +81,6 @@ GTA_FRAMES, VAL_FRAMES = 24966, 500
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
-
-
-
-
 
 
 def timed_loop(step, iterations: int, warmup: int, device: torch.device) -> float:
@@ -95,11 +95,29 @@ def timed_loop(step, iterations: int, warmup: int, device: torch.device) -> floa
     return (time.perf_counter() - start) / iterations
 
 
-def measure_training(arch: str, stage: str, width: float, batch: int, sample: tuple[int, ...], device: torch.device,
-                     amp: bool, iterations: int, warmup: int, peak: float | None) -> dict:
+def measure_training(
+    arch: str,
+    stage: str,
+    width: float,
+    batch: int,
+    sample: tuple[int, ...],
+    device: torch.device,
+    amp: bool,
+    iterations: int,
+    warmup: int,
+    peak: float | None,
+) -> dict:
     """The training step of one stage on one fixed synthetic batch kept on the host, as the loader gives it."""
-    config = TrainConfig(out="", frames="-", arch=arch, width=width, batch_size=batch, lr=1e-4, momentum=0.99,
-                         scores="-" if stage == "context" else None)
+    config = TrainConfig(
+        out="",
+        frames="-",
+        arch=arch,
+        width=width,
+        batch_size=batch,
+        lr=1e-4,
+        momentum=0.99,
+        scores="-" if stage == "context" else None,
+    )
     torch.manual_seed(0)
     model = DilatedNet(arch, NUM_CLASSES, width).to(device)
     if use_channels_last(device, amp):  # as segmentation.train does
@@ -110,30 +128,51 @@ def measure_training(arch: str, stage: str, width: float, batch: int, sample: tu
     generator = torch.Generator().manual_seed(0)
     if stage == "context":
         channels, rows, cols = sample
-        batch_data = (torch.randn(batch, channels, rows, cols, generator=generator).half(),
-                      torch.randint(0, NUM_CLASSES, (batch, rows, cols), generator=generator, dtype=torch.uint8),
-                      torch.ones(batch, 1, rows, cols))
+        batch_data = (
+            torch.randn(batch, channels, rows, cols, generator=generator).half(),
+            torch.randint(0, NUM_CLASSES, (batch, rows, cols), generator=generator, dtype=torch.uint8),
+            torch.ones(batch, 1, rows, cols),
+        )
     else:
         _, height, width_px = sample
-        labels = torch.randint(0, NUM_CLASSES, (batch, height - 2 * MARGIN, width_px - 2 * MARGIN),
-                               generator=generator, dtype=torch.uint8)
-        batch_data = (torch.randint(0, 256, (batch, height, width_px, 3), generator=generator, dtype=torch.uint8),
-                      labels)
+        labels = torch.randint(
+            0, NUM_CLASSES, (batch, height - 2 * MARGIN, width_px - 2 * MARGIN), generator=generator, dtype=torch.uint8
+        )
+        batch_data = (
+            torch.randint(0, 256, (batch, height, width_px, 3), generator=generator, dtype=torch.uint8),
+            labels,
+        )
     if device.type == "cuda":
         batch_data = tuple(t.pin_memory() for t in batch_data)
     reset_peak(device)
-    seconds = timed_loop(lambda: train_step(net, optimizer, [batch_data], stage, device, amp, World()),
-                         iterations, warmup, device)
+    seconds = timed_loop(
+        lambda: train_step(net, optimizer, [batch_data], stage, device, amp, World()), iterations, warmup, device
+    )
     flops = training_flops(lambda: trained_part(DilatedNet(arch, NUM_CLASSES, width), config), sample)
     per_s = batch / seconds
     tflops, mfu = utilisation(flops, per_s, peak)
-    return {"batch": batch, "sample": list(sample), "samples_per_s": per_s, "gflop_per_sample": flops / 1e9,
-            "tflops": tflops, "mfu": mfu, "peak_gib": peak_gib(device)}
+    return {
+        "batch": batch,
+        "sample": list(sample),
+        "samples_per_s": per_s,
+        "gflop_per_sample": flops / 1e9,
+        "tflops": tflops,
+        "mfu": mfu,
+        "peak_gib": peak_gib(device),
+    }
 
 
 @torch.inference_mode()
-def measure_inference(width: float, frame_hw: tuple[int, int], tile: int | None, device: torch.device, amp: bool,
-                      iterations: int, warmup: int, frontend_only: bool = False) -> dict:
+def measure_inference(
+    width: float,
+    frame_hw: tuple[int, int],
+    tile: int | None,
+    device: torch.device,
+    amp: bool,
+    iterations: int,
+    warmup: int,
+    frontend_only: bool = False,
+) -> dict:
     torch.manual_seed(0)
     model = DilatedNet("dilation10", NUM_CLASSES, width).to(device).eval()
     if use_channels_last(device, amp):  # as segmentation.predict does
@@ -154,8 +193,13 @@ def measure_inference(width: float, frame_hw: tuple[int, int], tile: int | None,
     seconds = timed_loop(step, iterations, warmup, device)
     padded = tuple(-(-side // 8) * 8 + 2 * MARGIN for side in frame_hw)
     flops = forward_flops(lambda: DilatedNet("dilation10", NUM_CLASSES, width).frontend, (3, *padded))
-    return {"frame": f"{frame_hw[1]}x{frame_hw[0]}", "tile": tile, "seconds_per_frame": seconds,
-            "frontend_tflop_per_frame": flops / 1e12, "peak_gib": peak_gib(device)}
+    return {
+        "frame": f"{frame_hw[1]}x{frame_hw[0]}",
+        "tile": tile,
+        "seconds_per_frame": seconds,
+        "frontend_tflop_per_frame": flops / 1e12,
+        "peak_gib": peak_gib(device),
+    }
 
 
 def synthetic_frame(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,8 +209,7 @@ def synthetic_frame(rng: np.random.Generator, height: int, width: int) -> tuple[
     return np.clip(image, 0, 255).astype(np.uint8), labels
 
 
-def measure_loader(root: Path, frame_hw: tuple[int, int], crop: int, batch: int, workers: int,
-                   batches: int) -> dict:
+def measure_loader(root: Path, frame_hw: tuple[int, int], crop: int, batch: int, workers: int, batches: int) -> dict:
     """The front-end stage's DataLoader (PNG decode, crop with margin, flip) in ``workers`` processes."""
     frames = []
     for i in range(8):
@@ -175,8 +218,13 @@ def measure_loader(root: Path, frame_hw: tuple[int, int], crop: int, batch: int,
         write_image(frame.image, image)
         write_label_ids(frame.label, labels, palette=True)
         frames.append(frame)
-    loader = DataLoader(TrainCrops(frames, crop, seed=0), batch_size=batch, sampler=range(batches * batch),
-                        num_workers=workers, prefetch_factor=4 if workers else None)
+    loader = DataLoader(
+        TrainCrops(frames, crop, seed=0),
+        batch_size=batch,
+        sampler=range(batches * batch),
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
     iterator = iter(loader)
     next(iterator)  # the workers' start-up
     start = time.perf_counter()
@@ -222,15 +270,29 @@ def main(argv: list[str] | None = None) -> int:
         width, crop, big_crop, batch, context_batch, iterations, warmup = 1 / 32, 32, 64, 2, 4, 2, 1
         frame_hw, gta_hw, score_hw, loader_batches = (128, 256), (132, 240), (17, 30), 4
     else:
-        width, crop, big_crop, batch, context_batch, iterations, warmup = 1.0, 256, 1024, 8, 100, \
-            args.iterations, args.warmup
+        width, crop, big_crop, batch, context_batch, iterations, warmup = (
+            1.0,
+            256,
+            1024,
+            8,
+            100,
+            args.iterations,
+            args.warmup,
+        )
         frame_hw, gta_hw, score_hw, loader_batches = (1024, 2048), GTA_HW, (132, 240), 40
     side, big_side = crop + 2 * MARGIN, big_crop + 2 * MARGIN
-    summary = {"card": card, "torch": torch.__version__, "date": now(),
-               "machine": machine(), "commit": commit(), "mode": "quick" if args.quick else "paper",
-               "width": width, "amp": amp, "peak_tflops": peak}
-    run = lambda *a, **k: measure_training(*a, device=device, amp=amp, iterations=iterations,  # noqa: E731
-                                           warmup=warmup, peak=peak, **k)
+    summary = {
+        "card": card,
+        "torch": torch.__version__,
+        "date": now(),
+        "machine": machine(),
+        "commit": commit(),
+        "mode": "quick" if args.quick else "paper",
+        "width": width,
+        "amp": amp,
+        "peak_tflops": peak,
+    }
+    run = functools.partial(measure_training, device=device, amp=amp, iterations=iterations, warmup=warmup, peak=peak)
 
     summary["frontend_b8"] = run("frontend", "frontend", width, batch, (3, side, side))
     print("front-end:", summary["frontend_b8"], file=sys.stderr)
@@ -257,13 +319,29 @@ def main(argv: list[str] | None = None) -> int:
     f, j8, j1, c = summary["frontend_b8"], summary["joint_b8"], summary["joint_b1_1396"], summary["context_b100"]
     mfu = lambda m: "–" if m is None else f"{100 * m:.0f}%"  # noqa: E731
     card_cell = card + (" (fp32)" if device.type == "cuda" and not amp else "")
-    row = [summary["date"], summary["machine"], card_cell, summary["torch"], summary["commit"], summary["mode"],
-           fmt(f["samples_per_s"], 1), fmt(f["tflops"], 1), mfu(f["mfu"]), fmt(f["peak_gib"]),
-           fmt(j8["samples_per_s"], 1), fmt(j1["samples_per_s"], 2), mfu(j1["mfu"]), fmt(j1["peak_gib"]),
-           fmt(c["samples_per_s"], 0), fmt(summary["infer_whole"]["seconds_per_frame"], 3),
-           fmt(summary["infer_tiled"]["seconds_per_frame"], 3), fmt(summary["infer_whole"]["peak_gib"]),
-           fmt(summary["dump"]["seconds_per_frame"], 3), fmt(summary["loader"]["crops_per_s"], 0),
-           fmt(summary["projected_hours_per_row"]["total"], 1)]
+    row = [
+        summary["date"],
+        summary["machine"],
+        card_cell,
+        summary["torch"],
+        summary["commit"],
+        summary["mode"],
+        fmt(f["samples_per_s"], 1),
+        fmt(f["tflops"], 1),
+        mfu(f["mfu"]),
+        fmt(f["peak_gib"]),
+        fmt(j8["samples_per_s"], 1),
+        fmt(j1["samples_per_s"], 2),
+        mfu(j1["mfu"]),
+        fmt(j1["peak_gib"]),
+        fmt(c["samples_per_s"], 0),
+        fmt(summary["infer_whole"]["seconds_per_frame"], 3),
+        fmt(summary["infer_tiled"]["seconds_per_frame"], 3),
+        fmt(summary["infer_whole"]["peak_gib"]),
+        fmt(summary["dump"]["seconds_per_frame"], 3),
+        fmt(summary["loader"]["crops_per_s"], 0),
+        fmt(summary["projected_hours_per_row"]["total"], 1),
+    ]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, args.results)

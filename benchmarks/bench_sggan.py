@@ -20,6 +20,7 @@ to a temporary folder, then measures, each through the pipeline's own code:
 
 Prints a JSON summary and appends a row to this benchmark's table in benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,11 @@ for each; (d) CycleGAN training iterations/s at the same size with its 9-block R
 (fp32), the Table 2 baseline. Synthetic frames; timings exclude warm-up.
 
 """
-TABLE_HEADER = ("| date | machine | card | torch | commit | mode | train fp32 (it/s) | step only fp32 (it/s) "
-                "| peak (GiB) | train bf16 (it/s) | step only bf16 (it/s) | peak (GiB) | frames | batch | workers "
-                "| adapt (frames/s) | peak (GiB) | identity (frames/s) | peak (GiB) | CycleGAN train fp32 (it/s) |")
+TABLE_HEADER = (
+    "| date | machine | card | torch | commit | mode | train fp32 (it/s) | step only fp32 (it/s) "
+    "| peak (GiB) | train bf16 (it/s) | step only bf16 (it/s) | peak (GiB) | frames | batch | workers "
+    "| adapt (frames/s) | peak (GiB) | identity (frames/s) | peak (GiB) | CycleGAN train fp32 (it/s) |"
+)
 GTA_HW = (1052, 1914)
 
 
@@ -78,8 +81,9 @@ def synthetic_frame(rng: np.random.Generator, height: int, width: int) -> tuple[
 
 def write_frames(root: Path, count: int, height: int, width: int, unique: int = 16) -> list[Frame]:
     """``count`` frames: ``unique`` distinct ones written in parallel, then copied."""
-    frames = [Frame(f"{i:05d}", root / "images" / f"{i:05d}.png", root / "labels" / f"{i:05d}.png")
-              for i in range(count)]
+    frames = [
+        Frame(f"{i:05d}", root / "images" / f"{i:05d}.png", root / "labels" / f"{i:05d}.png") for i in range(count)
+    ]
 
     def write(i: int) -> None:
         image, labels = synthetic_frame(np.random.default_rng([0, i]), height, width)
@@ -88,18 +92,21 @@ def write_frames(root: Path, count: int, height: int, width: int, unique: int = 
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(write, range(min(unique, count))))
-        list(pool.map(lambda i: (shutil.copyfile(frames[i % unique].image, frames[i].image),
-                                 shutil.copyfile(frames[i % unique].label, frames[i].label)),
-                      range(unique, count)))
+        list(
+            pool.map(
+                lambda i: (
+                    shutil.copyfile(frames[i % unique].image, frames[i].image),
+                    shutil.copyfile(frames[i % unique].label, frames[i].label),
+                ),
+                range(unique, count),
+            )
+        )
     return frames
 
 
-
-
-
-
-def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: torch.device,
-                     warmup: int, model: str = "sggan") -> dict:
+def measure_training(
+    frames: list[Frame], run_dir: Path, params: dict, device: torch.device, warmup: int, model: str = "sggan"
+) -> dict:
     translator = build_translator(model, params)
     reset_peak(device)
     start = time.perf_counter()
@@ -109,8 +116,13 @@ def measure_training(frames: list[Frame], run_dir: Path, params: dict, device: t
         seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
     timed = len(seconds) - warmup
     rate = timed / (seconds[-1] - seconds[warmup - 1])
-    return {"iterations": len(seconds), "iterations_per_s": rate, "peak_gib": peak_gib(device),
-            "wall_s_including_setup_and_checkpoint": total, "amp": params.get("amp", False)}
+    return {
+        "iterations": len(seconds),
+        "iterations_per_s": rate,
+        "peak_gib": peak_gib(device),
+        "wall_s_including_setup_and_checkpoint": total,
+        "amp": params.get("amp", False),
+    }
 
 
 def measure_step_only(params: dict, device: torch.device, iterations: int, warmup: int) -> dict:
@@ -139,8 +151,12 @@ def measure_step_only(params: dict, device: torch.device, iterations: int, warmu
         losses, _ = translator.train_step(batch, step)
         torch.stack([t.detach().float() for t in losses.values()]).tolist()  # the loop's one sync
     seconds = time.perf_counter() - start
-    return {"iterations": iterations, "iterations_per_s": iterations / seconds, "peak_gib": peak_gib(device),
-            "amp": config.amp}
+    return {
+        "iterations": iterations,
+        "iterations_per_s": iterations / seconds,
+        "peak_gib": peak_gib(device),
+        "amp": config.amp,
+    }
 
 
 def measure_adaptation(adapt, frames: list[Frame], out_dir: Path, device: torch.device, warmup_frames: int) -> dict:
@@ -155,14 +171,12 @@ def measure_adaptation(adapt, frames: list[Frame], out_dir: Path, device: torch.
     written = len(list((out_dir / "timed").glob("*.png")))
     if written != len(frames):
         raise SystemExit(f"adaptation wrote {written} of {len(frames)} frames into {out_dir / 'timed'}")
-    return {"frames": len(frames), "frames_per_s": len(frames) / seconds, "seconds": seconds,
-            "peak_gib": peak_gib(device)}
-
-
-
-
-
-
+    return {
+        "frames": len(frames),
+        "frames_per_s": len(frames) / seconds,
+        "seconds": seconds,
+        "peak_gib": peak_gib(device),
+    }
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -171,8 +185,9 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny frames and networks, a few iterations: checks the script on a CPU")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny frames and networks, a few iterations: checks the script on a CPU"
+    )
     parser.add_argument("--frames", type=int, default=256, help="frames adapted in each timed run")
     parser.add_argument("--train-iterations", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=8, help="adaptation batch size")
@@ -194,20 +209,34 @@ def main(argv: list[str] | None = None) -> int:
         frames_n, iterations = args.frames, args.train_iterations
     if iterations <= warmup:
         raise SystemExit(f"--train-iterations must exceed the {warmup} warm-up iterations")
-    train_params = {**net, "epochs": 1, "max_iterations_per_epoch": iterations, "workers": args.train_workers,
-                    "checkpoint_every": 10 ** 9, "sample_every": 10 ** 9}
-    summary = {"card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-               "torch": torch.__version__, "date": now(),
-               "machine": machine(), "commit": commit(), "mode": "quick" if args.quick else "paper",
-               "frame_size": f"{frame_hw[1]}x{frame_hw[0]}", "working_size": f"{working[0]}x{working[1]}",
-               "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+    train_params = {
+        **net,
+        "epochs": 1,
+        "max_iterations_per_epoch": iterations,
+        "workers": args.train_workers,
+        "checkpoint_every": 10**9,
+        "sample_every": 10**9,
+    }
+    summary = {
+        "card": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
+        "torch": torch.__version__,
+        "date": now(),
+        "machine": machine(),
+        "commit": commit(),
+        "mode": "quick" if args.quick else "paper",
+        "frame_size": f"{frame_hw[1]}x{frame_hw[0]}",
+        "working_size": f"{working[0]}x{working[1]}",
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+    }
     with tempfile.TemporaryDirectory(prefix="bench_sggan_") as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
         frames = write_frames(tmp / "frames", max(frames_n, iterations), *frame_hw)
         summary["frames_written_s"] = round(time.perf_counter() - start, 1)
-        print(f"wrote {len(frames)} frames of {frame_hw[1]}x{frame_hw[0]} in {summary['frames_written_s']} s",
-              file=sys.stderr)
+        print(
+            f"wrote {len(frames)} frames of {frame_hw[1]}x{frame_hw[0]} in {summary['frames_written_s']} s",
+            file=sys.stderr,
+        )
 
         # step-only first: it also runs cuDNN's autotuning, whose scratch memory would else be the peak
         precisions = ["fp32"] + (["bf16"] if not args.no_bf16 and device.type == "cuda" else [])
@@ -216,47 +245,76 @@ def main(argv: list[str] | None = None) -> int:
             step_iterations = max(iterations // 3, 2)
             summary[f"step_only_{precision}"] = measure_step_only(params, device, step_iterations, warmup // 2)
             print(f"step only {precision}:", summary[f"step_only_{precision}"], file=sys.stderr)
-            summary[f"train_{precision}"] = measure_training(frames, tmp / f"train_{precision}", params, device,
-                                                             warmup)
+            summary[f"train_{precision}"] = measure_training(frames, tmp / f"train_{precision}", params, device, warmup)
             print(f"train {precision}:", summary[f"train_{precision}"], file=sys.stderr)
 
         # the Table 2 baseline at the same size: 9-block ResNet generators (6 in the quick form)
-        cyclegan = {**{k: v for k, v in train_params.items() if k != "generator_depth"},
-                    "blocks": 6 if args.quick else 9}
-        summary["train_cyclegan_fp32"] = measure_training(frames, tmp / "train_cyclegan", cyclegan, device, warmup,
-                                                          model="cyclegan")
+        cyclegan = {
+            **{k: v for k, v in train_params.items() if k != "generator_depth"},
+            "blocks": 6 if args.quick else 9,
+        }
+        summary["train_cyclegan_fp32"] = measure_training(
+            frames, tmp / "train_cyclegan", cyclegan, device, warmup, model="cyclegan"
+        )
         print("train cyclegan fp32:", summary["train_cyclegan_fp32"], file=sys.stderr)
 
-        options = AdaptOptions(working_size=working, batch_size=args.batch_size, workers=args.workers,
-                               device=device)
+        options = AdaptOptions(working_size=working, batch_size=args.batch_size, workers=args.workers, device=device)
         to_adapt = frames[:frames_n]
         warmup_frames = min(len(to_adapt), 2 * args.batch_size)
         # (b) the pipeline's path: the translator loads the generator trained in (a)
         sggan = build_translator("sggan", {k: net[k] for k in ("ngf", "ndf", "generator_depth")})
-        summary["adapt"] = measure_adaptation(lambda f, out: sggan.adapt(f, out, tmp / "train_fp32", options),
-                                              to_adapt, tmp / "adapt", device, warmup_frames)
+        summary["adapt"] = measure_adaptation(
+            lambda f, out: sggan.adapt(f, out, tmp / "train_fp32", options),
+            to_adapt,
+            tmp / "adapt",
+            device,
+            warmup_frames,
+        )
         print("adapt:", summary["adapt"], file=sys.stderr)
         # (c) the same loop without a network (the identity translator itself copies files instead)
         identity = nn.Identity().to(device).eval()
         summary["adapt_identity"] = measure_adaptation(
-            lambda f, out: adapt_frames(identity, f, out, options, size_multiple=1), to_adapt, tmp / "identity",
-            device, warmup_frames)
+            lambda f, out: adapt_frames(identity, f, out, options, size_multiple=1),
+            to_adapt,
+            tmp / "identity",
+            device,
+            warmup_frames,
+        )
         print("identity:", summary["adapt_identity"], file=sys.stderr)
-        summary["adapt_settings"] = {"batch_size": args.batch_size, "workers": args.workers,
-                                     "amp": options.amp, "channels_last": options.channels_last}
+        summary["adapt_settings"] = {
+            "batch_size": args.batch_size,
+            "workers": args.workers,
+            "amp": options.amp,
+            "channels_last": options.channels_last,
+        }
 
     print(json.dumps(summary, indent=2))
     if args.json:
         atomic_write_text(args.json, json.dumps(summary, indent=2) + "\n")
     fp32, bf16 = summary["train_fp32"], summary.get("train_bf16", {})
     step32, step16 = summary["step_only_fp32"], summary.get("step_only_bf16", {})
-    row = [summary["date"], summary["machine"], summary["card"], summary["torch"], summary["commit"],
-           summary["mode"], fmt(fp32["iterations_per_s"], 1), fmt(step32["iterations_per_s"], 1),
-           fmt(fp32["peak_gib"]), fmt(bf16.get("iterations_per_s"), 1), fmt(step16.get("iterations_per_s"), 1),
-           fmt(bf16.get("peak_gib")), str(summary["adapt"]["frames"]), str(args.batch_size), str(args.workers),
-           fmt(summary["adapt"]["frames_per_s"], 1), fmt(summary["adapt"]["peak_gib"]),
-           fmt(summary["adapt_identity"]["frames_per_s"], 1), fmt(summary["adapt_identity"]["peak_gib"]),
-           fmt(summary["train_cyclegan_fp32"]["iterations_per_s"], 1)]
+    row = [
+        summary["date"],
+        summary["machine"],
+        summary["card"],
+        summary["torch"],
+        summary["commit"],
+        summary["mode"],
+        fmt(fp32["iterations_per_s"], 1),
+        fmt(step32["iterations_per_s"], 1),
+        fmt(fp32["peak_gib"]),
+        fmt(bf16.get("iterations_per_s"), 1),
+        fmt(step16.get("iterations_per_s"), 1),
+        fmt(bf16.get("peak_gib")),
+        str(summary["adapt"]["frames"]),
+        str(args.batch_size),
+        str(args.workers),
+        fmt(summary["adapt"]["frames_per_s"], 1),
+        fmt(summary["adapt"]["peak_gib"]),
+        fmt(summary["adapt_identity"]["frames_per_s"], 1),
+        fmt(summary["adapt_identity"]["peak_gib"]),
+        fmt(summary["train_cyclegan_fp32"]["iterations_per_s"], 1),
+    ]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, args.results)

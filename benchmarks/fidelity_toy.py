@@ -18,6 +18,7 @@ prints and writes the rows' scores beside the run's own:
 
     python benchmarks/fidelity_toy.py --run /work/baseline --variant context-full --out /tmp/fidelity
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,8 +96,10 @@ def train_context_on_full_labels(config: TrainConfig, frames: list[Frame]) -> Pa
         optimizer.step()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "model_config": model.config(), "args": dataclasses.asdict(config)},
-               out / "model.pt")
+    torch.save(
+        {"model": model.state_dict(), "model_config": model.config(), "args": dataclasses.asdict(config)},
+        out / "model.pt",
+    )
     return out / "model.pt"
 
 
@@ -109,8 +112,9 @@ def adapt_again(run: Path, method: str, translator_dir: Path, out: Path) -> Path
     entry = config["translators"][method]
     translator = build_translator(entry["model"], entry.get("params", {}))
     frames = read_frame_list(run / "results" / "data" / "gta.tsv")  # the adapt rule's input
-    options = AdaptOptions(working_size=tuple(config["adaptation"]["working_size"]), batch_size=8, workers=0,
-                           device=CPU, amp=True)
+    options = AdaptOptions(
+        working_size=tuple(config["adaptation"]["working_size"]), batch_size=8, workers=0, device=CPU, amp=True
+    )
     images = out / "adapted"
     translator.adapt(frames, images, translator_dir, options)
     adapted = [Frame(f.id, images / f"{f.id}.png", f.label) for f in frames]
@@ -125,8 +129,11 @@ def rerun(run: Path, method: str, variant: str, out: Path) -> dict:
     seg = results / "segmentation" / method / seed
     translator_dir = results / "translators" / method / seed
     trained = (translator_dir / "generator.pt").exists()  # else its frames are shared by the seeds
-    frames_tsv = results / "data" / "cityscapes_train.tsv" if method == "oracle" \
+    frames_tsv = (
+        results / "data" / "cityscapes_train.tsv"
+        if method == "oracle"
         else results / "adapted" / method / (seed if trained else "") / "frames.tsv"
+    )
     if variant == "bf16" and trained:
         frames_tsv = adapt_again(run, method, translator_dir, out)
     val = read_frame_list(results / "data" / "cityscapes_val.tsv")
@@ -140,12 +147,18 @@ def rerun(run: Path, method: str, variant: str, out: Path) -> dict:
         frontend = train(stage_config(frontend, out=str(out / "frontend"), frames=str(frames_tsv)), progress=False)
     scores = out / "frontend_scores"
     dump(frontend, frames, scores, CPU, progress=False)
-    context = stage_config(seg / "context" / "model.pt", out=str(out / "context"), scores=str(scores),
-                           init_from=str(frontend))
-    context_pt = train_context_on_full_labels(context, frames) if variant == "context-full" \
-        else train(context, progress=False)
-    joint_pt = train(stage_config(seg / "joint" / "model.pt", out=str(out / "joint"), frames=str(frames_tsv),
-                                  init_from=str(context_pt)), progress=False)
+    context = stage_config(
+        seg / "context" / "model.pt", out=str(out / "context"), scores=str(scores), init_from=str(frontend)
+    )
+    context_pt = (
+        train_context_on_full_labels(context, frames) if variant == "context-full" else train(context, progress=False)
+    )
+    joint_pt = train(
+        stage_config(
+            seg / "joint" / "model.pt", out=str(out / "joint"), frames=str(frames_tsv), init_from=str(context_pt)
+        ),
+        progress=False,
+    )
     predict_frames(load_model(joint_pt, CPU), val, out / "labels", CPU, progress=False)
     return evaluate(out / "labels", ground_truth, workers=1, progress=False)
 
@@ -168,8 +181,11 @@ def main(argv: list[str] | None = None) -> None:
         ours = rerun(args.run, method, args.variant, args.out / args.variant / method)
         theirs = json.loads((args.run / "results" / "scores" / f"{method}.json").read_text())
         rows[method] = {key: [theirs[key], ours[key]] for key in ("pixel_acc", "class_acc", "class_iou")}
-        print(f"{method}: run {theirs['class_iou']:.2f} -> {args.variant} {ours['class_iou']:.2f} class IoU",
-              file=sys.stderr, flush=True)
+        print(
+            f"{method}: run {theirs['class_iou']:.2f} -> {args.variant} {ours['class_iou']:.2f} class IoU",
+            file=sys.stderr,
+            flush=True,
+        )
         (args.out / f"{args.variant}.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 

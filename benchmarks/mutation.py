@@ -12,6 +12,7 @@ only some of its functions) and to run only the module's own tests, one test pro
 mutants were killed and how many were not, then each of those mutants' diff. docs/mutation.md says why each
 survivor left does not matter. A module of ~200 mutants takes about 5-10 minutes on one core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,32 +32,52 @@ ALSO_COPY = ("tests", "workflow", "Snakefile", "config.yaml")  # what the tests 
 
 @dataclass(frozen=True)
 class Target:
-    module: str                    # the file to mutate
-    tests: tuple[str, ...]         # the fast tests that guard it
+    module: str  # the file to mutate
+    tests: tuple[str, ...]  # the fast tests that guard it
     functions: tuple[str, ...] = ()  # mutmut name globs of the functions to mutate; empty: all
-    deselect: tuple[str, ...] = ()   # tests that cannot run in the copy (it is not a git checkout)
+    deselect: tuple[str, ...] = ()  # tests that cannot run in the copy (it is not a git checkout)
 
 
 TARGETS = [
     Target("sggan/losses.py", ("tests/test_sggan_losses.py",)),
     Target("eval/metrics.py", ("tests/test_metrics.py", "tests/test_evaluate.py")),
     Target("eval/evaluate.py", ("tests/test_evaluate.py",)),
-    Target("segmentation/predict.py", ("tests/test_inference.py",
-                                       "tests/test_segmentation_train.py::test_predict_writes_label_id_pngs_of_the_frame_size")),
+    Target(
+        "segmentation/predict.py",
+        (
+            "tests/test_inference.py",
+            "tests/test_segmentation_train.py::test_predict_writes_label_id_pngs_of_the_frame_size",
+        ),
+    ),
     # adaptation's resizes: the frame to the working size, the network's range, back to the label's size
-    Target("sggan/adaptation.py", ("tests/test_adapt.py",),
-           ("sggan.adaptation.*_SourceFrames*__getitem__*", "sggan.adaptation.x_to_network*",
-            "sggan.adaptation.x_to_uint8*", "sggan.adaptation.x__resize_to_labels*")),
-    Target("eval/tables.py", ("tests/test_table2.py", "tests/test_table1.py", "tests/test_quality.py"),
-           deselect=("tests/test_table2.py::test_code_version_is_git_describe_of_this_checkout",)),
-    Target("eval/table2.py", ("tests/test_table2.py",),
-           deselect=("tests/test_table2.py::test_code_version_is_git_describe_of_this_checkout",)),
+    Target(
+        "sggan/adaptation.py",
+        ("tests/test_adapt.py",),
+        (
+            "sggan.adaptation.*_SourceFrames*__getitem__*",
+            "sggan.adaptation.x_to_network*",
+            "sggan.adaptation.x_to_uint8*",
+            "sggan.adaptation.x__resize_to_labels*",
+        ),
+    ),
+    Target(
+        "eval/tables.py",
+        ("tests/test_table2.py", "tests/test_table1.py", "tests/test_quality.py"),
+        deselect=("tests/test_table2.py::test_code_version_is_git_describe_of_this_checkout",),
+    ),
+    Target(
+        "eval/table2.py",
+        ("tests/test_table2.py",),
+        deselect=("tests/test_table2.py::test_code_version_is_git_describe_of_this_checkout",),
+    ),
 ]
 
 # mutmut must import its mutated copy; setuptools' finder of an editable install (pip install -e)
 # would hand out the checkout instead, so the launcher drops it before mutmut starts.
-LAUNCHER = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
-            "from mutmut.__main__ import cli; cli()")
+LAUNCHER = (
+    "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+    "from mutmut.__main__ import cli; cli()"
+)
 
 
 def prepare(target: Target, work: Path) -> None:
@@ -71,26 +92,45 @@ def prepare(target: Target, work: Path) -> None:
         else:
             shutil.copy(REPO / name, work / name)
     quoted = lambda items: "[" + ", ".join(f'"{item}"' for item in items) + "]"  # noqa: E731
-    (work / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text() + f"""
+    (work / "pyproject.toml").write_text(
+        (REPO / "pyproject.toml").read_text()
+        + f"""
 [tool.mutmut]
 source_paths = {quoted(PACKAGES)}
 also_copy = {quoted(ALSO_COPY)}
 only_mutate = {quoted([target.module])}
 pytest_add_cli_args_test_selection = {quoted(target.tests)}
-pytest_add_cli_args = {quoted(["-p", "no:cacheprovider", "-m", "not slow",
-                               *(arg for test in target.deselect for arg in ("--deselect", test))])}
-""")
+pytest_add_cli_args = {
+            quoted(
+                [
+                    "-p",
+                    "no:cacheprovider",
+                    "-m",
+                    "not slow",
+                    *(arg for test in target.deselect for arg in ("--deselect", test)),
+                ]
+            )
+        }
+"""
+    )
 
 
 def mutmut(work: Path, *args: str, log: Path | None = None) -> str:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run([sys.executable, "-c", LAUNCHER, *args], cwd=work, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    result = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *args],
+        cwd=work,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     if log is not None:
         log.write_text(result.stdout)
     if result.returncode != 0:
-        raise SystemExit(f"mutmut {' '.join(args)} failed in {work} (exit {result.returncode}):\n"
-                         f"{result.stdout[-3000:]}")
+        raise SystemExit(
+            f"mutmut {' '.join(args)} failed in {work} (exit {result.returncode}):\n{result.stdout[-3000:]}"
+        )
     return result.stdout
 
 
@@ -117,8 +157,11 @@ def collect(target: Target, out: Path) -> tuple[Counter, dict[str, str]]:
     work = work_dir(target, out)
     verdicts = statuses(work)
     if target.functions:
-        verdicts = {name: v for name, v in verdicts.items()
-                    if any(re.fullmatch(glob.replace(".", r"\.").replace("*", ".*"), name) for glob in target.functions)}
+        verdicts = {
+            name: v
+            for name, v in verdicts.items()
+            if any(re.fullmatch(glob.replace(".", r"\.").replace("*", ".*"), name) for glob in target.functions)
+        }
     alive = {name: mutmut(work, "show", name) for name, verdict in sorted(verdicts.items()) if verdict != "killed"}
     counts = Counter(verdicts.values())
     print(f"{target.module}: " + ", ".join(f"{n} {v}" for v, n in counts.most_common()), file=sys.stderr)
@@ -126,8 +169,12 @@ def collect(target: Target, out: Path) -> tuple[Counter, dict[str, str]]:
 
 
 def report(results: dict[str, tuple[Counter, dict[str, str]]]) -> str:
-    lines = ["# Mutation testing report (benchmarks/mutation.py)", "",
-             "| module | mutants | killed | not killed |", "|---|---|---|---|"]
+    lines = [
+        "# Mutation testing report (benchmarks/mutation.py)",
+        "",
+        "| module | mutants | killed | not killed |",
+        "|---|---|---|---|",
+    ]
     for module, (counts, alive) in results.items():
         lines.append(f"| {module} | {sum(counts.values())} | {counts['killed']} | {len(alive)} |")
     for module, (_, alive) in results.items():

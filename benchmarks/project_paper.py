@@ -13,6 +13,7 @@ CPU (checks, splits, evaluation, Table 2) and the translator-quality jobs take m
 left out. Prints the table, the total of the whole configuration and of Table 2's rows, what
 exceeds the budget, and appends a row to benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,15 @@ the H200 rates measured above (or scaled from them by counted FLOPs where a job 
 the script prints each job with its rate's source). "Table 2" counts the paper's rows that the
 pipeline reproduces (source-only, CycleGAN, SG-GAN-2K, SG-GAN-25K) and the oracle.
 """
-TABLE_HEADER = ("| date | commit | config | whole config (h) | Table 2 rows (h) | budget (h) "
-                "| largest jobs (h) |")
+TABLE_HEADER = "| date | commit | config | whole config (h) | Table 2 rows (h) | budget (h) | largest jobs (h) |"
 
 # one H200, benchmarks/RESULTS.md; value and where it was measured
 MEASURED = {
     "sggan_train_it_s": (22.6, "SG-GAN training at 256x512 through the loader, fp32 (bench_sggan, 2026-11-27 01:59)"),
-    "adapt_frames_s": (52.5, "SG-GAN adaptation at 1024x2048, batch 8, 12 workers: the PNG codec's floor "
-                             "(bench_sggan, 2026-11-27 01:59)"),
+    "adapt_frames_s": (
+        52.5,
+        "SG-GAN adaptation at 1024x2048, batch 8, 12 workers: the PNG codec's floor (bench_sggan, 2026-11-27 01:59)",
+    ),
     "unet_alone_frames_s": (394.0, "the paper's U-Net alone at 1024x2048, batch 8, bf16 (notes of 2026-11-27)"),
     "frontend_train_img_s": (188.0, "front-end training, batch 8 of 628x628, bf16, channels-last (first GPU check)"),
     "frontend_infer_s": (0.024, "front-end inference of one 1024x2048 frame, bf16 (first GPU check)"),
@@ -59,9 +61,9 @@ SGGAN_MEASURED_SIZE = [256, 512]  # the crop of the measured SG-GAN rate
 class Job:
     row: str
     stage: str
-    work: float          # iterations, images or frames
+    work: float  # iterations, images or frames
     unit: str
-    rate: float          # per second
+    rate: float  # per second
     source: str
 
     @property
@@ -107,10 +109,12 @@ def segmentation_flops(seg: dict) -> dict[str, int]:
         "frontend": training_flops(lambda: DilatedNet("frontend", classes, width), (3, frontend_in, frontend_in)),
         "joint": training_flops(lambda: DilatedNet("dilation10", classes, width), (3, joint_in, joint_in)),
         "context": training_flops(lambda: DilatedNet("dilation10", classes, width).context, (classes, 132, 240)),
-        "frontend_frame": forward_flops(lambda: DilatedNet("frontend", classes, width),
-                                        (3, 1024 + 2 * MARGIN, 2048 + 2 * MARGIN)),
-        "frame": forward_flops(lambda: DilatedNet("dilation10", classes, width),
-                               (3, 1024 + 2 * MARGIN, 2048 + 2 * MARGIN)),
+        "frontend_frame": forward_flops(
+            lambda: DilatedNet("frontend", classes, width), (3, 1024 + 2 * MARGIN, 2048 + 2 * MARGIN)
+        ),
+        "frame": forward_flops(
+            lambda: DilatedNet("dilation10", classes, width), (3, 1024 + 2 * MARGIN, 2048 + 2 * MARGIN)
+        ),
     }
 
 
@@ -120,8 +124,9 @@ def translator_jobs(config: dict) -> list[Job]:
     splits = config["splits"]
     target = splits["translator_target"]
     sggan_rate, sggan_source = MEASURED["sggan_train_it_s"]
-    sggan_flops = translator_iteration_flops("sggan", {"load_size": SGGAN_MEASURED_SIZE,
-                                                       "crop_size": SGGAN_MEASURED_SIZE})
+    sggan_flops = translator_iteration_flops(
+        "sggan", {"load_size": SGGAN_MEASURED_SIZE, "crop_size": SGGAN_MEASURED_SIZE}
+    )
     adapt_rate, adapt_source = MEASURED["adapt_frames_s"]
     unet_frame = generator_frame_flops("sggan", {}, config["adaptation"]["working_size"])
     jobs = []
@@ -138,16 +143,24 @@ def translator_jobs(config: dict) -> list[Job]:
         iterations = translator.epochs * per_epoch
         flops = translator_iteration_flops(model, params)
         rate = sggan_rate * sggan_flops / flops
-        source = sggan_source if model == "sggan" and flops == sggan_flops else (
-            f"not measured: SG-GAN's {sggan_rate} it/s scaled by FLOPs "
-            f"({flops / 1e12:.2f} vs {sggan_flops / 1e12:.2f} TFLOP per iteration)")
+        source = (
+            sggan_source
+            if model == "sggan" and flops == sggan_flops
+            else (
+                f"not measured: SG-GAN's {sggan_rate} it/s scaled by FLOPs "
+                f"({flops / 1e12:.2f} vs {sggan_flops / 1e12:.2f} TFLOP per iteration)"
+            )
+        )
         jobs.append(Job(row, f"train {model}", iterations, "iterations", rate, source))
         # adaptation: the codec's floor, or the generator when it is slower than that
         frame_flops = generator_frame_flops(model, params, config["adaptation"]["working_size"])
         network_rate = MEASURED["unet_alone_frames_s"][0] * unet_frame / frame_flops
         rate = min(adapt_rate, network_rate)
-        source = adapt_source if rate == adapt_rate else \
-            f"the generator ({frame_flops / 1e12:.2f} TFLOP/frame) at the U-Net's measured TFLOP/s"
+        source = (
+            adapt_source
+            if rate == adapt_rate
+            else f"the generator ({frame_flops / 1e12:.2f} TFLOP/frame) at the U-Net's measured TFLOP/s"
+        )
         jobs.append(Job(row, "adapt", GTA_FRAMES, "frames", rate, source))
     return jobs
 
@@ -164,14 +177,31 @@ def segmentation_jobs(config: dict, rows: list[str]) -> list[Job]:
         jobs += [
             Job(row, "front-end", seg["iterations"] * seg["batch_size"], "crops", frontend_rate, frontend_source),
             Job(row, "dump scores", frames, "frames", 1 / infer_s, infer_source),
-            Job(row, "context", seg["context"]["iterations"] * seg["context"]["batch_size"], "frames",
+            Job(
+                row,
+                "context",
+                seg["context"]["iterations"] * seg["context"]["batch_size"],
+                "frames",
                 min(achieved / flops["context"], seg["workers"] / SCORE_FILE_LOAD_S),
                 f"not measured: {seg['workers']} loader workers reading score files at {SCORE_FILE_LOAD_S * 1e3:.1f} "
-                "ms each (the network at the front-end stage's TFLOP/s would be faster)"),
-            Job(row, "joint", seg["joint"]["iterations"] * seg["joint"]["batch_size"], "crops",
-                achieved / flops["joint"], "not measured: the front-end stage's TFLOP/s"),
-            Job(row, "predict", VAL_FRAMES, "frames", 1 / (infer_s * flops["frame"] / flops["frontend_frame"]),
-                "the front-end's measured inference, scaled by FLOPs to the whole network"),
+                "ms each (the network at the front-end stage's TFLOP/s would be faster)",
+            ),
+            Job(
+                row,
+                "joint",
+                seg["joint"]["iterations"] * seg["joint"]["batch_size"],
+                "crops",
+                achieved / flops["joint"],
+                "not measured: the front-end stage's TFLOP/s",
+            ),
+            Job(
+                row,
+                "predict",
+                VAL_FRAMES,
+                "frames",
+                1 / (infer_s * flops["frame"] / flops["frontend_frame"]),
+                "the front-end's measured inference, scaled by FLOPs to the whole network",
+            ),
         ]
     return jobs
 
@@ -184,8 +214,11 @@ def project(config: dict) -> list[Job]:
 def print_jobs(jobs: list[Job]) -> None:
     print(f"{'row':18} {'job':16} {'work':>10} {'unit':10} {'rate/s':>9} {'hours':>7}  rate from", file=sys.stderr)
     for job in jobs:
-        print(f"{job.row:18} {job.stage:16} {job.work:10.0f} {job.unit:10} {job.rate:9.2f} {job.hours:7.2f}  "
-              f"{job.source}", file=sys.stderr)
+        print(
+            f"{job.row:18} {job.stage:16} {job.work:10.0f} {job.unit:10} {job.rate:9.2f} {job.hours:7.2f}  "
+            f"{job.source}",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,15 +234,25 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(job.hours for job in jobs)
     table2 = sum(job.hours for job in jobs if job.row in TABLE2_ROWS)
     largest = sorted(jobs, key=lambda job: -job.hours)[:3]
-    print(f"whole configuration: {total:.1f} h on one H200; Table 2's rows ({', '.join(TABLE2_ROWS)}): "
-          f"{table2:.1f} h; budget {args.budget_hours:g} h", file=sys.stderr)
+    print(
+        f"whole configuration: {total:.1f} h on one H200; Table 2's rows ({', '.join(TABLE2_ROWS)}): "
+        f"{table2:.1f} h; budget {args.budget_hours:g} h",
+        file=sys.stderr,
+    )
     over = [job for job in jobs if job.row in TABLE2_ROWS and job.hours > args.budget_hours / 4]
     for job in over:
-        print(f"  over a quarter of the budget: {job.row} {job.stage} {job.hours:.1f} h ({job.source})",
-              file=sys.stderr)
-    row = [now(), commit(), str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
-           f"{total:.1f}", f"{table2:.1f}", f"{args.budget_hours:g}",
-           ", ".join(f"{job.row} {job.stage} {job.hours:.1f}" for job in largest)]
+        print(
+            f"  over a quarter of the budget: {job.row} {job.stage} {job.hours:.1f} h ({job.source})", file=sys.stderr
+        )
+    row = [
+        now(),
+        commit(),
+        str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
+        f"{total:.1f}",
+        f"{table2:.1f}",
+        f"{args.budget_hours:g}",
+        ", ".join(f"{job.row} {job.stage} {job.hours:.1f}" for job in largest),
+    ]
     print("| " + " | ".join(row) + " |")
     if not args.no_log:
         append_row(row, TABLE_HEADER, SECTION, SECTION_TEXT, **({"results": args.results} if args.results else {}))

@@ -1,4 +1,5 @@
 """The shared part of every benchmark: what machine ran it, peak GPU memory, its row in RESULTS.md."""
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,7 @@ def card() -> str:
 def commit() -> str:
     try:
         from eval.provenance import code_version
+
         return code_version()
     except Exception:  # no git on the machine, or the package is not importable
         return "unknown"
@@ -41,6 +43,7 @@ def commit() -> str:
 def reset_peak(device) -> None:
     if device.type == "cuda":
         import torch
+
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -51,8 +54,9 @@ def peak_gib(device) -> float | None:
     if device.type != "cuda":
         return None
     import torch
+
     torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated() / 2 ** 30
+    return torch.cuda.max_memory_allocated() / 2**30
 
 
 def add_output_arguments(parser) -> None:
@@ -72,8 +76,7 @@ def table_cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
-def append_row(cells: list[str], header: str, section: str, section_text: str = "",
-               results: Path = RESULTS) -> None:
+def append_row(cells: list[str], header: str, section: str, section_text: str = "", results: Path = RESULTS) -> None:
     """Add a row at the end of the table whose header starts with ``header``; the first time,
     create the section (title, explanation, table) at the end of the log."""
     from sggan.data.io import atomic_write_text
@@ -82,13 +85,21 @@ def append_row(cells: list[str], header: str, section: str, section_text: str = 
     lines = text.rstrip("\n").splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith(header[:60])), None)
     if start is None:
-        lines += ["", section, "", *section_text.strip("\n").splitlines(), "", header,
-                  "|" + "---|" * (header.count("|") - 1)]
+        lines += [
+            "",
+            section,
+            "",
+            *section_text.strip("\n").splitlines(),
+            "",
+            header,
+            "|" + "---|" * (header.count("|") - 1),
+        ]
         start = len(lines) - 2
     columns = table_cells(lines[start])
     if len(cells) != len(columns):  # a shifted row reads as another column's number
-        raise ValueError(f"{len(cells)} cells for the {len(columns)} columns of the table "
-                         f"'{lines[start][:60]}...' in {results}")
+        raise ValueError(
+            f"{len(cells)} cells for the {len(columns)} columns of the table '{lines[start][:60]}...' in {results}"
+        )
     end = start + 1
     while end < len(lines) and lines[end].startswith("|"):
         end += 1

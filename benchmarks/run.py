@@ -6,6 +6,7 @@
 On a CPU the GPU-sized measurements run in their --quick form (tiny networks, the same code
 path), so the whole set takes minutes; with CUDA they measure the paper's sizes (about 5 minutes).
 """
+
 from __future__ import annotations
 
 import argparse

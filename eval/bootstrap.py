@@ -18,6 +18,7 @@ seeds, as in the table. Intervals are percentile intervals over the draws.
 
     confusions: (seeds, frames, C, C + 1) counts, rows ground truth, last column void predictions
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,14 +32,15 @@ SUMMARY_METRICS = ("pixel_acc", "class_acc", "class_iou")
 
 @dataclass(frozen=True)
 class BootstrapConfig:
-    draws: int = 2000   # resamples; the 2.5% tail then rests on 50 of them
+    draws: int = 2000  # resamples; the 2.5% tail then rests on 50 of them
     level: float = 0.95
-    seed: int = 0       # of the resampling itself, so a table is reproducible
+    seed: int = 0  # of the resampling itself, so a table is reproducible
 
 
 @dataclass(frozen=True)
 class Difference:
     """A minus B of one metric: on all frames and seeds, and its paired bootstrap interval."""
+
     estimate: float
     low: float
     high: float
@@ -51,8 +53,9 @@ class Difference:
 def _check(confusions: np.ndarray) -> np.ndarray:
     confusions = np.asarray(confusions)
     if confusions.ndim != 4 or confusions.shape[-1] not in (confusions.shape[-2], confusions.shape[-2] + 1):
-        raise ValueError(f"confusions must be (seeds, frames, C, C) or (seeds, frames, C, C + 1), "
-                         f"got {confusions.shape}")
+        raise ValueError(
+            f"confusions must be (seeds, frames, C, C) or (seeds, frames, C, C + 1), got {confusions.shape}"
+        )
     if confusions.shape[0] == 0 or confusions.shape[1] == 0:
         raise ValueError(f"confusions hold no seed or no frame: {confusions.shape}")
     return confusions
@@ -76,8 +79,9 @@ def _weighted_nanmean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
 
 
-def resampled_scores(confusions: np.ndarray, frame_draws: np.ndarray,
-                     seed_draws: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def resampled_scores(
+    confusions: np.ndarray, frame_draws: np.ndarray, seed_draws: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The seeds' mean of every metric in each draw.
 
     ``frame_draws`` (B, frames) and ``seed_draws`` (B, seeds) are resampled indices; without
@@ -87,14 +91,16 @@ def resampled_scores(confusions: np.ndarray, frame_draws: np.ndarray,
     confusions = _check(confusions)
     num_seeds, num_frames = confusions.shape[:2]
     frame_weights = draw_counts(frame_draws, num_frames)
-    seed_weights = (np.ones((frame_weights.shape[0], num_seeds)) if seed_draws is None
-                    else draw_counts(seed_draws, num_seeds))
+    seed_weights = (
+        np.ones((frame_weights.shape[0], num_seeds)) if seed_draws is None else draw_counts(seed_draws, num_seeds)
+    )
     flat = confusions.reshape(num_seeds, num_frames, -1).astype(np.float64)
     # one matrix product per seed pools every draw at once: (B, frames) @ (frames, C * (C + 1))
-    per_seed = [score_arrays((frame_weights @ flat[s]).reshape(-1, *confusions.shape[2:]))
-                for s in range(num_seeds)]
-    return {name: _weighted_nanmean(np.stack([scores[name] for scores in per_seed], axis=1), seed_weights)
-            for name in per_seed[0]}
+    per_seed = [score_arrays((frame_weights @ flat[s]).reshape(-1, *confusions.shape[2:])) for s in range(num_seeds)]
+    return {
+        name: _weighted_nanmean(np.stack([scores[name] for scores in per_seed], axis=1), seed_weights)
+        for name in per_seed[0]
+    }
 
 
 def point_scores(confusions: np.ndarray) -> dict[str, np.ndarray]:
@@ -118,8 +124,9 @@ def _draws(rng: np.random.Generator, num_draws: int, num_items: int) -> np.ndarr
     return rng.integers(0, num_items, size=(num_draws, num_items))
 
 
-def confidence_intervals(confusions: np.ndarray, config: BootstrapConfig = BootstrapConfig()
-                         ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def confidence_intervals(
+    confusions: np.ndarray, config: BootstrapConfig = BootstrapConfig()
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(low, high) of each metric's seed mean, over draws of frames: scalars for pixel_acc,
     class_acc and class_iou, (C,) arrays for per_class_iou and per_class_acc."""
     confusions = _check(confusions)
@@ -128,23 +135,28 @@ def confidence_intervals(confusions: np.ndarray, config: BootstrapConfig = Boots
     return {name: interval(values, config.level) for name, values in draws.items()}
 
 
-def paired_difference(confusions_a: np.ndarray, confusions_b: np.ndarray, metric: str = "class_iou",
-                      config: BootstrapConfig = BootstrapConfig()) -> Difference:
+def paired_difference(
+    confusions_a: np.ndarray,
+    confusions_b: np.ndarray,
+    metric: str = "class_iou",
+    config: BootstrapConfig = BootstrapConfig(),
+) -> Difference:
     """``metric`` of A minus B with a bootstrap interval over frames and seeds, the same draws for both.
 
     Both hold the same seeds and the same validation frames in the same order.
     """
     confusions_a, confusions_b = _check(confusions_a), _check(confusions_b)
     if confusions_a.shape != confusions_b.shape:
-        raise ValueError(f"paired methods need the same seeds and frames: {confusions_a.shape} vs "
-                         f"{confusions_b.shape}")
+        raise ValueError(f"paired methods need the same seeds and frames: {confusions_a.shape} vs {confusions_b.shape}")
     if metric not in SUMMARY_METRICS:
         raise ValueError(f"metric must be one of {', '.join(SUMMARY_METRICS)}, got {metric!r}")
     num_seeds, num_frames = confusions_a.shape[:2]
     rng = np.random.default_rng(config.seed)
     frame_draws, seed_draws = _draws(rng, config.draws, num_frames), _draws(rng, config.draws, num_seeds)
-    diff = (resampled_scores(confusions_a, frame_draws, seed_draws)[metric]
-            - resampled_scores(confusions_b, frame_draws, seed_draws)[metric])
+    diff = (
+        resampled_scores(confusions_a, frame_draws, seed_draws)[metric]
+        - resampled_scores(confusions_b, frame_draws, seed_draws)[metric]
+    )
     low, high = interval(diff, config.level)
     estimate = point_scores(confusions_a)[metric] - point_scores(confusions_b)[metric]
     return Difference(float(estimate), float(low), float(high))

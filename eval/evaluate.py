@@ -16,6 +16,7 @@ grey or palette PNGs of the ground truth's size; ``--encoding trainid`` reads tr
 255 = unlabeled) instead. Predictions that look like the other encoding are refused, naming the
 flag: scored as label ids, train-id predictions would give about 0 IoU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,9 @@ def find_ground_truth(gt_dir: Path) -> dict[str, Path]:
     for f in files:
         key = f.name[: -len(GT_SUFFIX)]
         if key in by_frame:
-            raise DataError(f"frame {key} has two ground-truth files, {by_frame[key]} and {f}; "
-                            "pass one split folder (gtFine/val)")
+            raise DataError(
+                f"frame {key} has two ground-truth files, {by_frame[key]} and {f}; pass one split folder (gtFine/val)"
+            )
         by_frame[key] = f
     return by_frame
 
@@ -93,11 +95,14 @@ def match_predictions(pred_dir: Path, frames: list[str]) -> tuple[dict[str, Path
     duplicated = [f"{key} ({', '.join(str(p) for p in paths)})" for key, paths in found.items() if len(paths) > 1]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} of {len(frames)} ground-truth frames have no prediction "
-                        f"{{frame}}*.png under {pred_dir}: {_listing(missing)}")
+        problems.append(
+            f"{len(missing)} of {len(frames)} ground-truth frames have no prediction "
+            f"{{frame}}*.png under {pred_dir}: {_listing(missing)}"
+        )
     if duplicated:
-        problems.append(f"{len(duplicated)} frames have several predictions (keep one per frame): "
-                        f"{_listing(sorted(duplicated))}")
+        problems.append(
+            f"{len(duplicated)} frames have several predictions (keep one per frame): {_listing(sorted(duplicated))}"
+        )
     if problems:
         raise DataError("; ".join(problems))
     return {key: paths[0] for key, paths in found.items()}, unused
@@ -121,15 +126,19 @@ def encoding_problem(pred_counts: np.ndarray, encoding: str, pred_path: str) -> 
     if encoding == "trainid":
         bad = [int(v) for v in present if NUM_CLASSES <= v < IGNORE]
         if bad:
-            return (f"prediction {pred_path} holds values {bad[:8]} that are not train ids (0..18, 255 = unlabeled): "
-                    "it looks like label ids; leave out --encoding trainid (the default is labelid)")
+            return (
+                f"prediction {pred_path} holds values {bad[:8]} that are not train ids (0..18, 255 = unlabeled): "
+                "it looks like label ids; leave out --encoding trainid (the default is labelid)"
+            )
         return None
     is_train_id = (present < NUM_CLASSES) | (present == IGNORE)
     telltale = [int(v) for v in present if v in _NOT_PREDICTED_LABEL_IDS]
     if is_train_id.all() and telltale:
-        return (f"prediction {pred_path} looks like train ids, not label ids: all its values are 0..18 or 255, "
-                f"with {telltale[:5]}, which no label-id prediction holds; pass --encoding trainid "
-                "(or write label ids)")
+        return (
+            f"prediction {pred_path} looks like train ids, not label ids: all its values are 0..18 or 255, "
+            f"with {telltale[:5]}, which no label-id prediction holds; pass --encoding trainid "
+            "(or write label ids)"
+        )
     return None
 
 
@@ -147,9 +156,11 @@ def image_confusion(pair: tuple[str, str, str]) -> np.ndarray:
     pred_path, gt_path, encoding = pair
     pred, gt = read_label_ids(Path(pred_path)), read_label_ids(Path(gt_path))
     if pred.shape != gt.shape:
-        raise DataError(f"prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but ground truth "
-                        f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
-                        "the ground truth's size")
+        raise DataError(
+            f"prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but ground truth "
+            f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
+            "the ground truth's size"
+        )
     histogram = label_id_histogram(gt, pred)
     problem = encoding_problem(histogram.sum(axis=0), encoding, pred_path)
     if problem:
@@ -158,11 +169,14 @@ def image_confusion(pair: tuple[str, str, str]) -> np.ndarray:
         histogram = train_ids_as_label_ids(histogram)
     gt_bad, pred_bad = out_of_range_ids(histogram)
     if gt_bad:
-        raise DataError(f"ground truth {gt_path} holds ids {gt_bad} above {MAX_LABEL_ID}; "
-                        f"it is not a *{GT_SUFFIX} file")
+        raise DataError(
+            f"ground truth {gt_path} holds ids {gt_bad} above {MAX_LABEL_ID}; it is not a *{GT_SUFFIX} file"
+        )
     if pred_bad:
-        raise DataError(f"prediction {pred_path} holds ids {pred_bad} above {MAX_LABEL_ID}; predictions "
-                        "must be Cityscapes label ids (map train ids back, and 255 to 0 'unlabeled')")
+        raise DataError(
+            f"prediction {pred_path} holds ids {pred_bad} above {MAX_LABEL_ID}; predictions "
+            "must be Cityscapes label ids (map train ids back, and 255 to 0 'unlabeled')"
+        )
     return fold_label_histogram(histogram)
 
 
@@ -196,25 +210,42 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value  # JSON has no NaN; null marks "class not present"
 
 
-def evaluate_frames(predictions: str | os.PathLike, ground_truth: str | os.PathLike, workers: int | None = None,
-                    progress: bool = True, encoding: str = "labelid") -> tuple[dict, list[str], np.ndarray]:
+def evaluate_frames(
+    predictions: str | os.PathLike,
+    ground_truth: str | os.PathLike,
+    workers: int | None = None,
+    progress: bool = True,
+    encoding: str = "labelid",
+) -> tuple[dict, list[str], np.ndarray]:
     """Scores of a prediction folder against a gtFine split folder, as written to the JSON file,
     with the frames' keys (sorted) and their confusion matrices (frames, 19, 20)."""
     pred_dir, gt_dir = Path(predictions), Path(ground_truth)
     gt_files = find_ground_truth(gt_dir)
     matches, unused = match_predictions(pred_dir, list(gt_files))
     if unused:
-        print(f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
-              file=sys.stderr)
+        print(
+            f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
+            file=sys.stderr,
+        )
     pairs = [(str(matches[key]), str(gt_files[key]), encoding) for key in gt_files]
     per_frame = frame_confusions(pairs, workers or default_workers(), progress)
-    result = {**score_record(per_frame.sum(axis=0)), "num_images": len(pairs), "predictions": str(pred_dir),
-              "ground_truth": str(gt_dir), "encoding": encoding}
+    result = {
+        **score_record(per_frame.sum(axis=0)),
+        "num_images": len(pairs),
+        "predictions": str(pred_dir),
+        "ground_truth": str(gt_dir),
+        "encoding": encoding,
+    }
     return result, list(gt_files), per_frame
 
 
-def evaluate(predictions: str | os.PathLike, ground_truth: str | os.PathLike,
-             workers: int | None = None, progress: bool = True, encoding: str = "labelid") -> dict:
+def evaluate(
+    predictions: str | os.PathLike,
+    ground_truth: str | os.PathLike,
+    workers: int | None = None,
+    progress: bool = True,
+    encoding: str = "labelid",
+) -> dict:
     """Scores of a prediction folder against a gtFine split folder, as written to the JSON file."""
     return evaluate_frames(predictions, ground_truth, workers, progress, encoding)[0]
 
@@ -254,6 +285,7 @@ def frame_confusions_path(score_path: str | os.PathLike) -> Path:
 def write_frame_confusions(path: str | os.PathLike, frames: list[str], per_frame: np.ndarray) -> None:
     """``frames`` (the frame keys) and ``confusion`` (frames, 19, 20) int64, compressed: the
     matrices are mostly zeros (a few kB per frame before compression)."""
+
     def write(tmp):
         with open(tmp, "wb") as f:  # a file object: savez would append .npz to a name
             np.savez_compressed(f, frames=np.array(frames), confusion=per_frame.astype(np.int64))
@@ -270,8 +302,10 @@ def read_frame_confusions(path: str | os.PathLike) -> tuple[list[str], np.ndarra
     except (OSError, ValueError, KeyError) as err:
         raise DataError(f"{path} is not a per-frame confusion file of python -m eval.evaluate ({err})") from err
     if conf.shape != (len(frames), NUM_CLASSES, NUM_CLASSES + 1) or conf.dtype != np.int64:
-        raise DataError(f"{path} holds {conf.dtype} matrices of shape {conf.shape}; expected "
-                        f"({len(frames)}, {NUM_CLASSES}, {NUM_CLASSES + 1}) int64")
+        raise DataError(
+            f"{path} holds {conf.dtype} matrices of shape {conf.shape}; expected "
+            f"({len(frames)}, {NUM_CLASSES}, {NUM_CLASSES + 1}) int64"
+        )
     return frames, conf
 
 
@@ -279,25 +313,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictions", required=True, help="folder of label-id PNGs, searched recursively")
     parser.add_argument("--ground-truth", required=True, help="Cityscapes gtFine/val (or any gtFine split folder)")
-    parser.add_argument("--out", required=True, help="JSON file of scores to write; the per-frame confusion "
-                        "matrices (for the bootstrap of eval.table2) go beside it, as {stem}.frames.npz")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="JSON file of scores to write; the per-frame confusion "
+        "matrices (for the bootstrap of eval.table2) go beside it, as {stem}.frames.npz",
+    )
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: min(8, CPUs))")
-    parser.add_argument("--encoding", choices=ENCODINGS, default="labelid",
-                        help="what prediction pixels hold: Cityscapes label ids (default) or train ids (0..18, "
-                             "255 = unlabeled)")
+    parser.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="labelid",
+        help="what prediction pixels hold: Cityscapes label ids (default) or train ids (0..18, 255 = unlabeled)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result, frames, per_frame = evaluate_frames(args.predictions, args.ground_truth, args.workers,
-                                                progress=not args.no_progress, encoding=args.encoding)
+    result, frames, per_frame = evaluate_frames(
+        args.predictions, args.ground_truth, args.workers, progress=not args.no_progress, encoding=args.encoding
+    )
     # the per-frame file first: the score file is the stage's sign that both are complete
     write_frame_confusions(frame_confusions_path(args.out), frames, per_frame)
     write_scores(args.out, result)
-    summary = ", ".join(f"{name} {_format(result[key])}" for name, key in
-                        (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou")))
+    summary = ", ".join(
+        f"{name} {_format(result[key])}"
+        for name, key in (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou"))
+    )
     print(f"evaluate: {result['num_images']} images: {summary} -> {args.out}", file=sys.stderr)
     return 0
 

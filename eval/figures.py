@@ -19,6 +19,7 @@ resized to ``--cell-size`` (height width) with a title row on top, so their pixe
 from the layout (see :func:`grid_shape`). Adapted frames are read as ``{images}/{id}.png`` and
 predictions as ``{predictions}/{id}_labelIds.png``. Every output is written atomically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,9 @@ from sggan.cli import UserError, run
 from sggan.data.io import DataError, atomic_write, read_frame_list, read_image, read_label, write_image
 from sggan.data.labels import PALETTE
 
-PAD = 4          # pixels between panels and around the mosaic
-HEADER = 20      # title row height
-ZOOM = 4         # Fig. 5's magnification of the crop windows
+PAD = 4  # pixels between panels and around the mosaic
+HEADER = 20  # title row height
+ZOOM = 4  # Fig. 5's magnification of the crop windows
 BACKGROUND = 255
 BOOKKEEPING = ("epoch", "iteration", "step", "seconds", "alpha", "beta", "lr")  # not loss terms
 
@@ -70,7 +71,7 @@ def mosaic(rows: list[list[np.ndarray]], titles: list[str], cell: tuple[int, int
         y = HEADER + PAD + r * (h + PAD)
         for c, panel in enumerate(row):
             x = PAD + c * (w + PAD)
-            canvas[y:y + h, x:x + w] = panel
+            canvas[y : y + h, x : x + w] = panel
     return canvas
 
 
@@ -101,8 +102,9 @@ def save_png(path: str | Path, rgb: np.ndarray) -> None:
 
 
 # ----------------------------------------------------------------------------------------- Fig. 4
-def fig4_translations(frames_tsv, adapted: dict[str, str | Path], out, num: int = 4,
-                      cell: tuple[int, int] = (128, 256)) -> np.ndarray:
+def fig4_translations(
+    frames_tsv, adapted: dict[str, str | Path], out, num: int = 4, cell: tuple[int, int] = (128, 256)
+) -> np.ndarray:
     """The first ``num`` held-out source frames: the input, then each translator's adapted frame."""
     rows = []
     for frame in _first(frames_tsv, num):
@@ -141,8 +143,9 @@ def _box(image: np.ndarray, y: int, x: int, h: int, w: int) -> np.ndarray:
     return out
 
 
-def fig5_gradient_zoom(frames_tsv, with_grad, without_grad, out, num: int = 4,
-                       cell: tuple[int, int] = (128, 256)) -> np.ndarray:
+def fig5_gradient_zoom(
+    frames_tsv, with_grad, without_grad, out, num: int = 4, cell: tuple[int, int] = (128, 256)
+) -> np.ndarray:
     """Adapted with and without the gradient term, and ``ZOOM``x crops of the window with the densest
     semantic boundaries (from the source label), where the gradient term's sharper edges show."""
     h, w = cell
@@ -151,12 +154,21 @@ def fig5_gradient_zoom(frames_tsv, with_grad, without_grad, out, num: int = 4,
     for frame in _first(frames_tsv, num):
         label = fit(read_label(frame.label), cell, nearest=True)
         y, x = densest_window(label, (ch, cw))
-        panels = [fit(read_image(frame.image), cell), fit(adapted_image(with_grad, frame.id), cell),
-                  fit(adapted_image(without_grad, frame.id), cell)]
-        zooms = [cv2.resize(p[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_NEAREST) for p in panels]
+        panels = [
+            fit(read_image(frame.image), cell),
+            fit(adapted_image(with_grad, frame.id), cell),
+            fit(adapted_image(without_grad, frame.id), cell),
+        ]
+        zooms = [cv2.resize(p[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_NEAREST) for p in panels]
         rows.append([_box(p, y, x, ch, cw) for p in panels] + zooms)
-    titles = ["input", "with gradient", "without gradient",
-              f"input x{ZOOM}", f"with gradient x{ZOOM}", f"without gradient x{ZOOM}"]
+    titles = [
+        "input",
+        "with gradient",
+        "without gradient",
+        f"input x{ZOOM}",
+        f"with gradient x{ZOOM}",
+        f"without gradient x{ZOOM}",
+    ]
     figure = mosaic(rows, titles, cell)
     save_png(out, figure)
     return figure
@@ -173,8 +185,9 @@ def difference_maps(diffs: list[np.ndarray]) -> list[np.ndarray]:
     return maps
 
 
-def fig6_discriminator_diff(frames_tsv, with_sd, without_sd, out, num: int = 4,
-                            cell: tuple[int, int] = (128, 256)) -> np.ndarray:
+def fig6_discriminator_diff(
+    frames_tsv, with_sd, without_sd, out, num: int = 4, cell: tuple[int, int] = (128, 256)
+) -> np.ndarray:
     """Input, adapted with and without the semantic-aware discriminator, and absolute difference maps
     (per row, |with - without| on its own colour scale, the two input differences on a shared one)."""
     rows = []
@@ -193,14 +206,17 @@ def fig6_discriminator_diff(frames_tsv, with_sd, without_sd, out, num: int = 4,
 
 
 # ----------------------------------------------------------------------------------------- Fig. 7
-def fig7_segmentation(frames_tsv, predictions: dict[str, str | Path], out, num: int = 4,
-                      cell: tuple[int, int] = (128, 256)) -> np.ndarray:
+def fig7_segmentation(
+    frames_tsv, predictions: dict[str, str | Path], out, num: int = 4, cell: tuple[int, int] = (128, 256)
+) -> np.ndarray:
     """Target val frames: the image, its ground truth and each method's prediction, in Cityscapes colours."""
     rows = []
     for frame in _first(frames_tsv, num):
         row = [fit(read_image(frame.image), cell), fit(colorize(read_label(frame.label)), cell, nearest=True)]
-        row += [fit(colorize(read_label(Path(d) / f"{frame.id}_labelIds.png")), cell, nearest=True)
-                for d in predictions.values()]
+        row += [
+            fit(colorize(read_label(Path(d) / f"{frame.id}_labelIds.png")), cell, nearest=True)
+            for d in predictions.values()
+        ]
         rows.append(row)
     figure = mosaic(rows, ["image", "ground truth", *predictions], cell)
     save_png(out, figure)
@@ -311,14 +327,25 @@ def main(argv: list[str] | None = None) -> int:
         if frames:
             p.add_argument("--frames", required=True, help="frame list TSV (id image label); the first --num are shown")
             p.add_argument("--num", type=int, default=4, help="rows (frames) to show")
-            p.add_argument("--cell-size", type=int, nargs=2, default=[128, 256], metavar=("H", "W"),
-                           help="pixel size of each panel")
+            p.add_argument(
+                "--cell-size",
+                type=int,
+                nargs=2,
+                default=[128, 256],
+                metavar=("H", "W"),
+                help="pixel size of each panel",
+            )
         p.add_argument("--out", required=True, help="output PNG")
         return p
 
     p = figure_parser("fig4", "input and each translator's adapted frame")
-    p.add_argument("--adapted", action="append", required=True, metavar="NAME=IMAGES",
-                   help="a translator's adapted images folder ({id}.png); repeat, in column order")
+    p.add_argument(
+        "--adapted",
+        action="append",
+        required=True,
+        metavar="NAME=IMAGES",
+        help="a translator's adapted images folder ({id}.png); repeat, in column order",
+    )
     p = figure_parser("fig5", "with and without the gradient term, with zoomed crops on semantic boundaries")
     p.add_argument("--with-grad", required=True, help="adapted images of SG-GAN")
     p.add_argument("--without-grad", required=True, help="adapted images of SG-GAN without the gradient term")
@@ -326,8 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--with-sd", required=True, help="adapted images of SG-GAN")
     p.add_argument("--without-sd", required=True, help="adapted images of SG-GAN without semantic discriminator")
     p = figure_parser("fig7", "target frames, ground truth and predictions in Cityscapes colours")
-    p.add_argument("--prediction", action="append", required=True, metavar="NAME=LABELS",
-                   help="a method's predictions folder ({id}_labelIds.png); repeat, in column order")
+    p.add_argument(
+        "--prediction",
+        action="append",
+        required=True,
+        metavar="NAME=LABELS",
+        help="a method's predictions folder ({id}_labelIds.png); repeat, in column order",
+    )
     p = figure_parser("loss", "translators' loss curves", frames=False)
     p.add_argument("--log", action="append", required=True, metavar="NAME=CSV", help="a translator's loss_log.csv")
     p.add_argument("--smoothing", type=int, default=0, help="moving-mean window in log rows (0: automatic)")

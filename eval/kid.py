@@ -37,6 +37,7 @@ TensorFlow Inception graph ``inception-2015-12-05`` (ported to PyTorch as ``pt_i
 by pytorch-fid and torch-fidelity), whose weights and resizing differ from torchvision's. The values
 rank translators within this benchmark; they are not comparable with papers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,10 @@ def effective_subset_size(n_x: int, n_y: int, subset_size: int) -> int:
     """The subset size used: ``subset_size`` clipped to the smaller set (at least 2 are needed)."""
     size = min(subset_size, n_x, n_y)
     if size < 2:
-        raise ValueError(f"KID needs at least 2 samples per set and per subset; got {n_x} and {n_y} "
-                         f"samples with subset size {subset_size}")
+        raise ValueError(
+            f"KID needs at least 2 samples per set and per subset; got {n_x} and {n_y} "
+            f"samples with subset size {subset_size}"
+        )
     return size
 
 
@@ -143,19 +146,24 @@ def load_imagenet_state() -> dict[str, torch.Tensor]:
             f"could not fetch torchvision's ImageNet Inception v3 weights ({weights_url()}): {err}.\n"
             f"On a machine without network: download that file elsewhere, then either copy it to "
             f"{cached_weights_path()} (where torchvision looks first) or pass it with --weights-file PATH. "
-            f"For a toy run without ImageNet weights, use --weights random.") from err
+            f"For a toy run without ImageNet weights, use --weights random."
+        ) from err
 
 
 def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"Inception weights {path} do not exist; it should be torchvision's "
-                        f"{weights_url()} (a state dict of torchvision's inception_v3)")
+        raise DataError(
+            f"Inception weights {path} do not exist; it should be torchvision's "
+            f"{weights_url()} (a state dict of torchvision's inception_v3)"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise DataError(f"Inception weights {path} cannot be read ({err}); it should be torchvision's "
-                        f"{weights_url()} (a state dict)") from err
+        raise DataError(
+            f"Inception weights {path} cannot be read ({err}); it should be torchvision's "
+            f"{weights_url()} (a state dict)"
+        ) from err
 
 
 def inception_from_state(state: dict[str, torch.Tensor], source: str) -> nn.Module:
@@ -167,14 +175,16 @@ def inception_from_state(state: dict[str, torch.Tensor], source: str) -> nn.Modu
     # ported from Google's graph, which takes (x - 0.5) / 0.5; the model maps the ImageNet-normalised
     # input it is given back to that. Built on the meta device: the state replaces every tensor.
     with torch.device("meta"):
-        model = Inception3(num_classes=num_classes, aux_logits="AuxLogits.fc.weight" in state,
-                           transform_input=True, init_weights=False)
+        model = Inception3(
+            num_classes=num_classes, aux_logits="AuxLogits.fc.weight" in state, transform_input=True, init_weights=False
+        )
     try:
         model.load_state_dict(state, assign=True)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0]
-        raise DataError(f"{source} is not a state dict of torchvision's inception_v3 ({first}); "
-                        f"it should be {weights_url()}") from err
+        raise DataError(
+            f"{source} is not a state dict of torchvision's inception_v3 ({first}); it should be {weights_url()}"
+        ) from err
     return model
 
 
@@ -231,8 +241,9 @@ class InceptionFeatures(nn.Module):
         return self.inception((x - self.mean) / self.std)
 
 
-def load_inception(weights: str = "imagenet", weights_file: str | Path | None = None,
-                   seed: int = 0) -> InceptionFeatures:
+def load_inception(
+    weights: str = "imagenet", weights_file: str | Path | None = None, seed: int = 0
+) -> InceptionFeatures:
     """The feature extractor, in eval mode on the CPU: ``weights`` is ``imagenet`` (torchvision's,
     or the local copy ``weights_file``) or ``random`` (seeded by ``seed``)."""
     if weights_file is not None:
@@ -254,8 +265,9 @@ def resize_for_inception(image: np.ndarray) -> torch.Tensor:
     """RGB uint8 (H, W, 3) -> float (3, 299, 299) in [0, 1], bilinear with antialiasing."""
     x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
     if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False,
-                          antialias=True).clamp_(0, 1)
+        x = F.interpolate(
+            x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=True
+        ).clamp_(0, 1)
     return x[0]
 
 
@@ -271,16 +283,22 @@ class _Images(Dataset):
 
 
 @torch.inference_mode()
-def extract_features(net: InceptionFeatures, paths: list[Path], device: torch.device, batch_size: int = 32,
-                     workers: int = 0, amp: bool = True, progress: bool = True,
-                     desc: str = "features") -> np.ndarray:
+def extract_features(
+    net: InceptionFeatures,
+    paths: list[Path],
+    device: torch.device,
+    batch_size: int = 32,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+    desc: str = "features",
+) -> np.ndarray:
     """Pool features (len(paths), 2048) float64 of the images, in order."""
     amp = amp and device.type == "cuda"
     net = net.to(device).eval()
     if amp:
         net = net.to(memory_format=torch.channels_last)
-    loader = DataLoader(_Images(paths), batch_size=batch_size, num_workers=workers,
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(_Images(paths), batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
     features = []
     with tqdm(total=len(paths), desc=desc, unit="image", disable=not progress, file=sys.stderr) as bar:
         for batch in loader:
@@ -318,37 +336,66 @@ def require_count(paths: list[Path], frame_list: Path) -> None:
         raise DataError(f"KID needs at least 2 images per set; {frame_list} lists {len(paths)}")
 
 
-def measure(source_frames: Path, adapted_dir: Path, target_frames: Path, net: InceptionFeatures,
-            device: torch.device, subsets: int = 100, subset_size: int = 1000, seed: int = 0,
-            batch_size: int = 32, workers: int = 0, amp: bool = True, progress: bool = True) -> dict:
+def measure(
+    source_frames: Path,
+    adapted_dir: Path,
+    target_frames: Path,
+    net: InceptionFeatures,
+    device: torch.device,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+    batch_size: int = 32,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+) -> dict:
     """KID between the adapted frames of ``source_frames`` and the images of ``target_frames``."""
     adapted = adapted_paths(read_frame_list(source_frames), adapted_dir)
     target = [frame.image for frame in read_frame_list(target_frames)]
     require_count(adapted, source_frames)
     require_count(target, target_frames)
-    require_files(adapted, f"adapted images of {source_frames} are missing from {adapted_dir} (written by "
-                           f"python -m sggan.adapt and python -m sggan.gather; rerun the adaptation)")
-    require_files(target, f"target images listed in {target_frames} do not exist (the list is written by "
-                          f"python -m sggan.data.splits from the data check; rerun the data stage)")
+    require_files(
+        adapted,
+        f"adapted images of {source_frames} are missing from {adapted_dir} (written by "
+        f"python -m sggan.adapt and python -m sggan.gather; rerun the adaptation)",
+    )
+    require_files(
+        target,
+        f"target images listed in {target_frames} do not exist (the list is written by "
+        f"python -m sggan.data.splits from the data check; rerun the data stage)",
+    )
     feats_adapted = extract_features(net, adapted, device, batch_size, workers, amp, progress, desc="adapted")
     feats_target = extract_features(net, target, device, batch_size, workers, amp, progress, desc="target")
     mean, std = kid(feats_adapted, feats_target, subsets, subset_size, seed)
-    return {"kid": mean, "kid_std": std, "num_adapted": len(adapted), "num_target": len(target),
-            "subsets": subsets, "subset_size": effective_subset_size(len(adapted), len(target), subset_size),
-            "seed": seed}
+    return {
+        "kid": mean,
+        "kid_std": std,
+        "num_adapted": len(adapted),
+        "num_target": len(target),
+        "subsets": subsets,
+        "subset_size": effective_subset_size(len(adapted), len(target), subset_size),
+        "seed": seed,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.kid", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.kid", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source-frames", type=Path, required=True, help="frame list (TSV) of the adapted frames")
     parser.add_argument("--adapted-dir", type=Path, required=True, help="folder of {id}.png adapted frames")
     parser.add_argument("--target-frames", type=Path, required=True, help="frame list (TSV) of real target images")
-    parser.add_argument("--weights", choices=("imagenet", "random"), default=None,
-                        help="Inception weights: torchvision's ImageNet ones (default) or seeded random ones "
-                             "(comparable within one seed only)")
-    parser.add_argument("--weights-file", type=Path, default=None,
-                        help=f"local copy of {weights_url()} (for machines without network)")
+    parser.add_argument(
+        "--weights",
+        choices=("imagenet", "random"),
+        default=None,
+        help="Inception weights: torchvision's ImageNet ones (default) or seeded random ones "
+        "(comparable within one seed only)",
+    )
+    parser.add_argument(
+        "--weights-file", type=Path, default=None, help=f"local copy of {weights_url()} (for machines without network)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="subset sampling, and the random weights")
     parser.add_argument("--subsets", type=int, default=100)
     parser.add_argument("--subset-size", type=int, default=1000, help="clipped to the smaller set")
@@ -364,12 +411,26 @@ def main(argv: list[str] | None = None) -> int:
 
     device = resolve_device(args.device)
     net = load_inception(weights, args.weights_file, args.seed)
-    record = measure(args.source_frames, args.adapted_dir, args.target_frames, net, device,
-                     args.subsets, args.subset_size, args.seed, args.batch_size, args.workers, args.amp)
+    record = measure(
+        args.source_frames,
+        args.adapted_dir,
+        args.target_frames,
+        net,
+        device,
+        args.subsets,
+        args.subset_size,
+        args.seed,
+        args.batch_size,
+        args.workers,
+        args.amp,
+    )
     record["weights"] = str(args.weights_file) if args.weights_file is not None else weights
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
-    print(f"KID {record['kid']:.5f} +- {record['kid_std']:.5f} between {record['num_adapted']} adapted "
-          f"and {record['num_target']} target images ({record['weights']} weights) -> {args.out}", file=sys.stderr)
+    print(
+        f"KID {record['kid']:.5f} +- {record['kid_std']:.5f} between {record['num_adapted']} adapted "
+        f"and {record['num_target']} target images ({record['weights']} weights) -> {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

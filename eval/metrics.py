@@ -14,6 +14,7 @@ A class whose denominator is zero (absent from ground truth and prediction, or f
 absent from ground truth) is NaN and left out of the mean, as cityscapesscripts' averages do.
 All scores are percentages.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -22,8 +23,9 @@ import numpy as np
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES
 
 
-def confusion_matrix(gt_train_ids: np.ndarray, pred_train_ids: np.ndarray,
-                     num_classes: int = NUM_CLASSES) -> np.ndarray:
+def confusion_matrix(
+    gt_train_ids: np.ndarray, pred_train_ids: np.ndarray, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
     """(num_classes, num_classes + 1) int64 counts; rows ground truth, last column void predictions.
 
     Ground-truth pixels equal to 255 are ignored; any other value outside 0..num_classes-1 is an
@@ -37,8 +39,10 @@ def confusion_matrix(gt_train_ids: np.ndarray, pred_train_ids: np.ndarray,
     gt, pred = gt[keep].astype(np.int64), pred[keep].astype(np.int64)
     if gt.size and (gt.min() < 0 or gt.max() >= num_classes):
         bad = np.unique(gt[(gt < 0) | (gt >= num_classes)])
-        raise ValueError(f"ground truth holds values {bad.tolist()} that are neither train ids "
-                         f"0..{num_classes - 1} nor the ignore label {IGNORE}")
+        raise ValueError(
+            f"ground truth holds values {bad.tolist()} that are neither train ids "
+            f"0..{num_classes - 1} nor the ignore label {IGNORE}"
+        )
     pred = np.where((pred >= 0) & (pred < num_classes), pred, num_classes)
     counts = np.bincount(gt * (num_classes + 1) + pred, minlength=num_classes * (num_classes + 1))
     return counts.reshape(num_classes, num_classes + 1)
@@ -46,11 +50,12 @@ def confusion_matrix(gt_train_ids: np.ndarray, pred_train_ids: np.ndarray,
 
 # label id -> row/column in the train-id matrix; ignored labels go to the extra index NUM_CLASSES,
 # which is the void column for predictions and a dropped row for ground truth.
-_LABEL_TO_INDEX = np.where(LABEL_TO_TRAIN[:MAX_LABEL_ID + 1] == IGNORE, NUM_CLASSES,
-                           LABEL_TO_TRAIN[:MAX_LABEL_ID + 1]).astype(np.intp)
+_LABEL_TO_INDEX = np.where(
+    LABEL_TO_TRAIN[: MAX_LABEL_ID + 1] == IGNORE, NUM_CLASSES, LABEL_TO_TRAIN[: MAX_LABEL_ID + 1]
+).astype(np.intp)
 
 
-_EXACT_FLOAT32 = 2 ** 24  # float32 integers are exact below this
+_EXACT_FLOAT32 = 2**24  # float32 integers are exact below this
 
 
 def label_id_histogram(gt_label_ids: np.ndarray, pred_label_ids: np.ndarray) -> np.ndarray:
@@ -97,8 +102,9 @@ def label_confusion_matrix(gt_label_ids: np.ndarray, pred_label_ids: np.ndarray)
     histogram = label_id_histogram(gt_label_ids, pred_label_ids)
     gt_bad, pred_bad = out_of_range_ids(histogram)
     if gt_bad or pred_bad:
-        raise ValueError(f"label ids above {MAX_LABEL_ID} (not Cityscapes label ids): "
-                         f"ground truth {gt_bad}, prediction {pred_bad}")
+        raise ValueError(
+            f"label ids above {MAX_LABEL_ID} (not Cityscapes label ids): ground truth {gt_bad}, prediction {pred_bad}"
+        )
     return fold_label_histogram(histogram)
 
 

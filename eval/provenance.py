@@ -5,6 +5,7 @@
 
 ``--config-json @FILE`` reads the JSON from a file instead (long configs, shell quoting).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,9 @@ def _requirements() -> list[str]:
         return metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-        return project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
+        return project["dependencies"] + [
+            r for extra in project.get("optional-dependencies", {}).values() for r in extra
+        ]
 
 
 def dependency_versions() -> dict[str, str | None]:

@@ -14,6 +14,7 @@ The paper judges realism by people only (Table 1); these columns let a machine r
   their source labels (:mod:`eval.semantic`); higher means the layout survived the translation.
 Rows follow the order of ``--kid``; a method may lack one of the two (its cells stay empty).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,19 +69,36 @@ def table_rows(kid: list[tuple[str, str]], semantic: list[tuple[str, str]]) -> l
 
 
 def to_markdown(rows: list[dict[str, str]], provenance: dict, weights: str) -> str:
-    return ("Translator quality on the held-out source frames. kid_x100: Kernel Inception Distance x 100 "
-            f"to held-out target frames (Inception weights: {weights}; lower is more realistic). "
-            "semantic_*: the oracle segmentation network on the adapted frames scored against their "
-            "source labels (%; higher keeps more of the layout). source-only is the untranslated frame.\n\n"
-            + markdown_table(rows, COLUMNS) + "\n\n" + provenance_note(provenance) + "\n")
+    return (
+        "Translator quality on the held-out source frames. kid_x100: Kernel Inception Distance x 100 "
+        f"to held-out target frames (Inception weights: {weights}; lower is more realistic). "
+        "semantic_*: the oracle segmentation network on the adapted frames scored against their "
+        "source labels (%; higher keeps more of the layout). source-only is the untranslated frame.\n\n"
+        + markdown_table(rows, COLUMNS)
+        + "\n\n"
+        + provenance_note(provenance)
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.quality", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kid", type=method_and_path, action="append", default=[], metavar="METHOD=PATH.json",
-                        help="a translator's eval.kid output; repeat, in row order")
-    parser.add_argument("--semantic", type=method_and_path, action="append", default=[],
-                        metavar="METHOD=PATH.json", help="a translator's eval.semantic output; repeat")
+    parser.add_argument(
+        "--kid",
+        type=method_and_path,
+        action="append",
+        default=[],
+        metavar="METHOD=PATH.json",
+        help="a translator's eval.kid output; repeat, in row order",
+    )
+    parser.add_argument(
+        "--semantic",
+        type=method_and_path,
+        action="append",
+        default=[],
+        metavar="METHOD=PATH.json",
+        help="a translator's eval.semantic output; repeat",
+    )
     parser.add_argument("--provenance", required=True, help="JSON written by python -m eval.provenance")
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-md", required=True)
@@ -88,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.kid and not args.semantic:
         parser.error("give at least one --kid or --semantic")
     rows = table_rows(args.kid, args.semantic)
-    weights = ", ".join(sorted({str(read_json(path, "python -m eval.kid").get("weights"))
-                                for _, path in args.kid})) or "none"
+    weights = (
+        ", ".join(sorted({str(read_json(path, "python -m eval.kid").get("weights")) for _, path in args.kid})) or "none"
+    )
     provenance = read_provenance(args.provenance)
     atomic_write_text(args.out_csv, to_csv(rows, COLUMNS))
     atomic_write_text(args.out_md, to_markdown(rows, provenance, weights))

@@ -12,6 +12,7 @@ sky over buildings, loses points however realistic its frames look. Held-out fra
 seen by the translators, and the oracle never saw a source frame, so neither side is fitted to
 the test. The untranslated source frames (``source-only``) give the domain gap as a reference.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,24 +37,29 @@ def heldout_adapted(heldout: list[Frame], adapted: list[Frame], adapted_list: st
     by_id = {f.id: f for f in adapted}
     missing = [f.id for f in heldout if f.id not in by_id]
     if missing:
-        raise DataError(f"{adapted_list} lacks {len(missing)} held-out frames (first: {missing[0]}); "
-                        f"it must be the gathered list of every adapted source frame")
+        raise DataError(
+            f"{adapted_list} lacks {len(missing)} held-out frames (first: {missing[0]}); "
+            f"it must be the gathered list of every adapted source frame"
+        )
     return [by_id[f.id] for f in heldout]
 
 
-def semantic_confusion(model, frames: list[Frame], device, tile: int | None = None,
-                       progress: bool = True) -> np.ndarray:
+def semantic_confusion(
+    model, frames: list[Frame], device, tile: int | None = None, progress: bool = True
+) -> np.ndarray:
     """(19, 20) confusion of the model's predictions on the frames' images against their labels."""
     conf = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
-    for frame, train_ids in iter_predictions(model, frames, device, progress=progress, tile=tile,
-                                             desc="semantic preservation"):
+    for frame, train_ids in iter_predictions(
+        model, frames, device, progress=progress, tile=tile, desc="semantic preservation"
+    ):
         conf += confusion_matrix(to_train_ids(read_label(frame.label)), train_ids.cpu().numpy())
     return conf
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.semantic", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.semantic", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="the oracle's model.pt (trained on target frames)")
     parser.add_argument("--heldout", required=True, help="held-out source frame list (TSV)")
     parser.add_argument("--adapted", required=True, help="the translator's gathered adapted frame list (TSV)")
@@ -68,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     conf = semantic_confusion(model, frames, device, args.tile, progress=not args.no_progress)
     result = {**score_record(conf), "num_images": len(frames), "model": args.model, "adapted": args.adapted}
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
-    print(f"semantic: {len(frames)} frames of {args.adapted}: class IoU {result['class_iou']} -> {args.out}",
-          file=sys.stderr)
+    print(
+        f"semantic: {len(frames)} frames of {args.adapted}: class IoU {result['class_iou']} -> {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

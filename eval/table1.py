@@ -13,6 +13,7 @@ exists every pair has 0 answers and empty cells, so the table can be built befor
 The Wilson interval rather than the normal approximation: it stays inside [0, 100] and keeps
 its coverage near 0% and 100%, where the paper's values (97-99.8%) lie, and for few answers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,39 +58,53 @@ def table_rows(kit: str | Path, db: str | Path) -> list[dict[str, str]]:
         counts = store.tally(db, pair.a, pair.b)
         low, high = wilson_interval(counts.prefer_a, counts.answers)
         share = counts.prefer_a / counts.answers if counts.answers else math.nan
-        rows.append({"method_a": pair.a, "method_b": pair.b,
-                     "prefer_a_percent": _percent(100 * share),
-                     "ci95_low": _percent(100 * low), "ci95_high": _percent(100 * high),
-                     "answers": str(counts.answers), "raters": str(counts.raters),
-                     "paper_percent": _percent(pair.paper_percent)})
+        rows.append(
+            {
+                "method_a": pair.a,
+                "method_b": pair.b,
+                "prefer_a_percent": _percent(100 * share),
+                "ci95_low": _percent(100 * low),
+                "ci95_high": _percent(100 * high),
+                "answers": str(counts.answers),
+                "raters": str(counts.raters),
+                "paper_percent": _percent(pair.paper_percent),
+            }
+        )
     return rows
 
 
 def collection_note(kit: str | Path, db: str | Path) -> str:
     answers, raters = store.totals(db)
-    have = (f"{answers} answers from {raters} raters in {db}." if answers
-            else f"No answers yet ({db} {'has none' if Path(db).exists() else 'does not exist yet'}).")
-    return (f"{have} Collect answers in the lab with `python -m eval.ab serve --kit {kit} --db {db}` "
-            f"(raters open the printed localhost address), or on a crowd platform: host the kit's `images/` at "
-            f"the kit's `--image-base-url`, create a task from `{kit}/crowd/task.html` with the batch "
-            f"`{kit}/crowd/batch.csv`, then "
-            f"`python -m eval.ab import --kit {kit} --db {db} --results Batch_results.csv`. "
-            "Then rebuild this table.")
+    have = (
+        f"{answers} answers from {raters} raters in {db}."
+        if answers
+        else f"No answers yet ({db} {'has none' if Path(db).exists() else 'does not exist yet'})."
+    )
+    return (
+        f"{have} Collect answers in the lab with `python -m eval.ab serve --kit {kit} --db {db}` "
+        f"(raters open the printed localhost address), or on a crowd platform: host the kit's `images/` at "
+        f"the kit's `--image-base-url`, create a task from `{kit}/crowd/task.html` with the batch "
+        f"`{kit}/crowd/batch.csv`, then "
+        f"`python -m eval.ab import --kit {kit} --db {db} --results Batch_results.csv`. "
+        "Then rebuild this table."
+    )
 
 
 def to_markdown(rows: list[dict[str, str]], note: str) -> str:
-    return ("Table 1: human A/B study, share of answers judging method A's adapted frame more realistic "
-            "than method B's (%), with its 95% Wilson interval; answers and raters it rests on; "
-            "paper_percent: the paper's Table 1 (500 held-out GTA-V frames at 256x512, 123 Amazon "
-            "Mechanical Turk workers).\n\n" + markdown_table(rows, COLUMNS, text_columns=2) + "\n\n" + note + "\n")
+    return (
+        "Table 1: human A/B study, share of answers judging method A's adapted frame more realistic "
+        "than method B's (%), with its 95% Wilson interval; answers and raters it rests on; "
+        "paper_percent: the paper's Table 1 (500 held-out GTA-V frames at 256x512, 123 Amazon "
+        "Mechanical Turk workers).\n\n" + markdown_table(rows, COLUMNS, text_columns=2) + "\n\n" + note + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.table1", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.table1", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--kit", required=True, help="kit folder written by python -m eval.ab kit (its study.json)")
-    parser.add_argument("--db", default="results/ab_study/answers.sqlite",
-                        help="answers database; need not exist yet")
+    parser.add_argument("--db", default="results/ab_study/answers.sqlite", help="answers database; need not exist yet")
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-md", required=True)
     args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ Outputs:
   bootstrap interval over frames and seeds, and whether the interval excludes zero.
 * ``--out-chart``: per-class IoU per method with the bootstrap intervals as error bars.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,10 +81,11 @@ class ScoreArg:
 @dataclass
 class MethodRuns:
     """One method's score files, one per seed, in seed order."""
+
     method: str
     seeds: list[int]
-    scores: list[dict[str, float | None]]   # per seed: the metrics of its score file
-    confusions: np.ndarray                  # (seeds, frames, 19, 20)
+    scores: list[dict[str, float | None]]  # per seed: the metrics of its score file
+    confusions: np.ndarray  # (seeds, frames, 19, 20)
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,13 @@ def _read_run(path: Path) -> tuple[dict, list[str], np.ndarray]:
     frames, confusions = read_frame_confusions(frame_confusions_path(path))
     pooled = confusions.sum(axis=0)
     if "confusion_matrix" in data and (
-            not np.array_equal(pooled[:, :NUM_CLASSES], data["confusion_matrix"])
-            or not np.array_equal(pooled[:, NUM_CLASSES], data.get("void_predictions", pooled[:, NUM_CLASSES]))):
-        raise DataError(f"{frame_confusions_path(path)} does not add up to the confusion matrix of {path}; "
-                        "rerun python -m eval.evaluate, which writes both")
+        not np.array_equal(pooled[:, :NUM_CLASSES], data["confusion_matrix"])
+        or not np.array_equal(pooled[:, NUM_CLASSES], data.get("void_predictions", pooled[:, NUM_CLASSES]))
+    ):
+        raise DataError(
+            f"{frame_confusions_path(path)} does not add up to the confusion matrix of {path}; "
+            "rerun python -m eval.evaluate, which writes both"
+        )
     return {m: data[m] for m in METRICS}, frames, confusions
 
 
@@ -138,13 +143,17 @@ def collect_runs(args: list[ScoreArg], run_seeds: list[int]) -> list[MethodRuns]
     by_method: dict[str, dict[int, Path]] = {}
     for arg in args:
         if arg.seed is None and len(run_seeds) != 1:
-            raise DataError(f"--score {arg.method}={arg.path} names no seed, and the run has seeds "
-                            f"{run_seeds}; write {arg.method}@SEED={arg.path}")
+            raise DataError(
+                f"--score {arg.method}={arg.path} names no seed, and the run has seeds "
+                f"{run_seeds}; write {arg.method}@SEED={arg.path}"
+            )
         seed = run_seeds[0] if arg.seed is None else arg.seed
         seeds = by_method.setdefault(arg.method, {})
         if seed in seeds:
-            raise DataError(f"method {arg.method} seed {seed} is given more than once "
-                            f"({seeds[seed]} and {arg.path}); name seeds as METHOD@SEED=PATH")
+            raise DataError(
+                f"method {arg.method} seed {seed} is given more than once "
+                f"({seeds[seed]} and {arg.path}); name seeds as METHOD@SEED=PATH"
+            )
         seeds[seed] = arg.path
     seed_sets = {method: sorted(seeds) for method, seeds in by_method.items()}
     first, first_seeds = next(iter(seed_sets.items()))
@@ -152,8 +161,10 @@ def collect_runs(args: list[ScoreArg], run_seeds: list[int]) -> list[MethodRuns]
         if seeds != first_seeds:
             raise DataError(f"every method needs the same seeds: {first} has {first_seeds}, {method} has {seeds}")
     if first_seeds != sorted(run_seeds):
-        raise DataError(f"the score files have seeds {first_seeds}, but the run's seeds are {sorted(run_seeds)} "
-                        "(provenance); give one score file per method and run seed")
+        raise DataError(
+            f"the score files have seeds {first_seeds}, but the run's seeds are {sorted(run_seeds)} "
+            "(provenance); give one score file per method and run seed"
+        )
     runs, reference = [], None
     for method, paths in by_method.items():
         scores, confusions = [], []
@@ -162,8 +173,10 @@ def collect_runs(args: list[ScoreArg], run_seeds: list[int]) -> list[MethodRuns]
             if reference is None:
                 reference = (paths[seed], frames)
             elif frames != reference[1]:
-                raise DataError(f"{paths[seed]} and {reference[0]} are scored on different validation frames; "
-                                "every score file must come from the same ground-truth folder")
+                raise DataError(
+                    f"{paths[seed]} and {reference[0]} are scored on different validation frames; "
+                    "every score file must come from the same ground-truth folder"
+                )
             scores.append(metrics)
             confusions.append(conf)
         runs.append(MethodRuns(method, first_seeds, scores, np.stack(confusions)))
@@ -174,10 +187,10 @@ def collect_runs(args: list[ScoreArg], run_seeds: list[int]) -> list[MethodRuns]
 @dataclass
 class Summary:
     mean: dict[str, float]
-    sd: dict[str, float]            # NaN for one seed
+    sd: dict[str, float]  # NaN for one seed
     low: dict[str, float]
     high: dict[str, float]
-    per_class_mean: np.ndarray      # (C,) NaN where a class is absent everywhere
+    per_class_mean: np.ndarray  # (C,) NaN where a class is absent everywhere
     per_class_low: np.ndarray
     per_class_high: np.ndarray
 
@@ -204,8 +217,10 @@ def summarise(run: MethodRuns, config: BootstrapConfig) -> Summary:
 def compare(runs: dict[str, MethodRuns], comparison: Comparison, config: BootstrapConfig) -> Difference:
     unknown = [m for m in (comparison.a, comparison.b) if m not in runs]
     if unknown:
-        raise DataError(f"comparison {comparison.a},{comparison.b} names {', '.join(unknown)}, which has no "
-                        f"score file; methods: {', '.join(runs)}")
+        raise DataError(
+            f"comparison {comparison.a},{comparison.b} names {', '.join(unknown)}, which has no "
+            f"score file; methods: {', '.join(runs)}"
+        )
     return paired_difference(runs[comparison.a].confusions, runs[comparison.b].confusions, "class_iou", config)
 
 
@@ -219,15 +234,25 @@ def csv_rows(runs: list[MethodRuns], summaries: list[Summary], config: Bootstrap
     no_paper = {f"paper_{m}": "" for m in METRICS}
     for method_runs, summary in zip(runs, summaries):
         for seed, scores in zip(method_runs.seeds, method_runs.scores):
-            rows.append({"method": method_runs.method, "seed": str(seed),
-                         **{m: format_number(scores[m]) for m in METRICS}, **no_paper})
+            rows.append(
+                {
+                    "method": method_runs.method,
+                    "seed": str(seed),
+                    **{m: format_number(scores[m]) for m in METRICS},
+                    **no_paper,
+                }
+            )
         paper = PAPER_TABLE2.get(method_runs.method, (None,) * len(METRICS))
-        for label, values in (("mean", summary.mean), ("sd", summary.sd),
-                              (_summary_label(config, "low"), summary.low),
-                              (_summary_label(config, "high"), summary.high)):
+        for label, values in (
+            ("mean", summary.mean),
+            ("sd", summary.sd),
+            (_summary_label(config, "low"), summary.low),
+            (_summary_label(config, "high"), summary.high),
+        ):
             row = {"method": method_runs.method, "seed": label, **{m: format_number(values[m]) for m in METRICS}}
-            row.update({f"paper_{m}": format_number(v) for m, v in zip(METRICS, paper)} if label == "mean"
-                       else no_paper)
+            row.update(
+                {f"paper_{m}": format_number(v) for m, v in zip(METRICS, paper)} if label == "mean" else no_paper
+            )
             rows.append(row)
     return rows
 
@@ -241,15 +266,25 @@ def _cell(summary: Summary, metric: str) -> str:
 
 
 def per_class_rows(runs: list[MethodRuns], summaries: list[Summary]) -> list[dict[str, str]]:
-    return [{"method": run.method, **{name: format_number(v) for name, v in zip(TRAIN_CLASSES, s.per_class_mean)}}
-            for run, s in zip(runs, summaries)]
+    return [
+        {"method": run.method, **{name: format_number(v) for name, v in zip(TRAIN_CLASSES, s.per_class_mean)}}
+        for run, s in zip(runs, summaries)
+    ]
 
 
 def comparison_rows(comparisons: list[Comparison], differences: list[Difference]) -> list[dict[str, str]]:
-    return [{"a": c.a, "b": c.b, "claim": c.claim, "class_iou_a_minus_b": format_number(d.estimate),
-             "ci95_low": format_number(d.low), "ci95_high": format_number(d.high),
-             "excludes_zero": "yes" if d.excludes_zero else "no"}
-            for c, d in zip(comparisons, differences)]
+    return [
+        {
+            "a": c.a,
+            "b": c.b,
+            "claim": c.claim,
+            "class_iou_a_minus_b": format_number(d.estimate),
+            "ci95_low": format_number(d.low),
+            "ci95_high": format_number(d.high),
+            "excludes_zero": "yes" if d.excludes_zero else "no",
+        }
+        for c, d in zip(comparisons, differences)
+    ]
 
 
 def _verdict(c: Comparison, d: Difference) -> str:
@@ -258,41 +293,65 @@ def _verdict(c: Comparison, d: Difference) -> str:
     return f"{c.a} better" if d.estimate > 0 else f"{c.b} better"
 
 
-def to_markdown(runs: list[MethodRuns], summaries: list[Summary], comparisons: list[Comparison],
-                differences: list[Difference], provenance: dict, config: BootstrapConfig) -> str:
+def to_markdown(
+    runs: list[MethodRuns],
+    summaries: list[Summary],
+    comparisons: list[Comparison],
+    differences: list[Difference],
+    provenance: dict,
+    config: BootstrapConfig,
+) -> str:
     seeds = seeds_phrase(runs[0].seeds)
     frames = runs[0].confusions.shape[1]
     level = round(100 * config.level)
     spread = f"mean ± sd over {seeds}" if len(runs[0].seeds) > 1 else f"{seeds} (one seed: no sd)"
-    main_rows = [{"method": run.method, "seeds": str(len(run.seeds)),
-                  **{m: _cell(s, m) for m in METRICS},
-                  **{f"paper_{m}": format_number(v) for m, v in
-                     zip(METRICS, PAPER_TABLE2.get(run.method, (None,) * len(METRICS)))}}
-                 for run, s in zip(runs, summaries)]
-    text = (f"Table 2: segmentation network trained on (adapted) source frames, scored on the target "
-            f"validation images (%): {spread}, and in brackets the {level}% bootstrap interval of "
-            f"that mean over the {frames} validation frames ({config.draws} draws of the frames, pooled "
-            f"confusion matrices); paper_* columns: the paper's Table 2 (GTA-V -> Cityscapes val).\n\n"
-            + markdown_table(main_rows, ("method", "seeds", *METRICS, *(f"paper_{m}" for m in METRICS)),
-                             text_columns=2)
-            + f"\n\nPer-class IoU (%), mean over {seeds}:\n\n"
-            + markdown_table(per_class_rows(runs, summaries), ("method", *TRAIN_CLASSES)) + "\n")
+    main_rows = [
+        {
+            "method": run.method,
+            "seeds": str(len(run.seeds)),
+            **{m: _cell(s, m) for m in METRICS},
+            **{
+                f"paper_{m}": format_number(v)
+                for m, v in zip(METRICS, PAPER_TABLE2.get(run.method, (None,) * len(METRICS)))
+            },
+        }
+        for run, s in zip(runs, summaries)
+    ]
+    text = (
+        f"Table 2: segmentation network trained on (adapted) source frames, scored on the target "
+        f"validation images (%): {spread}, and in brackets the {level}% bootstrap interval of "
+        f"that mean over the {frames} validation frames ({config.draws} draws of the frames, pooled "
+        f"confusion matrices); paper_* columns: the paper's Table 2 (GTA-V -> Cityscapes val).\n\n"
+        + markdown_table(main_rows, ("method", "seeds", *METRICS, *(f"paper_{m}" for m in METRICS)), text_columns=2)
+        + f"\n\nPer-class IoU (%), mean over {seeds}:\n\n"
+        + markdown_table(per_class_rows(runs, summaries), ("method", *TRAIN_CLASSES))
+        + "\n"
+    )
     if comparisons:
-        rows = [{"a - b": f"{c.a} - {c.b}", "claim": c.claim, "verdict": _verdict(c, d),
-                 "class IoU difference": format_number(d.estimate),
-                 f"{level}% interval": f"{format_number(d.low)} – {format_number(d.high)}"}
-                for c, d in zip(comparisons, differences)]
-        text += (f"\nPaired comparisons: class IoU of a minus b (points), with a {level}% bootstrap interval "
-                 f"that resamples the validation frames (the same for both) and the seeds; a difference "
-                 f"is clear when the interval excludes zero.\n\n"
-                 + markdown_table(rows, ("a - b", "claim", "verdict", "class IoU difference", f"{level}% interval"),
-                                  text_columns=3) + "\n")
+        rows = [
+            {
+                "a - b": f"{c.a} - {c.b}",
+                "claim": c.claim,
+                "verdict": _verdict(c, d),
+                "class IoU difference": format_number(d.estimate),
+                f"{level}% interval": f"{format_number(d.low)} – {format_number(d.high)}",
+            }
+            for c, d in zip(comparisons, differences)
+        ]
+        text += (
+            f"\nPaired comparisons: class IoU of a minus b (points), with a {level}% bootstrap interval "
+            f"that resamples the validation frames (the same for both) and the seeds; a difference "
+            f"is clear when the interval excludes zero.\n\n"
+            + markdown_table(
+                rows, ("a - b", "claim", "verdict", "class IoU difference", f"{level}% interval"), text_columns=3
+            )
+            + "\n"
+        )
     return text + "\n" + provenance_note(provenance) + "\n"
 
 
 # ----------------------------------------------------------------------------------------- chart
-def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str | Path,
-                    config: BootstrapConfig) -> None:
+def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str | Path, config: BootstrapConfig) -> None:
     """Grouped bars: per class, each method's mean IoU over seeds with its bootstrap interval."""
     import matplotlib
 
@@ -306,13 +365,23 @@ def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str |
         mean = np.nan_to_num(s.per_class_mean)
         below = np.nan_to_num(s.per_class_mean - s.per_class_low)
         above = np.nan_to_num(s.per_class_high - s.per_class_mean)
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, mean, width, label=method_runs.method,
-               yerr=np.stack([below, above]), capsize=1.5, error_kw={"elinewidth": 0.7})
+        ax.bar(
+            x + (i - (len(runs) - 1) / 2) * width,
+            mean,
+            width,
+            label=method_runs.method,
+            yerr=np.stack([below, above]),
+            capsize=1.5,
+            error_kw={"elinewidth": 0.7},
+        )
     ax.set_xticks(x)
     ax.set_xticklabels(TRAIN_CLASSES, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("IoU (%)")
-    ax.set_title(f"Per-class IoU, mean over {seeds_phrase(runs[0].seeds)}; "
-                 f"bars: {round(100 * config.level)}% bootstrap interval over validation frames", fontsize=9)
+    ax.set_title(
+        f"Per-class IoU, mean over {seeds_phrase(runs[0].seeds)}; "
+        f"bars: {round(100 * config.level)}% bootstrap interval over validation frames",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, ncol=min(len(runs), 6))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -323,12 +392,29 @@ def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str |
 # ----------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.table2", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--score", type=score_arg, action="append", required=True, metavar="METHOD[@SEED]=PATH.json",
-                        help="one seed's eval.evaluate output (its .frames.npz beside it); repeat")
-    parser.add_argument("--compare", type=comparison_arg, action="append", default=[], metavar="A,B",
-                        help="report class IoU of A minus B with a paired bootstrap interval; repeat")
-    parser.add_argument("--claim", action="append", default=[], metavar="TEXT",
-                        help="what each --compare tests, in the same order (optional)")
+    parser.add_argument(
+        "--score",
+        type=score_arg,
+        action="append",
+        required=True,
+        metavar="METHOD[@SEED]=PATH.json",
+        help="one seed's eval.evaluate output (its .frames.npz beside it); repeat",
+    )
+    parser.add_argument(
+        "--compare",
+        type=comparison_arg,
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="report class IoU of A minus B with a paired bootstrap interval; repeat",
+    )
+    parser.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="what each --compare tests, in the same order (optional)",
+    )
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-per-class-csv")
@@ -342,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--claim is given {len(args.claim)} times but --compare {len(args.compare)} times")
     if args.bootstrap_draws < 1:
         parser.error("--bootstrap-draws must be at least 1")
-    comparisons = [Comparison(c.a, c.b, claim) for c, claim in
-                   zip(args.compare, args.claim or [""] * len(args.compare))]
+    comparisons = [
+        Comparison(c.a, c.b, claim) for c, claim in zip(args.compare, args.claim or [""] * len(args.compare))
+    ]
     config = BootstrapConfig(draws=args.bootstrap_draws, seed=args.bootstrap_seed)
     provenance = read_provenance(args.provenance)
     runs = collect_runs(args.score, provenance_seeds(provenance))
@@ -355,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out_per_class_csv:
         atomic_write_text(args.out_per_class_csv, to_csv(per_class_rows(runs, summaries), ("method", *TRAIN_CLASSES)))
     if args.out_comparisons_csv:
-        atomic_write_text(args.out_comparisons_csv, to_csv(comparison_rows(comparisons, differences),
-                                                           COMPARISON_COLUMNS))
+        atomic_write_text(
+            args.out_comparisons_csv, to_csv(comparison_rows(comparisons, differences), COMPARISON_COLUMNS)
+        )
     if args.out_chart:
         per_class_chart(runs, summaries, args.out_chart, config)
     return 0

@@ -1,4 +1,5 @@
 """What the result tables share: METHOD=PATH arguments, CSV and Markdown text, the provenance note."""
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,7 @@ def to_csv(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
 def markdown_table(rows: list[dict[str, str]], columns: tuple[str, ...], text_columns: int = 1) -> str:
     """A Markdown table, the first ``text_columns`` left-aligned, the numbers right-aligned; empty
     cells as –."""
-    lines = ["| " + " | ".join(columns) + " |",
-             "|" + "---|" * text_columns + "---:|" * (len(columns) - text_columns)]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * text_columns + "---:|" * (len(columns) - text_columns)]
     lines += ["| " + " | ".join(row[c] or "–" for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -74,8 +74,10 @@ def provenance_seeds(record: dict) -> list[int]:
 
 def provenance_note(record: dict) -> str:
     files = ", ".join(f["path"] for f in record.get("config_files", [])) or "built-in defaults"
-    return (f"Config: {files} (sha256 {record['config_sha256'][:12]} of the resolved config); "
-            f"{seeds_phrase(provenance_seeds(record))}; code {record['code_version']}.")
+    return (
+        f"Config: {files} (sha256 {record['config_sha256'][:12]} of the resolved config); "
+        f"{seeds_phrase(provenance_seeds(record))}; code {record['code_version']}."
+    )
 
 
 def seeds_phrase(seeds: list[int]) -> str:

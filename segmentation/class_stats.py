@@ -8,6 +8,7 @@ frames showing each class, the ignored (255) pixel count, and the per-frame coun
 (``per_frame``, in frame-list order, with the frame ids) that class-balanced sampling draws from
 (``segmentation.train --class-balanced --class-stats FILE``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,19 +41,25 @@ def compute(frames: list[Frame], workers: int = 0) -> dict:
         counts = list(pool.map(frame_counts, frames))
     per_frame = np.stack(counts) if frames else np.zeros((0, NUM_CLASSES + 1), dtype=np.int64)
     pixels = per_frame[:, :NUM_CLASSES].sum(axis=0)
-    return {"classes": TRAIN_CLASSES, "frames": len(frames),
-            "pixels": pixels.tolist(), "frequency": (pixels / max(pixels.sum(), 1)).round(8).tolist(),
-            "frames_with_class": (per_frame[:, :NUM_CLASSES] > 0).sum(axis=0).tolist(),
-            "ignored_pixels": int(per_frame[:, NUM_CLASSES].sum()),
-            "frame_ids": [f.id for f in frames], "per_frame": per_frame[:, :NUM_CLASSES].tolist()}
+    return {
+        "classes": TRAIN_CLASSES,
+        "frames": len(frames),
+        "pixels": pixels.tolist(),
+        "frequency": (pixels / max(pixels.sum(), 1)).round(8).tolist(),
+        "frames_with_class": (per_frame[:, :NUM_CLASSES] > 0).sum(axis=0).tolist(),
+        "ignored_pixels": int(per_frame[:, NUM_CLASSES].sum()),
+        "frame_ids": [f.id for f in frames],
+        "per_frame": per_frame[:, :NUM_CLASSES].tolist(),
+    }
 
 
 def load_balance(path: str | Path, frames: list[Frame]) -> np.ndarray:
     """The (frames, classes) pixel counts of ``path``, checked against the frame list trained on."""
     stats = json.loads(Path(path).read_text())
     if stats["frame_ids"] != [f.id for f in frames]:
-        raise ValueError(f"{path} was computed for another frame list; recompute it with "
-                         f"`python -m segmentation.class_stats`")
+        raise ValueError(
+            f"{path} was computed for another frame list; recompute it with `python -m segmentation.class_stats`"
+        )
     return np.asarray(stats["per_frame"], dtype=np.int64).reshape(len(frames), NUM_CLASSES)
 
 
@@ -66,8 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     stats = compute(read_frame_list(args.frames), args.workers)
     atomic_write_text(args.out, json.dumps(stats) + "\n")
     rare = sorted(zip(stats["frequency"], stats["classes"]))[:3]
-    print(f"class statistics of {stats['frames']} frames -> {args.out} in {time.perf_counter() - start:.1f} s; "
-          f"rarest: {', '.join(f'{name} {freq:.2e}' for freq, name in rare)}", file=sys.stderr)
+    print(
+        f"class statistics of {stats['frames']} frames -> {args.out} in {time.perf_counter() - start:.1f} s; "
+        f"rarest: {', '.join(f'{name} {freq:.2e}' for freq, name in rare)}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

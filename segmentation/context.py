@@ -28,6 +28,7 @@ in the last 4 rows/columns at a border the deconvolution fades the scores toward
 zeros outside) where interpolation repeats the edge. The scaling is positive, so the arg-max
 labels are the same; only the loss on those border pixels differs slightly.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -39,9 +40,17 @@ from segmentation.frontend import upsample
 from sggan.data.labels import NUM_CLASSES
 
 # (layer name, dilation) of the 3x3 layers of Dilation10, before the final 1x1
-DILATION10 = [("ctx_conv1_1", 1), ("ctx_conv1_2", 1), ("ctx_conv2_1", 2), ("ctx_conv3_1", 4),
-              ("ctx_conv4_1", 8), ("ctx_conv5_1", 16), ("ctx_conv6_1", 32), ("ctx_conv7_1", 64),
-              ("ctx_fc1", 1)]
+DILATION10 = [
+    ("ctx_conv1_1", 1),
+    ("ctx_conv1_2", 1),
+    ("ctx_conv2_1", 2),
+    ("ctx_conv3_1", 4),
+    ("ctx_conv4_1", 8),
+    ("ctx_conv5_1", 16),
+    ("ctx_conv6_1", 32),
+    ("ctx_conv7_1", 64),
+    ("ctx_fc1", 1),
+]
 
 
 class ContextModule(nn.Module):

@@ -24,6 +24,7 @@ classes are seen as often as frequent ones. The per-frame class counts come from
 :class:`DumpedScores` serves the context stage: the frozen front-end's scores of whole frames,
 written once by :mod:`segmentation.dump`, with their labels at the scores' stride of 8.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,7 @@ class TrainCrops(Dataset):
     sampling; None for the plain per-epoch shuffle.
     """
 
-    def __init__(self, frames: list[Frame], crop: int | tuple[int, int], seed: int,
-                 balance: np.ndarray | None = None):
+    def __init__(self, frames: list[Frame], crop: int | tuple[int, int], seed: int, balance: np.ndarray | None = None):
         if not frames:
             raise ValueError("the training frame list is empty")
         crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
@@ -112,8 +112,13 @@ class TrainCrops(Dataset):
         return torch.from_numpy(image_crop), torch.from_numpy(label_crop)
 
 
-def crop_sample(image: np.ndarray, train_ids: np.ndarray, crop: int | tuple[int, int],
-                rng: np.random.Generator, focus: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def crop_sample(
+    image: np.ndarray,
+    train_ids: np.ndarray,
+    crop: int | tuple[int, int],
+    rng: np.random.Generator,
+    focus: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Random window and flip: (crop + 2*MARGIN) x 3 uint8 image, crop uint8 train ids.
 
     With ``focus`` (a train id) the window contains a random pixel of that class, if the frame has one.
@@ -135,9 +140,8 @@ def crop_sample(image: np.ndarray, train_ids: np.ndarray, crop: int | tuple[int,
     rows = reflect_index(torch.arange(top - MARGIN, top + crop_h + MARGIN), height).numpy()
     cols = reflect_index(torch.arange(left - MARGIN, left + crop_w + MARGIN), width).numpy()
     image_crop = image[rows[:, None], cols[None, :]]
-    padded = np.pad(train_ids, ((0, max(crop_h - height, 0)), (0, max(crop_w - width, 0))),
-                    constant_values=IGNORE)
-    label_crop = padded[top:top + crop_h, left:left + crop_w]
+    padded = np.pad(train_ids, ((0, max(crop_h - height, 0)), (0, max(crop_w - width, 0))), constant_values=IGNORE)
+    label_crop = padded[top : top + crop_h, left : left + crop_w]
     if flip:
         image_crop, label_crop = image_crop[:, ::-1], label_crop[:, ::-1]
     return np.ascontiguousarray(image_crop), np.ascontiguousarray(label_crop)
@@ -175,8 +179,9 @@ def read_index(folder: str | Path) -> dict:
     """A finished dump's index.json (written last by segmentation.dump)."""
     path = Path(folder) / "index.json"
     if not path.is_file():
-        raise DataError(f"{path} does not exist: {folder} is not a finished dump; "
-                        f"it is written by `python -m segmentation.dump`")
+        raise DataError(
+            f"{path} does not exist: {folder} is not a finished dump; it is written by `python -m segmentation.dump`"
+        )
     return json.loads(path.read_text())
 
 
@@ -200,8 +205,9 @@ class DumpedScores(Dataset):
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError) as err:
-            raise DataError(f"dumped scores {path} cannot be read ({err}); "
-                            f"delete {self.folder} and dump again") from err
+            raise DataError(
+                f"dumped scores {path} cannot be read ({err}); delete {self.folder} and dump again"
+            ) from err
         return saved["scores"], saved["labels"]
 
 

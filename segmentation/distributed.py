@@ -11,6 +11,7 @@ the training loss divides by the labelled pixels of the whole global batch, so W
 ``--accumulate`` micro-batches) compute the same update as one process with the whole batch,
 up to floating-point summation order and the dropout masks.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,12 @@ def start(world: World, device: torch.device) -> torch.device:
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=world.rank,
-                                world_size=world.size, timeout=timedelta(minutes=30))
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo",
+            rank=world.rank,
+            world_size=world.size,
+            timeout=timedelta(minutes=30),
+        )
     return device
 
 

@@ -16,6 +16,7 @@ same scores), and ``DIR/{id}.pt`` gets ``scores``, (19, ceil(H/8), ceil(W/8)) fl
 so a killed run resumes; ``DIR/index.json`` (the model, its training arguments and the frame
 ids) is written last and marks completion.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,16 @@ def save_scores(path: Path, scores: torch.Tensor, labels: torch.Tensor) -> None:
 
 
 @torch.inference_mode()
-def dump(model_path: Path, frames: list[Frame], out: Path, device: torch.device, tile: int | None = None,
-         workers: int = 0, amp: bool = True, progress: bool = True) -> int:
+def dump(
+    model_path: Path,
+    frames: list[Frame],
+    out: Path,
+    device: torch.device,
+    tile: int | None = None,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+) -> int:
     """Dump every frame not yet in ``out``, then write the index; returns how many were computed."""
     out = Path(out)
     saved = torch.load(model_path, map_location="cpu", weights_only=True)
@@ -73,8 +82,9 @@ def dump(model_path: Path, frames: list[Frame], out: Path, device: torch.device,
         frontend = frontend.to(memory_format=torch.channels_last)
     todo = [f for f in frames if not score_path(out, f.id).exists()]
     loader = DataLoader(_Frames(todo), batch_size=1, num_workers=workers, pin_memory=device.type == "cuda")
-    for image, train_ids, index in tqdm(loader, desc=f"front-end scores -> {out}", unit="frame",
-                                        disable=not progress, file=sys.stderr):
+    for image, train_ids, index in tqdm(
+        loader, desc=f"front-end scores -> {out}", unit="frame", disable=not progress, file=sys.stderr
+    ):
         x = to_network(image, device)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -82,8 +92,18 @@ def dump(model_path: Path, frames: list[Frame], out: Path, device: torch.device,
             scores = frame_scores(frontend, x, tile)[0].float()
         labels = stride_labels(train_ids[0].numpy(), *scores.shape[-2:])
         save_scores(score_path(out, todo[int(index)].id), scores, torch.from_numpy(labels))
-    atomic_write_text(out / "index.json", json.dumps({**source, "classes": saved["model_config"]["num_classes"],
-                                                      "dtype": "float16", "frames": [f.id for f in frames]}) + "\n")
+    atomic_write_text(
+        out / "index.json",
+        json.dumps(
+            {
+                **source,
+                "classes": saved["model_config"]["num_classes"],
+                "dtype": "float16",
+                "frames": [f.id for f in frames],
+            }
+        )
+        + "\n",
+    )
     return len(todo)
 
 
@@ -101,8 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     frames = read_frame_list(args.frames)
     start = time.perf_counter()
     computed = dump(args.model, frames, args.out, device, args.tile, args.workers, args.amp)
-    print(f"dumped front-end scores of {computed} frames ({len(frames) - computed} already there) into "
-          f"{args.out} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(
+        f"dumped front-end scores of {computed} frames ({len(frames) - computed} already there) into "
+        f"{args.out} in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

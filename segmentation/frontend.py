@@ -16,6 +16,7 @@ final): :mod:`segmentation.vgg_init` maps torchvision's ImageNet VGG-16 onto the
 ``final`` layer's 1/8-resolution class scores are what :mod:`segmentation.context` consumes
 (:mod:`segmentation.model` puts the parts together).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -27,11 +28,16 @@ from torch import nn
 from sggan.data.labels import NUM_CLASSES
 
 MARGIN = 186  # reflect padding on every side of the frame: (380 receptive field - 8 block) / 2
-STRIDE = 8    # pool1..pool3
+STRIDE = 8  # pool1..pool3
 
 # (block, convolutions, channels at width 1.0, dilation, max-pool after the block)
-VGG_BLOCKS = [(1, 2, 64, 1, True), (2, 2, 128, 1, True), (3, 3, 256, 1, True),
-              (4, 3, 512, 1, False), (5, 3, 512, 2, False)]
+VGG_BLOCKS = [
+    (1, 2, 64, 1, True),
+    (2, 2, 128, 1, True),
+    (3, 3, 256, 1, True),
+    (4, 3, 512, 1, False),
+    (5, 3, 512, 2, False),
+]
 FC_CHANNELS = 4096
 
 
@@ -58,15 +64,19 @@ class FrontEnd(nn.Module):
                 layers[f"pool{block}"] = nn.MaxPool2d(2, stride=2)
         self.features = nn.Sequential(layers)
         fc = scaled(FC_CHANNELS, width)
-        self.classifier = nn.Sequential(OrderedDict([
-            ("fc6", nn.Conv2d(channels, fc, 7, dilation=4)),
-            ("relu6", nn.ReLU(inplace=True)),
-            ("drop6", nn.Dropout(0.5)),
-            ("fc7", nn.Conv2d(fc, fc, 1)),
-            ("relu7", nn.ReLU(inplace=True)),
-            ("drop7", nn.Dropout(0.5)),
-            ("final", nn.Conv2d(fc, num_classes, 1)),
-        ]))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                [
+                    ("fc6", nn.Conv2d(channels, fc, 7, dilation=4)),
+                    ("relu6", nn.ReLU(inplace=True)),
+                    ("drop6", nn.Dropout(0.5)),
+                    ("fc7", nn.Conv2d(fc, fc, 1)),
+                    ("relu7", nn.ReLU(inplace=True)),
+                    ("drop7", nn.Dropout(0.5)),
+                    ("final", nn.Conv2d(fc, num_classes, 1)),
+                ]
+            )
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -97,8 +107,10 @@ def output_size(input_size: int) -> int:
             n //= 2
     n -= 6 * 4  # fc6
     if n < 1:
-        raise ValueError(f"input side {input_size} is too small for the front-end; the minimum is "
-                         f"{input_size_for(1)} (one output pixel)")
+        raise ValueError(
+            f"input side {input_size} is too small for the front-end; the minimum is "
+            f"{input_size_for(1)} (one output pixel)"
+        )
     return n
 
 

@@ -16,6 +16,7 @@ floating-point ties. (The original tiles the whole network, so its context modul
 1024-pixel tile's borders as the frame's; here the context module, trained on whole-frame
 scores, always sees the whole frame.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,8 +87,10 @@ def frame_scores(frontend: nn.Module, images: torch.Tensor, tile: int | None = N
         raise ValueError(f"tile {tile} must be a positive multiple of {STRIDE}")
     rows = []
     for top in range(0, height, tile):
-        row = [frontend(pad_window(images, top, left, min(tile, height - top), min(tile, width - left)))
-               for left in range(0, width, tile)]
+        row = [
+            frontend(pad_window(images, top, left, min(tile, height - top), min(tile, width - left)))
+            for left in range(0, width, tile)
+        ]
         rows.append(torch.cat(row, dim=-1))
     return torch.cat(rows, dim=-2)
 

@@ -14,6 +14,7 @@ layers (64 channels at full resolution) set the memory: two of their activations
 original's 1396x1396 tiles). Frames already written are skipped, so a killed run resumes.
 Prints how many frames it wrote.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def load_model(path: Path, device: torch.device) -> DilatedNet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model {path} does not exist; it is written by `python -m segmentation.train`")
-    saved = runs.load(path, weights_only=True, fix="it is not a model.pt written by `python -m segmentation.train`, "
-                                                   "or it is truncated; train it again")
+    saved = runs.load(
+        path,
+        weights_only=True,
+        fix="it is not a model.pt written by `python -m segmentation.train`, or it is truncated; train it again",
+    )
     model = build_model(saved["model_config"]).to(device)
     model.load_state_dict(saved["model"])
     return model.eval()
@@ -77,8 +81,16 @@ class _Frames(Dataset):
 
 
 @torch.inference_mode()
-def iter_predictions(model: DilatedNet, frames: list[Frame], device: torch.device, workers: int = 0,
-                     amp: bool = True, progress: bool = True, tile: int | None = None, desc: str = "predict"):
+def iter_predictions(
+    model: DilatedNet,
+    frames: list[Frame],
+    device: torch.device,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+    tile: int | None = None,
+    desc: str = "predict",
+):
     """Yield (frame, (H, W) train-id tensor on the device) for each frame, at its label's size."""
     amp = amp and device.type == "cuda"
     channels_last = use_channels_last(device, amp)
@@ -95,13 +107,22 @@ def iter_predictions(model: DilatedNet, frames: list[Frame], device: torch.devic
         yield frames[int(index)], logits.argmax(1)[0]
 
 
-def predict_frames(model: DilatedNet, frames: list[Frame], out_dir: Path, device: torch.device,
-                   workers: int = 0, amp: bool = True, progress: bool = True, tile: int | None = None) -> int:
+def predict_frames(
+    model: DilatedNet,
+    frames: list[Frame],
+    out_dir: Path,
+    device: torch.device,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+    tile: int | None = None,
+) -> int:
     """Predict every frame whose output is missing; returns how many were written."""
     todo = [f for f in frames if not output_path(out_dir, f).exists()]
     lut = torch.from_numpy(TRAIN_TO_LABEL).to(device)
-    for frame, train_ids in iter_predictions(model, todo, device, workers, amp, progress, tile,
-                                             desc=f"predict -> {out_dir}"):
+    for frame, train_ids in iter_predictions(
+        model, todo, device, workers, amp, progress, tile, desc=f"predict -> {out_dir}"
+    ):
         write_label_ids(output_path(out_dir, frame), lut[train_ids].cpu().numpy())
     return len(todo)
 
@@ -111,8 +132,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="model.pt written by segmentation.train")
     parser.add_argument("--frames", type=Path, required=True, help="frame list (TSV) to predict")
     parser.add_argument("--out", type=Path, required=True, help="folder for {id}_labelIds.png")
-    parser.add_argument("--tile", type=tile_size, default=None,
-                        help="run the front-end in tiles of N x N output pixels (a multiple of 8; same labels)")
+    parser.add_argument(
+        "--tile",
+        type=tile_size,
+        default=None,
+        help="run the front-end in tiles of N x N output pixels (a multiple of 8; same labels)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
@@ -129,8 +154,11 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.model, device)
     start = time.perf_counter()
     written = predict_frames(model, frames, args.out, device, args.workers, args.amp, tile=args.tile)
-    print(f"predicted {written} frames ({len(frames) - written} already there) into {args.out} "
-          f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(
+        f"predicted {written} frames ({len(frames) - written} already there) into {args.out} "
+        f"in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
     if args.done:
         write_frame_list(args.done, [Frame(f.id, out, f.label) for f, out in zip(frames, outputs)])
 

@@ -12,6 +12,7 @@ home of every default.
 JSON``; :func:`stage_config` the resolved :class:`TrainConfig`. Both refuse a wrong key or value,
 naming it (config segmentation.context.lr: ...), so the workflow fails when it is read.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,8 +87,12 @@ def check_block(segmentation: dict) -> None:
             continue
         if not isinstance(block, dict):
             raise ConfigError(f"config segmentation.{stage}: expected a mapping of settings, got {block!r}")
-        _refuse_unknown(block, set(STAGE_KEYS[stage]), f"segmentation.{stage}",
-                        "the context stage trains on whole frames: it has no crop" if stage == "context" else "")
+        _refuse_unknown(
+            block,
+            set(STAGE_KEYS[stage]),
+            f"segmentation.{stage}",
+            "the context stage trains on whole frames: it has no crop" if stage == "context" else "",
+        )
     for stage in STAGES:
         for key, value in _stated(segmentation, stage).items():
             where = f"segmentation.{key}" if stage == "frontend" else f"segmentation.{stage}.{key}"
@@ -105,8 +110,9 @@ def _stated(segmentation: dict, stage: str) -> dict:
 def _refuse_unknown(block: dict, known: set[str], where: str, hint: str = "") -> None:
     unknown = sorted(set(block) - known)
     if unknown:
-        raise ConfigError(f"config {where}: unknown key(s) {unknown}" + (f" ({hint})" if hint else "")
-                         + f"; known: {sorted(known)}")
+        raise ConfigError(
+            f"config {where}: unknown key(s) {unknown}" + (f" ({hint})" if hint else "") + f"; known: {sorted(known)}"
+        )
 
 
 def defaults() -> dict:

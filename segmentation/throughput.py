@@ -7,6 +7,7 @@ Achieved TFLOP/s = FLOPs per sample x samples per second; MFU = achieved / peak,
 the accelerator's dense bf16 rate as its maker states it (e.g. 989 TFLOP/s for an H100 SXM), given
 with ``--peak-tflops``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,8 +38,9 @@ def forward_flops(build: Callable[[], nn.Module], sample_shape: tuple[int, ...])
     return int(counter.get_total_flops())
 
 
-def utilisation(flops_per_sample: int, samples_per_s: float, peak_tflops: float | None,
-                devices: int = 1) -> tuple[float, float | None]:
+def utilisation(
+    flops_per_sample: int, samples_per_s: float, peak_tflops: float | None, devices: int = 1
+) -> tuple[float, float | None]:
     """(achieved TFLOP/s over all devices, MFU in [0, 1] or None without a peak)."""
     achieved = flops_per_sample * samples_per_s / 1e12
     return achieved, (achieved / (peak_tflops * devices) if peak_tflops else None)

@@ -57,6 +57,7 @@ samples are a function of (seed, sample number), the dropout RNG states are chec
 ``--iterations`` may be raised on resume; the other run-defining arguments must match.
 DIR/model.pt ({model, model_config, args}) is written last and marks completion.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,21 +97,21 @@ from sggan.progress import tqdm
 @dataclass
 class TrainConfig:
     out: str
-    frames: str | None = None      # frame list (front-end and joint stages)
-    scores: str | None = None      # dumped front-end scores (context stage)
-    arch: str = "dilation10"       # dilation10 (the paper's network) | frontend (the front-end stage)
-    init: str = "imagenet"         # imagenet (the paper) | scratch (front-end weights, unless init_from)
+    frames: str | None = None  # frame list (front-end and joint stages)
+    scores: str | None = None  # dumped front-end scores (context stage)
+    arch: str = "dilation10"  # dilation10 (the paper's network) | frontend (the front-end stage)
+    init: str = "imagenet"  # imagenet (the paper) | scratch (front-end weights, unless init_from)
     init_weights: str | None = None  # local copy of torchvision's VGG-16 weights
-    init_from: str | None = None   # a previous stage's model.pt
+    init_from: str | None = None  # a previous stage's model.pt
     iterations: int = 40000
-    batch_size: int = 8            # global batch per iteration
-    accumulate: int = 1            # micro-batches per process per iteration
+    batch_size: int = 8  # global batch per iteration
+    accumulate: int = 1  # micro-batches per process per iteration
     crop: tuple[int, int] = (256, 256)  # output (label) height, width; the network sees crop + 372
     lr: float = 1e-4
-    momentum: float = 0.99         # SGD momentum, or Adam's beta1
+    momentum: float = 0.99  # SGD momentum, or Adam's beta1
     weight_decay: float = 5e-4
-    optimizer: str = "sgd"         # sgd (paper) | adam (toy runs)
-    width: float = 1.0             # channel multiplier; 1.0 is VGG-16
+    optimizer: str = "sgd"  # sgd (paper) | adam (toy runs)
+    width: float = 1.0  # channel multiplier; 1.0 is VGG-16
     class_balanced: bool = False
     class_stats: str | None = None
     seed: int = 0
@@ -118,7 +119,7 @@ class TrainConfig:
     workers: int = 0
     checkpoint_every: int = 1000
     log_every: int = 20
-    amp: bool = True               # bf16 autocast and channels-last on CUDA
+    amp: bool = True  # bf16 autocast and channels-last on CUDA
     peak_tflops: float | None = None
 
     @property
@@ -130,8 +131,24 @@ class TrainConfig:
 
 # Arguments that define what is learned; a resumed run must agree on them. (Iterations may grow;
 # device, workers, accumulation and logging may change.)
-RUN_DEFINING = ("frames", "scores", "arch", "init", "init_weights", "init_from", "batch_size", "crop", "lr",
-                "momentum", "weight_decay", "optimizer", "width", "class_balanced", "class_stats", "seed")
+RUN_DEFINING = (
+    "frames",
+    "scores",
+    "arch",
+    "init",
+    "init_weights",
+    "init_from",
+    "batch_size",
+    "crop",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "optimizer",
+    "width",
+    "class_balanced",
+    "class_stats",
+    "seed",
+)
 LOG_FIELDS = ["iteration", "loss", "images_per_s", "tflops", "mfu"]
 
 
@@ -154,8 +171,10 @@ def check_config(config: TrainConfig, world: World) -> None:
     if config.class_balanced and not config.class_stats:
         problems.append("--class-balanced needs --class-stats FILE (python -m segmentation.class_stats)")
     if config.batch_size % (world.size * config.accumulate):
-        problems.append(f"--batch-size {config.batch_size} must split into {world.size} process(es) x "
-                        f"--accumulate {config.accumulate} equal micro-batches")
+        problems.append(
+            f"--batch-size {config.batch_size} must split into {world.size} process(es) x "
+            f"--accumulate {config.accumulate} equal micro-batches"
+        )
     if problems:
         raise ValueError("; ".join(problems))
 
@@ -173,18 +192,26 @@ def build_model(config: TrainConfig, world: World) -> DilatedNet:
 def load_previous_stage(model: DilatedNet, path: Path) -> None:
     """All of a previous stage's weights, or only its front-end's when the two archs differ."""
     if not path.is_file():
-        raise FileNotFoundError(f"--init-from {path} does not exist; it is written by the previous stage's "
-                                f"`python -m segmentation.train`")
+        raise FileNotFoundError(
+            f"--init-from {path} does not exist; it is written by the previous stage's `python -m segmentation.train`"
+        )
     saved = runs.load(path, weights_only=True, fix="train the previous stage again")
     previous = saved["model_config"]
     if (previous["width"], previous["num_classes"]) != (model.frontend.width, model.frontend.num_classes):
-        raise ValueError(f"{path} is a width-{previous['width']} network with {previous['num_classes']} classes; "
-                         f"this stage builds width {model.frontend.width} with {model.frontend.num_classes}")
+        raise ValueError(
+            f"{path} is a width-{previous['width']} network with {previous['num_classes']} classes; "
+            f"this stage builds width {model.frontend.width} with {model.frontend.num_classes}"
+        )
     if previous.get("arch", "frontend") == model.arch:
         model.load_state_dict(saved["model"])
     else:
-        model.frontend.load_state_dict({key.removeprefix("frontend."): value for key, value in saved["model"].items()
-                                        if key.startswith("frontend.")})
+        model.frontend.load_state_dict(
+            {
+                key.removeprefix("frontend."): value
+                for key, value in saved["model"].items()
+                if key.startswith("frontend.")
+            }
+        )
 
 
 def trained_part(model: DilatedNet, config: TrainConfig) -> nn.Module:
@@ -196,8 +223,10 @@ def build_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optim
     # The original's Caffe layers: weights lr x1 with weight decay, biases lr x2 without.
     weights = [p for name, p in module.named_parameters() if not name.endswith("bias")]
     biases = [p for name, p in module.named_parameters() if name.endswith("bias")]
-    groups = [{"params": weights, "lr": config.lr, "weight_decay": config.weight_decay},
-              {"params": biases, "lr": 2 * config.lr, "weight_decay": 0.0}]
+    groups = [
+        {"params": weights, "lr": config.lr, "weight_decay": config.weight_decay},
+        {"params": biases, "lr": 2 * config.lr, "weight_decay": 0.0},
+    ]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
     if config.optimizer == "adam":
@@ -220,8 +249,15 @@ def network_input(batch: tuple, stage: str, device: torch.device, amp: bool) -> 
     return inputs, labels
 
 
-def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, micro_batches: list, stage: str,
-               device: torch.device, amp: bool, world: World) -> float:
+def train_step(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    micro_batches: list,
+    stage: str,
+    device: torch.device,
+    amp: bool,
+    world: World,
+) -> float:
     """One update from this process's micro-batches; returns the global batch's mean pixel loss.
 
     Cross-entropy summed over pixels, divided by the labelled pixels of the whole global batch
@@ -246,8 +282,9 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, micro_batches: 
     return (distributed.sum_across(loss_sum, world) / total.clamp(min=1)).item()
 
 
-def make_loader(config: TrainConfig, start: int, device: torch.device, world: World,
-                balance: np.ndarray | None) -> DataLoader:
+def make_loader(
+    config: TrainConfig, start: int, device: torch.device, world: World, balance: np.ndarray | None
+) -> DataLoader:
     """This rank's micro-batches for iterations start+1 .. config.iterations, in order."""
     if config.stage == "context":
         dataset, collate = DumpedScores(config.scores, config.seed), pad_collate
@@ -255,10 +292,17 @@ def make_loader(config: TrainConfig, start: int, device: torch.device, world: Wo
         dataset, collate = TrainCrops(read_frame_list(config.frames), config.crop, config.seed, balance), None
     samples = RankSamples(start, config.iterations, config.batch_size, world)
     # Its own generator, so creating the loader does not draw from the global RNG (dropout's).
-    return DataLoader(dataset, batch_size=samples.per_rank // config.accumulate, sampler=samples,
-                      num_workers=config.workers, collate_fn=collate, pin_memory=device.type == "cuda",
-                      generator=torch.Generator(), prefetch_factor=4 if config.workers else None,
-                      persistent_workers=False)
+    return DataLoader(
+        dataset,
+        batch_size=samples.per_rank // config.accumulate,
+        sampler=samples,
+        num_workers=config.workers,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator(),
+        prefetch_factor=4 if config.workers else None,
+        persistent_workers=False,
+    )
 
 
 def sample_shape(config: TrainConfig) -> tuple[int, ...]:
@@ -274,13 +318,20 @@ def count_flops(config: TrainConfig) -> int:
     return training_flops(build, sample_shape(config))
 
 
-def save_checkpoint(path: Path, model: nn.Module, optimizer, iteration: int, config: TrainConfig,
-                    world: World) -> None:
+def save_checkpoint(path: Path, model: nn.Module, optimizer, iteration: int, config: TrainConfig, world: World) -> None:
     states = distributed.gather_objects(runs.capture_rng(), world)  # every rank takes part
     if world.rank == 0:
-        runs.atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-                          "rng": states, "args": dataclasses.asdict(config),
-                          "code_version": version.code_version()}, path)
+        runs.atomic_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "iteration": iteration,
+                "rng": states,
+                "args": dataclasses.asdict(config),
+                "code_version": version.code_version(),
+            },
+            path,
+        )
 
 
 def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: World) -> int:
@@ -291,8 +342,10 @@ def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: 
     current = dataclasses.asdict(config)
     runs.check_resumable(path, checkpoint["args"], {key: current[key] for key in RUN_DEFINING})
     if checkpoint["iteration"] > config.iterations:
-        raise runs.RunFolderError(f"{path} is at iteration {checkpoint['iteration']}, past the "
-                                  f"{config.iterations} asked for; raise --iterations or use another --out")
+        raise runs.RunFolderError(
+            f"{path} is at iteration {checkpoint['iteration']}, past the "
+            f"{config.iterations} asked for; raise --iterations or use another --out"
+        )
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     states = checkpoint["rng"]
@@ -301,8 +354,11 @@ def resume(path: Path, model: nn.Module, optimizer, config: TrainConfig, world: 
     else:  # another number of processes: the samples are the same, the dropout masks cannot be
         runs.seed_everything(runs.rank_seed(config.seed + checkpoint["iteration"], world.rank))
         if world.rank == 0:
-            print(f"{path} was written by {len(states)} process(es), this run has {world.size}: "
-                  f"the dropout masks will differ from an uninterrupted run", file=sys.stderr)
+            print(
+                f"{path} was written by {len(states)} process(es), this run has {world.size}: "
+                f"the dropout masks will differ from an uninterrupted run",
+                file=sys.stderr,
+            )
     if world.rank == 0:
         print(f"resuming {path} at iteration {checkpoint['iteration']}", file=sys.stderr)
     return checkpoint["iteration"]
@@ -329,8 +385,11 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
     start = resume(checkpoint_path, model, optimizer, config, world)
     balance = load_balance(config.class_stats, read_frame_list(config.frames)) if config.class_balanced else None
     flops = count_flops(config)
-    net = DistributedDataParallel(part, device_ids=[device.index] if device.type == "cuda" else None) \
-        if world.distributed else part
+    net = (
+        DistributedDataParallel(part, device_ids=[device.index] if device.type == "cuda" else None)
+        if world.distributed
+        else part
+    )
 
     model.train()
     lead = world.rank == 0
@@ -339,22 +398,37 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
     losses, window_start = [], time.perf_counter()
     try:
         batches = iter(make_loader(config, start, device, world, balance))
-        bar = tqdm(total=config.iterations, initial=start, desc=f"{config.stage} -> {out}", unit="it",
-                   disable=not (progress and lead), file=sys.stderr)
+        bar = tqdm(
+            total=config.iterations,
+            initial=start,
+            desc=f"{config.stage} -> {out}",
+            unit="it",
+            disable=not (progress and lead),
+            file=sys.stderr,
+        )
         for iteration in range(start + 1, config.iterations + 1):
             micro_batches = [next(batches) for _ in range(config.accumulate)]
             loss = train_step(net, optimizer, micro_batches, config.stage, device, amp, world)
             if not np.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss} at iteration {iteration}; lower --lr "
-                                         f"(now {config.lr}) or resume from an earlier checkpoint")
+                raise FloatingPointError(
+                    f"loss became {loss} at iteration {iteration}; lower --lr "
+                    f"(now {config.lr}) or resume from an earlier checkpoint"
+                )
             losses.append(loss)
             bar.update(1)
             if lead and (iteration % config.log_every == 0 or iteration == config.iterations):
                 images_per_s = len(losses) * config.batch_size / (time.perf_counter() - window_start)
                 tflops, mfu = utilisation(flops, images_per_s, config.peak_tflops, world.size)
                 mean_loss = sum(losses) / len(losses)
-                log.write({"iteration": iteration, "loss": f"{mean_loss:.5f}", "images_per_s": f"{images_per_s:.2f}",
-                           "tflops": f"{tflops:.4g}", "mfu": "" if mfu is None else f"{mfu:.4f}"})
+                log.write(
+                    {
+                        "iteration": iteration,
+                        "loss": f"{mean_loss:.5f}",
+                        "images_per_s": f"{images_per_s:.2f}",
+                        "tflops": f"{tflops:.4g}",
+                        "mfu": "" if mfu is None else f"{mfu:.4f}",
+                    }
+                )
                 bar.set_postfix(loss=f"{mean_loss:.3f}", img_s=f"{images_per_s:.1f}")
             if iteration % config.log_every == 0:
                 losses, window_start = [], time.perf_counter()
@@ -367,9 +441,15 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
         if log is not None:
             log.close()
     if lead:
-        runs.atomic_save({"model": model.state_dict(), "model_config": model.config(),
-                          "args": dataclasses.asdict(config), "code_version": version.code_version()},
-                         out / "model.pt")
+        runs.atomic_save(
+            {
+                "model": model.state_dict(),
+                "model_config": model.config(),
+                "args": dataclasses.asdict(config),
+                "code_version": version.code_version(),
+            },
+            out / "model.pt",
+        )
     distributed.barrier(world)
     distributed.stop(world)
     return model
@@ -407,26 +487,40 @@ def typed_setting(key: str, value, where: str):
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
     """The stage's TrainConfig, and the path --out asks the finished model to be written to."""
     # No argparse defaults: a setting not given keeps TrainConfig's default, its one home.
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                argument_default=argparse.SUPPRESS)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS
+    )
     p.add_argument("--run-dir", dest="out", required=True, help="run folder: checkpoint.pt, model.pt, train_log.csv")
     p.add_argument("--out", dest="model_out", help="also write the finished model.pt to this path")
-    p.add_argument("--params", default="{}", help="the stage's settings as JSON (TrainConfig fields, as "
-                   "segmentation.stages writes them); a setting given here and as a flag is refused")
+    p.add_argument(
+        "--params",
+        default="{}",
+        help="the stage's settings as JSON (TrainConfig fields, as "
+        "segmentation.stages writes them); a setting given here and as a flag is refused",
+    )
     p.add_argument("--frames", help="frame list (TSV: id, image, label) to train on (front-end, joint)")
     p.add_argument("--scores", help="dumped front-end scores (segmentation.dump): train the context module")
     p.add_argument("--arch", choices=ARCHS, help="the front-end alone, or with the context module (default)")
-    p.add_argument("--init", choices=["imagenet", "scratch"],
-                   help="front-end start: torchvision's ImageNet VGG-16 (default), or random (He)")
+    p.add_argument(
+        "--init",
+        choices=["imagenet", "scratch"],
+        help="front-end start: torchvision's ImageNet VGG-16 (default), or random (He)",
+    )
     p.add_argument("--init-weights", help="local copy of torchvision's VGG-16 weights (vgg16-397923af.pth)")
     p.add_argument("--init-from", help="a previous stage's model.pt to start from")
     p.add_argument("--iterations", type=int)
     p.add_argument("--batch-size", type=int, help="global batch per iteration")
-    p.add_argument("--accumulate", type=int,
-                   help="split each process's share of a batch into N sequential micro-batches")
-    p.add_argument("--crop", type=int, nargs="+", metavar="SIDE",
-                   help="output side of a square crop, or its height and width; multiples of 8 "
-                   "(the network sees crop + 372: 256 -> the paper's 628)")
+    p.add_argument(
+        "--accumulate", type=int, help="split each process's share of a batch into N sequential micro-batches"
+    )
+    p.add_argument(
+        "--crop",
+        type=int,
+        nargs="+",
+        metavar="SIDE",
+        help="output side of a square crop, or its height and width; multiples of 8 "
+        "(the network sees crop + 372: 256 -> the paper's 628)",
+    )
     p.add_argument("--lr", type=float)
     p.add_argument("--momentum", type=float, help="SGD momentum or Adam beta1")
     p.add_argument("--weight-decay", type=float)
@@ -458,8 +552,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
         config = config_from_settings({**settings, **args}, **run)
     except ValueError as err:
         p.error(str(err))
-    if config.iterations < 0 or min(config.batch_size, config.accumulate, config.checkpoint_every,
-                                    config.log_every) < 1:
+    if (
+        config.iterations < 0
+        or min(config.batch_size, config.accumulate, config.checkpoint_every, config.log_every) < 1
+    ):
         p.error("--iterations must be >= 0; --batch-size, --accumulate, --checkpoint-every, --log-every >= 1")
     try:
         check_config(config, distributed.world_from_env())
@@ -475,8 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     if distributed.world_from_env().rank == 0:
         if model_out and Path(model_out).resolve() != path.resolve():
             atomic_write(Path(model_out), lambda tmp: shutil.copyfile(path, tmp))
-        print(f"trained {config.stage} -> {model_out or path} in {time.perf_counter() - start:.1f} s",
-              file=sys.stderr)
+        print(f"trained {config.stage} -> {model_out or path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ The weights come through torchvision's own mechanism (``VGG16_Weights.IMAGENET1K
 into torch.hub's cache, checked against its hash, reused afterwards) or from a local copy of that
 file (``--init-weights PATH``) on a machine without network.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,21 @@ from segmentation.frontend import FrontEnd
 
 # torchvision's indices of VGG-16's convolutions inside ``features``, in order
 VGG16_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
-FRONTEND_CONVS = ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
-                  "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3")
+FRONTEND_CONVS = (
+    "conv1_1",
+    "conv1_2",
+    "conv2_1",
+    "conv2_2",
+    "conv3_1",
+    "conv3_2",
+    "conv3_3",
+    "conv4_1",
+    "conv4_2",
+    "conv4_3",
+    "conv5_1",
+    "conv5_2",
+    "conv5_3",
+)
 
 
 def frontend_state_from_vgg16(vgg: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -64,8 +78,9 @@ def load_vgg16_state(path: str | Path | None = None) -> dict[str, torch.Tensor]:
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"VGG-16 weights {path} do not exist; it should be torchvision's "
-                                    f"{weights_url()} (a state dict)")
+            raise FileNotFoundError(
+                f"VGG-16 weights {path} do not exist; it should be torchvision's {weights_url()} (a state dict)"
+            )
         return torch.load(path, map_location="cpu", weights_only=True)
     from torchvision.models import VGG16_Weights
 
@@ -78,7 +93,8 @@ def load_vgg16_state(path: str | Path | None = None) -> dict[str, torch.Tensor]:
             f"On a machine without network: download that file elsewhere, then either pass it with "
             f"--init-weights PATH (segmentation.init_weights in the pipeline config) or copy it into "
             f"{checkpoints}/ where torchvision looks first. To train without ImageNet weights, use "
-            f"--init scratch.") from err
+            f"--init scratch."
+        ) from err
 
 
 def weights_url() -> str:
@@ -90,8 +106,10 @@ def weights_url() -> str:
 def init_from_imagenet(frontend: FrontEnd, path: str | Path | None = None) -> None:
     """Copy the ImageNet VGG-16 weights into a width-1 front-end (``final`` keeps its own start)."""
     if frontend.width != 1.0:
-        raise ValueError(f"ImageNet weights fit the width-1 front-end only (this one is {frontend.width}); "
-                         f"use --init scratch for narrower networks")
+        raise ValueError(
+            f"ImageNet weights fit the width-1 front-end only (this one is {frontend.width}); "
+            f"use --init scratch for narrower networks"
+        )
     state = frontend_state_from_vgg16(load_vgg16_state(path))
     missing, unexpected = frontend.load_state_dict(state, strict=False)
     if unexpected or set(missing) != {"classifier.final.weight", "classifier.final.bias"}:

@@ -8,6 +8,7 @@ Frames whose output already exists are skipped (a killed job resumes); outputs o
 run folder's generator.pt (adapted by a previous training) are redone. The shard's frame list
 ``--done`` is written once every frame is verified at its label's size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,30 +38,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-amp", action="store_true", help="full fp32 on CUDA")
-    parser.add_argument("--done", type=Path, required=True,
-                        help="frame list of this shard's adapted frames, written when all are verified")
+    parser.add_argument(
+        "--done",
+        type=Path,
+        required=True,
+        help="frame list of this shard's adapted frames, written when all are verified",
+    )
     args = parser.parse_args(argv)
 
     translator = build_translator(args.model, parse_json(args.params, "--params"))
     frames = shard(read_frame_list(args.frames), args.shard, args.num_shards)
-    options = AdaptOptions(working_size=tuple(args.working_size), batch_size=args.batch_size,
-                           workers=args.workers, device=resolve_device(args.device), amp=not args.no_amp)
+    options = AdaptOptions(
+        working_size=tuple(args.working_size),
+        batch_size=args.batch_size,
+        workers=args.workers,
+        device=resolve_device(args.device),
+        amp=not args.no_amp,
+    )
     if args.run_dir is not None:
         removed = remove_stale([output_path(args.out, f) for f in frames], args.run_dir / "generator.pt")
         if removed:
             print(f"removed {removed} frames adapted by an older {args.run_dir}", file=sys.stderr)
     todo = [f for f in frames if not output_path(args.out, f).exists()]
     if todo and translator.writes_frames:  # check before writing hundreds of GB, not midway
-        require_free_space(args.out, adapted_bytes(len(todo), *image_size(todo[0].label)),
-                           f"adapting {len(todo)} frames")
+        require_free_space(
+            args.out, adapted_bytes(len(todo), *image_size(todo[0].label)), f"adapting {len(todo)} frames"
+        )
     check_working_size(options.working_size, translator.size_multiple())  # before any weights are read
     start = time.perf_counter()
     translator.adapt(frames, args.out, args.run_dir, options)
     seconds = time.perf_counter() - start
     problems = verify_adapted(frames, args.out)
     if problems:
-        raise DataError(f"translator {args.model!r} did not write every frame correctly into {args.out}:\n  "
-                        + "\n  ".join(problems[:20]) + (f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else ""))
+        raise DataError(
+            f"translator {args.model!r} did not write every frame correctly into {args.out}:\n  "
+            + "\n  ".join(problems[:20])
+            + (f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else "")
+        )
     write_frame_list(args.done, [Frame(f.id, output_path(args.out, f), f.label) for f in frames])
     print(f"adapted {len(frames)} frames in {seconds:.1f} s", file=sys.stderr)
 

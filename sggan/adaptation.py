@@ -7,6 +7,7 @@ device so that image and label stay pixel-aligned, and PNG-encoded by a pool of 
 (OpenCV releases the GIL), so the accelerator never waits on the codec. Outputs are written
 atomically; frames whose output already exists are skipped, so a killed job resumes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,11 +29,11 @@ from sggan.progress import tqdm
 
 @dataclasses.dataclass
 class AdaptOptions:
-    working_size: tuple[int, int]        # (H, W) the network sees; resized back to label size
+    working_size: tuple[int, int]  # (H, W) the network sees; resized back to label size
     batch_size: int = 1
     workers: int = 0
     device: torch.device = torch.device("cpu")
-    amp: bool = True                     # bf16/fp16 autocast on CUDA
+    amp: bool = True  # bf16/fp16 autocast on CUDA
     channels_last: bool = True
 
 
@@ -66,9 +67,11 @@ def _collate(batch):
 def check_working_size(working_size: tuple[int, int], multiple: int) -> None:
     height, width = working_size
     if height % multiple or width % multiple:
-        raise ConfigError(f"working size {height}x{width} must be a multiple of {multiple} on both sides "
-                          f"for this generator; e.g. {_nearest_multiple(height, multiple)}x"
-                          f"{_nearest_multiple(width, multiple)}")
+        raise ConfigError(
+            f"working size {height}x{width} must be a multiple of {multiple} on both sides "
+            f"for this generator; e.g. {_nearest_multiple(height, multiple)}x"
+            f"{_nearest_multiple(width, multiple)}"
+        )
 
 
 def _nearest_multiple(side: int, multiple: int) -> int:
@@ -87,8 +90,14 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def adapt_frames(generator: nn.Module, frames: list[Frame], out_dir: Path, options: AdaptOptions,
-                 size_multiple: int = 1, progress: bool = True) -> int:
+def adapt_frames(
+    generator: nn.Module,
+    frames: list[Frame],
+    out_dir: Path,
+    options: AdaptOptions,
+    size_multiple: int = 1,
+    progress: bool = True,
+) -> int:
     """Translate every frame whose output is missing; returns how many were written."""
     check_working_size(options.working_size, size_multiple)
     out_dir = Path(out_dir)
@@ -100,14 +109,21 @@ def adapt_frames(generator: nn.Module, frames: list[Frame], out_dir: Path, optio
     channels_last = options.channels_last and device.type == "cuda"
     if channels_last:
         generator = generator.to(memory_format=torch.channels_last)
-    loader = DataLoader(_SourceFrames(todo, tuple(options.working_size)), batch_size=options.batch_size,
-                        num_workers=options.workers, collate_fn=_collate, pin_memory=device.type == "cuda",
-                        persistent_workers=False, prefetch_factor=4 if options.workers else None)
+    loader = DataLoader(
+        _SourceFrames(todo, tuple(options.working_size)),
+        batch_size=options.batch_size,
+        num_workers=options.workers,
+        collate_fn=_collate,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if options.workers else None,
+    )
     writers = ThreadPoolExecutor(max_workers=max(2, options.workers))
     pending = []
     try:
-        for images, label_sizes, indices in tqdm(loader, desc=f"adapt -> {out_dir}", unit="batch",
-                                                 disable=not progress, file=sys.stderr):
+        for images, label_sizes, indices in tqdm(
+            loader, desc=f"adapt -> {out_dir}", unit="batch", disable=not progress, file=sys.stderr
+        ):
             x = to_network(images, device, channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 y = generator(x)
@@ -131,7 +147,7 @@ def _resize_to_labels(y: torch.Tensor, label_sizes: torch.Tensor) -> list[np.nda
     if all(size == sizes[0] for size in sizes):  # the common case: one resize for the batch
         groups = [(y, sizes[0])]
     else:
-        groups = [(y[k:k + 1], size) for k, size in enumerate(sizes)]
+        groups = [(y[k : k + 1], size) for k, size in enumerate(sizes)]
     frames = []
     for batch, size in groups:
         batch = batch.float()

@@ -8,6 +8,7 @@ bug and keeps its traceback.
     if __name__ == "__main__":
         run(main)
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 (sggan.translators.base.parse_config) and segmentation settings (segmentation.train), so that
 ``"false"`` is never read as true, nor ``"6"`` fails deep inside a run.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,7 @@ class ConfigError(UserError, ValueError):
     exist (a ValueError too, as the dataclasses' own checks raise)."""
 
 
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
-               type(None): "null"}
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", type(None): "null"}
 
 
 def _describe(annotation) -> str:
@@ -32,11 +32,13 @@ def _describe(annotation) -> str:
 def _wrong_type(value: Any, annotation, where: str) -> ConfigError:
     hint = ""
     if isinstance(value, str):
-        hint = {bool: " (a string: write true or false without quotes; snakemake --config passes nested values "
-                       "as strings, so set it in a config file)",
-                int: " (a string: write the number without quotes)",
-                float: " (a string: write the number without quotes; in YAML an exponent needs a decimal "
-                       "point, 2.0e-4, or it is read as a string)"}.get(annotation, "")
+        hint = {
+            bool: " (a string: write true or false without quotes; snakemake --config passes nested values "
+            "as strings, so set it in a config file)",
+            int: " (a string: write the number without quotes)",
+            float: " (a string: write the number without quotes; in YAML an exponent needs a decimal "
+            "point, 2.0e-4, or it is read as a string)",
+        }.get(annotation, "")
     return ConfigError(f"{where} must be {_describe(annotation)}, got {value!r}{hint}")
 
 
@@ -66,10 +68,12 @@ def checked(value: Any, annotation, where: str) -> Any:
         if value is not None:
             raise ConfigError(f"{where} must be null, got {value!r}")
         return None
-    ok = {bool: lambda v: isinstance(v, bool),
-          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-          str: lambda v: isinstance(v, str)}.get(annotation)
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+        str: lambda v: isinstance(v, str),
+    }.get(annotation)
     if ok is None:
         return value
     if not ok(value):

@@ -6,6 +6,7 @@
 frees its card), while Snakemake's ``gpu`` resource keeps no more such jobs running than there are
 cards. A job launched by torchrun uses its ``LOCAL_RANK``; an explicit ``cuda:N`` is taken as given.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -4,6 +4,7 @@ Adaptation writes every source frame again: on paper.yaml, 24,966 GTA-V frames p
 each 2.8-4.7 MB at full resolution (1914x1052, PNG level 1), so 70-117 GB a translator. A job that
 fills the disk midway fails late and leaves other jobs failing too; checking first costs a statfs.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,11 @@ def require_free_space(folder: str | os.PathLike, needed: int, what: str) -> Non
     """Refuse to start when `folder`'s filesystem has less than `needed` bytes free."""
     free = free_bytes(folder)
     if free < needed:
-        raise DataError(f"{what} needs about {readable(needed)} in {folder}, but its disk has {readable(free)} "
-                        f"free: free some space there, or run on a larger volume (results/, or shared_dir "
-                        f"under Kubernetes; README, 'Disk')")
+        raise DataError(
+            f"{what} needs about {readable(needed)} in {folder}, but its disk has {readable(free)} "
+            f"free: free some space there, or run on a larger volume (results/, or shared_dir "
+            f"under Kubernetes; README, 'Disk')"
+        )
 
 
 def readable(size: int) -> str:

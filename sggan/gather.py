@@ -6,6 +6,7 @@
 Each source frame ``id`` must have ``IMAGES/{id}.png`` of exactly its label's size; the list
 written pairs those images with the source labels, ready for segmentation training.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ def gather(frames: list[Frame], images: Path) -> list[Frame]:
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise DataError(f"{len(problems)} of {len(frames)} adapted frames in {images} are missing or "
-                        f"mis-sized:\n  {shown}{more}\nRerun the adaptation jobs; finished frames are kept.")
+        raise DataError(
+            f"{len(problems)} of {len(frames)} adapted frames in {images} are missing or "
+            f"mis-sized:\n  {shown}{more}\nRerun the adaptation jobs; finished frames are kept."
+        )
     return [Frame(f.id, output_path(images, f), f.label) for f in frames]
 
 

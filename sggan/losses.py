@@ -6,6 +6,7 @@ meaning: the soft gradient-sensitive term is the mean over the 6 Sobel channels,
 alpha*B + beta and averaged over pixels (images stay in [-1, 1], not rescaled). Patch
 discriminators' maps are averaged the same way: each patch is one sample.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,9 +14,9 @@ import torch.nn.functional as F
 
 # Paper Eq. 8: central differences of the label map (the original code's Cy has the opposite
 # sign, which the absolute value makes irrelevant).
-BOUNDARY_X = torch.tensor([[0., 0., 0.], [-1., 0., 1.], [0., 0., 0.]])
-BOUNDARY_Y = torch.tensor([[0., 1., 0.], [0., 0., 0.], [0., -1., 0.]])
-SOBEL_X = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
+BOUNDARY_X = torch.tensor([[0.0, 0.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+BOUNDARY_Y = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 SOBEL_Y = SOBEL_X.t().contiguous()
 
 
@@ -41,8 +42,9 @@ def sobel(images: torch.Tensor) -> torch.Tensor:
     return F.conv2d(images, kernels, padding=1, groups=channels)
 
 
-def soft_gradient_loss(x: torch.Tensor, y: torch.Tensor, boundary: torch.Tensor,
-                       alpha: float, beta: float) -> torch.Tensor:
+def soft_gradient_loss(
+    x: torch.Tensor, y: torch.Tensor, boundary: torch.Tensor, alpha: float, beta: float
+) -> torch.Tensor:
     """Paper Eq. 4: || |(|Ci*x| - |Ci*y|)| . (alpha*B + beta) ||, as the mean the original takes."""
     x, y = x.float(), y.float()
     difference = (sobel(x).abs() - sobel(y).abs()).abs().mean(dim=1, keepdim=True)
@@ -77,8 +79,9 @@ def gan_generator_loss(d_fake_logits: torch.Tensor) -> torch.Tensor:
 def gan_discriminator_loss(d_real_logits: torch.Tensor, d_fake_logits: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of real (1) and fake (0): -log sigmoid(D(real)) - log(1 - sigmoid(D(fake)))."""
     real, fake = d_real_logits.float(), d_fake_logits.float()
-    return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    return F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
+        fake, torch.zeros_like(fake)
+    )
 
 
 def wasserstein_critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
@@ -96,8 +99,9 @@ def channel_mean(images: torch.Tensor) -> torch.Tensor:
     return images.float().mean(dim=1, keepdim=True)
 
 
-def self_regularization_loss(refined: torch.Tensor, synthetic: torch.Tensor,
-                             feature: str = "channel_mean") -> torch.Tensor:
+def self_regularization_loss(
+    refined: torch.Tensor, synthetic: torch.Tensor, feature: str = "channel_mean"
+) -> torch.Tensor:
     """SimGAN's ||psi(R(x)) - psi(x)||_1, as a mean; psi is the per-pixel mean of the colour
     channels ('channel_mean', SG-GAN's choice) or the identity ('identity', SimGAN's default)."""
     if feature == "channel_mean":

@@ -6,6 +6,7 @@ On a terminal the bar redraws as usual. Written to a file (Snakemake's `log:`, a
 output) it redraws at most every 30 s: each redraw appends a line there, and tqdm's default tenth
 of a second would add about a kilobyte a second of carriage returns to the log.
 """
+
 from __future__ import annotations
 
 import sys

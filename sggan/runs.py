@@ -10,6 +10,7 @@ uninterrupted one would.
   every difference (a :class:`RunFolderError`, which the command lines print as one line);
 - :class:`ResumableLog`: a CSV log that drops the rows logged after the checkpoint resumed from.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,20 +36,24 @@ class RunFolderError(UserError, ValueError):
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's generators (torch's seeds every CUDA device too)."""
     random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
+    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
 def rank_seed(seed: int, rank: int) -> int:
     """The seed of one process of several: each must draw its own dropout masks, not its
     neighbours' (rank 0 included, so that every rank is seeded alike)."""
-    return int(np.random.default_rng([seed, 3, rank]).integers(2 ** 62))
+    return int(np.random.default_rng([seed, 3, rank]).integers(2**62))
 
 
 def capture_rng() -> dict[str, Any]:
     """This process's generator states, every CUDA device's included."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
 
 
 def restore_rng(states: dict[str, Any]) -> None:
@@ -56,7 +61,7 @@ def restore_rng(states: dict[str, Any]) -> None:
     np.random.set_state(states["numpy"])
     torch.set_rng_state(states["torch"])
     if torch.cuda.is_available():
-        for index, state in enumerate(states["cuda"][:torch.cuda.device_count()]):
+        for index, state in enumerate(states["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(state, index)
 
 
@@ -87,8 +92,11 @@ def load(path: str | os.PathLike, weights_only: bool, fix: str) -> dict[str, Any
 
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """'key: saved -> current' for every key of ``current`` whose value differs from the saved one."""
-    return [f"{key}: {saved.get(key)!r} -> {value!r}" for key, value in current.items()
-            if _plain(saved.get(key)) != _plain(value)]
+    return [
+        f"{key}: {saved.get(key)!r} -> {value!r}"
+        for key, value in current.items()
+        if _plain(saved.get(key)) != _plain(value)
+    ]
 
 
 def check_resumable(path: str | os.PathLike, saved: dict[str, Any], current: dict[str, Any]) -> None:
@@ -96,8 +104,10 @@ def check_resumable(path: str | os.PathLike, saved: dict[str, Any], current: dic
     from the one it was ``saved`` with; the message names every difference."""
     changed = differences(saved, current)
     if changed:
-        raise RunFolderError(f"{path} was written by a run with other settings ({'; '.join(changed)}); use the same "
-                         f"settings to resume, or delete {path} (or choose another run folder) to start afresh")
+        raise RunFolderError(
+            f"{path} was written by a run with other settings ({'; '.join(changed)}); use the same "
+            f"settings to resume, or delete {path} (or choose another run folder) to start afresh"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -121,9 +131,11 @@ class ResumableLog:
         kept = []
         if resume_at and self.path.exists():
             with self.path.open(newline="") as f:
-                kept = [row for row in csv.DictReader(f)
-                        if row.get(counter, "").isdigit() and int(row[counter]) <= resume_at
-                        and None not in row.values()]  # a line cut by the kill has missing fields
+                kept = [
+                    row
+                    for row in csv.DictReader(f)
+                    if row.get(counter, "").isdigit() and int(row[counter]) <= resume_at and None not in row.values()
+                ]  # a line cut by the kill has missing fields
         text = io.StringIO()
         writer = csv.DictWriter(text, self.fields, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()

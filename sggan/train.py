@@ -7,6 +7,7 @@ The run folder receives ``checkpoint.pt`` (resumed from if present), sample grid
 and finally ``generator.pt``, the marker that training finished. ``--out FILE`` also writes that
 generator to FILE (the workflow's declared output, when run folders live in a shared folder).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     translator = build_translator(args.model, parse_json(args.params, "--params"))
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    translator.train(read_frame_list(args.source), read_frame_list(args.target), args.run_dir,
-                     resolve_device(args.device), args.seed)
+    translator.train(
+        read_frame_list(args.source), read_frame_list(args.target), args.run_dir, resolve_device(args.device), args.seed
+    )
     generator = args.run_dir / "generator.pt"
     if args.out and args.out.resolve() != generator.resolve():
         atomic_write(args.out, lambda tmp: shutil.copyfile(generator, tmp))

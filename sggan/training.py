@@ -12,6 +12,7 @@ BiGAN).
   that drives it, configured by a :class:`TrainingConfig`; checkpoints and the loss log go
   through :mod:`sggan.runs`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -87,9 +88,19 @@ class UnpairedCrops(Dataset):
     at the crop's border.
     """
 
-    def __init__(self, source: Sequence[Frame], target: Sequence[Frame], load_size: tuple[int, int],
-                 crop_size: tuple[int, int], flip: bool, group_lut: np.ndarray, num_groups: int,
-                 seed: int, mask_stride: int = 8, boundary: str | None = None):
+    def __init__(
+        self,
+        source: Sequence[Frame],
+        target: Sequence[Frame],
+        load_size: tuple[int, int],
+        crop_size: tuple[int, int],
+        flip: bool,
+        group_lut: np.ndarray,
+        num_groups: int,
+        seed: int,
+        mask_stride: int = 8,
+        boundary: str | None = None,
+    ):
         if crop_size[0] > load_size[0] or crop_size[1] > load_size[1]:
             raise ValueError(f"crop size {crop_size} is larger than the load size {load_size}")
         if boundary not in (None, *BOUNDARIES):
@@ -140,17 +151,25 @@ class UnpairedCrops(Dataset):
         return image, boundary, torch.from_numpy(mask)
 
 
-def epoch_loader(dataset: Dataset, start_iteration: int, iterations: int, batch_size: int,
-                 workers: int, pin_memory: bool, seed: int) -> DataLoader:
+def epoch_loader(
+    dataset: Dataset, start_iteration: int, iterations: int, batch_size: int, workers: int, pin_memory: bool, seed: int
+) -> DataLoader:
     """Batches for iterations [start_iteration, iterations) of the epoch, in order.
 
     The loader gets its own generator: by default a DataLoader draws its worker seed from
     torch's global RNG, which would make a resumed run's dropout masks differ.
     """
     indices = list(range(start_iteration * batch_size, iterations * batch_size))
-    return DataLoader(dataset, batch_size=batch_size, sampler=indices, num_workers=workers,
-                      pin_memory=pin_memory, drop_last=True, generator=torch.Generator().manual_seed(seed),
-                      prefetch_factor=4 if workers else None)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=indices,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(seed),
+        prefetch_factor=4 if workers else None,
+    )
 
 
 # --------------------------------------------------------------------------------- history pool
@@ -174,7 +193,7 @@ class HistoryPool:
             return batch
         chosen = []
         for k in range(batch[0].shape[0]):
-            item = tuple(t[k:k + 1].detach().clone() for t in batch)
+            item = tuple(t[k : k + 1].detach().clone() for t in batch)
             if len(self.entries) < self.size:
                 self.entries.append(item)
             elif self.rng.random() < 0.5:
@@ -184,8 +203,11 @@ class HistoryPool:
         return tuple(torch.cat(parts) for parts in zip(*chosen))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "entries": [tuple(t.cpu() for t in e) for e in self.entries],
-                "rng": self.rng.getstate()}
+        return {
+            "size": self.size,
+            "entries": [tuple(t.cpu() for t in e) for e in self.entries],
+            "rng": self.rng.getstate(),
+        }
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
         self.size = state["size"]
@@ -240,20 +262,22 @@ class TrainingConfig:
     Frames are resized to load_size (H, W) and randomly cropped to crop_size; an epoch is
     min(|source|, |target|) // batch_size iterations with both lists reshuffled.
     """
+
     epochs: int = 25
     batch_size: int = 1
     load_size: tuple[int, int] = (256, 512)
     crop_size: tuple[int, int] = (256, 512)
     flip: bool = True
-    checkpoint_every: int = 500              # iterations
-    sample_every: int = 100                  # iterations
+    checkpoint_every: int = 500  # iterations
+    sample_every: int = 100  # iterations
     max_iterations_per_epoch: int | None = None
-    workers: int = 2                         # DataLoader workers
-    amp: bool = False                        # bf16 autocast on CUDA
+    workers: int = 2  # DataLoader workers
+    amp: bool = False  # bf16 autocast on CUDA
 
     #: Fields that may change when a run resumes; any other change makes the checkpoint stale.
     RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
-        {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch"})
+        {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch"}
+    )
 
     def crop_multiple(self) -> int:
         """Crop sides must be multiples of this (the generator's size multiple)."""
@@ -263,8 +287,10 @@ class TrainingConfig:
         name = type(self).__module__.rsplit(".", 1)[-1]
         multiple = self.crop_multiple()
         if self.crop_size[0] % multiple or self.crop_size[1] % multiple:
-            raise ValueError(f"{name}: crop_size {list(self.crop_size)} must be a multiple of {multiple} on both "
-                             "sides for this generator")
+            raise ValueError(
+                f"{name}: crop_size {list(self.crop_size)} must be a multiple of {multiple} on both "
+                "sides for this generator"
+            )
         if self.crop_size[0] > self.load_size[0] or self.crop_size[1] > self.load_size[1]:
             raise ValueError(f"{name}: crop_size {list(self.crop_size)} exceeds load_size {list(self.load_size)}")
         for field in ("epochs", "batch_size", "checkpoint_every", "sample_every"):
@@ -283,6 +309,7 @@ class UnpairedBatch(NamedTuple):
     """One iteration's data: source (virtual) and target (real) images in [-1, 1], their boundary
     maps B (N, 1, H, W), or (N, 0) for a translator without them, and their one-hot semantic-group
     masks at 1/8 resolution."""
+
     v: torch.Tensor
     v_boundary: torch.Tensor
     v_mask: torch.Tensor
@@ -322,6 +349,7 @@ class GANTranslator(Translator):
     log's columns. generator.pt holds :meth:`generator_state`, the weights of the network
     :meth:`generator_network` builds, which adaptation loads.
     """
+
     Config: ClassVar[type[TrainingConfig]]
     log_fields: ClassVar[tuple[str, ...]] = ()
     checkpointed: ClassVar[tuple[str, ...]] = ()
@@ -340,8 +368,10 @@ class GANTranslator(Translator):
 
     def sample_rows(self, images: dict) -> list[list[torch.Tensor]]:
         """Rows of a sample grid: input | translated | cycled (those this step made), virtual then real."""
-        return [[images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
-                [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images]]
+        return [
+            [images[k][0] for k in ("v", "fake_r", "cycled_v") if k in images],
+            [images[k][0] for k in ("r", "fake_v", "cycled_r") if k in images],
+        ]
 
     def generator_network(self) -> nn.Module:
         """A fresh source->target network, as the config shapes it."""
@@ -373,30 +403,39 @@ class GANTranslator(Translator):
     def size_multiple(self) -> int:
         return self.config.crop_multiple()
 
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
+    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device, seed: int) -> None:
         train_gan(self, source, target, run_dir, device, seed)
 
     def run_settings(self) -> dict[str, Any]:
         """What a run folder's files must agree on with this translator: the model and every
         parameter but those a resumed run may change (``RESUMABLE_CHANGES``)."""
         config = self.config
-        return {"model": self.name, **{key: value for key, value in dataclasses.asdict(config).items()
-                                       if key not in config.RESUMABLE_CHANGES}}
+        return {
+            "model": self.name,
+            **{key: value for key, value in dataclasses.asdict(config).items() if key not in config.RESUMABLE_CHANGES},
+        }
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
         saved = load_generator_file(run_dir, self.name)
         changed = runs.differences(saved["run"], self.run_settings())
         if changed:
-            raise runs.RunFolderError(f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
-                                      f"({'; '.join(changed)}); use the settings it was trained with, or retrain it")
+            raise runs.RunFolderError(
+                f"{Path(run_dir) / 'generator.pt'} was trained with other settings "
+                f"({'; '.join(changed)}); use the settings it was trained with, or retrain it"
+            )
         net = self.generator_network()
         net.load_state_dict(saved["state_dict"])
         return net.to(device).eval()
 
 
-def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequence[Frame], run_dir: Path,
-              device: torch.device, seed: int) -> None:
+def train_gan(
+    translator: GANTranslator,
+    source: Sequence[Frame],
+    target: Sequence[Frame],
+    run_dir: Path,
+    device: torch.device,
+    seed: int,
+) -> None:
     """Train to ``run_dir/generator.pt``, resuming from ``run_dir/checkpoint.pt`` when present.
 
     A resumed run equals an uninterrupted one: the crops are seeded per item, the shuffles per
@@ -412,24 +451,34 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
     if (run_dir / "generator.pt").exists():
         changed = runs.differences(load_generator_file(run_dir, name)["run"], run)
         if changed:
-            raise runs.RunFolderError(f"{run_dir / 'generator.pt'} was trained with other settings "
-                                      f"({'; '.join(changed)}); delete {run_dir} to train anew, or choose "
-                                      "another run folder")
+            raise runs.RunFolderError(
+                f"{run_dir / 'generator.pt'} was trained with other settings "
+                f"({'; '.join(changed)}); delete {run_dir} to train anew, or choose "
+                "another run folder"
+            )
         print(f"{name}: {run_dir / 'generator.pt'} exists, training is complete", file=sys.stderr)
         return
     iterations = min(len(source), len(target)) // config.batch_size
     if config.max_iterations_per_epoch:
         iterations = min(iterations, config.max_iterations_per_epoch)
     if iterations < 1:
-        raise DataError(f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
-                        f"batch of {config.batch_size}")
+        raise DataError(
+            f"{name}: {len(source)} source and {len(target)} target frames are fewer than one "
+            f"batch of {config.batch_size}"
+        )
 
     runs.seed_everything(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
     translator.build(device, seed)
-    progress = {"epoch": 0, "iteration": 0, "step": 0, "seconds": 0.0,
-                "order_v": epoch_order(len(source), seed, 0, 0), "order_r": epoch_order(len(target), seed, 0, 1)}
+    progress = {
+        "epoch": 0,
+        "iteration": 0,
+        "step": 0,
+        "seconds": 0.0,
+        "order_v": epoch_order(len(source), seed, 0, 0),
+        "order_r": epoch_order(len(target), seed, 0, 1),
+    }
 
     checkpoint_path = run_dir / "checkpoint.pt"
     resumed = checkpoint_path.exists()
@@ -439,19 +488,41 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
         translator.load_state_dict(checkpoint["state"], device)
         progress = checkpoint["progress"]
         runs.restore_rng(checkpoint["rng"])
-        print(f"{name}: resuming {run_dir} at epoch {progress['epoch'] + 1}, iteration {progress['iteration']}",
-              file=sys.stderr)
+        print(
+            f"{name}: resuming {run_dir} at epoch {progress['epoch'] + 1}, iteration {progress['iteration']}",
+            file=sys.stderr,
+        )
 
     def save_checkpoint() -> None:
-        runs.atomic_save({"run": run, "code_version": code, "progress": progress,
-                          "state": translator.state_dict(),
-                          "rng": runs.capture_rng()}, checkpoint_path)
+        runs.atomic_save(
+            {
+                "run": run,
+                "code_version": code,
+                "progress": progress,
+                "state": translator.state_dict(),
+                "rng": runs.capture_rng(),
+            },
+            checkpoint_path,
+        )
 
     lut, group_names = group_lut(translator.grouping())
-    dataset = UnpairedCrops(source, target, config.load_size, config.crop_size, config.flip, lut, len(group_names),
-                            seed, boundary=translator.boundary())
-    log = runs.ResumableLog(run_dir / "loss_log.csv", ["epoch", "iteration", "step", *translator.log_fields, "seconds"],
-                            "step", progress["step"])
+    dataset = UnpairedCrops(
+        source,
+        target,
+        config.load_size,
+        config.crop_size,
+        config.flip,
+        lut,
+        len(group_names),
+        seed,
+        boundary=translator.boundary(),
+    )
+    log = runs.ResumableLog(
+        run_dir / "loss_log.csv",
+        ["epoch", "iteration", "step", *translator.log_fields, "seconds"],
+        "step",
+        progress["step"],
+    )
     for obj in vars(translator).values():
         if isinstance(obj, nn.Module):
             obj.train()
@@ -460,10 +531,23 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
             epoch = progress["epoch"]
             settings = translator.before_epoch(epoch)
             dataset.set_epoch(epoch, progress["order_v"], progress["order_r"])
-            loader = epoch_loader(dataset, progress["iteration"], iterations, config.batch_size, config.workers,
-                                  device.type == "cuda", seed)
-            bar = tqdm(loader, initial=progress["iteration"], total=iterations, file=sys.stderr,
-                       desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="it")
+            loader = epoch_loader(
+                dataset,
+                progress["iteration"],
+                iterations,
+                config.batch_size,
+                config.workers,
+                device.type == "cuda",
+                seed,
+            )
+            bar = tqdm(
+                loader,
+                initial=progress["iteration"],
+                total=iterations,
+                file=sys.stderr,
+                desc=f"{name} epoch {epoch + 1}/{config.epochs}",
+                unit="it",
+            )
             last = time.perf_counter()
             for batch in bar:
                 batch = UnpairedBatch(*(t.to(device, non_blocking=True) for t in batch))
@@ -474,32 +558,49 @@ def train_gan(translator: GANTranslator, source: Sequence[Frame], target: Sequen
                 progress["step"] += 1
                 progress["seconds"] += now - last
                 last = now
-                log.write({"epoch": epoch, "iteration": progress["iteration"], "step": progress["step"], **settings,
-                           **values, "seconds": round(progress["seconds"], 3)})
+                log.write(
+                    {
+                        "epoch": epoch,
+                        "iteration": progress["iteration"],
+                        "step": progress["step"],
+                        **settings,
+                        **values,
+                        "seconds": round(progress["seconds"], 3),
+                    }
+                )
                 shown = [(k, x) for k, x in values.items() if isinstance(x, float)][:3]
                 bar.set_postfix({k: f"{x:.3f}" for k, x in shown}, refresh=False)
                 if progress["step"] % config.sample_every == 0:
-                    write_sample_grid(run_dir / "samples" / f"step{progress['step']:07d}.png",
-                                      translator.sample_rows(images))
+                    write_sample_grid(
+                        run_dir / "samples" / f"step{progress['step']:07d}.png", translator.sample_rows(images)
+                    )
                 if progress["step"] % config.checkpoint_every == 0 and progress["iteration"] < iterations:
                     save_checkpoint()
             bar.close()
-            progress.update(epoch=epoch + 1, iteration=0,
-                            order_v=epoch_order(len(source), seed, epoch + 1, 0),
-                            order_r=epoch_order(len(target), seed, epoch + 1, 1))
+            progress.update(
+                epoch=epoch + 1,
+                iteration=0,
+                order_v=epoch_order(len(source), seed, epoch + 1, 0),
+                order_r=epoch_order(len(target), seed, epoch + 1, 1),
+            )
             save_checkpoint()
     finally:
         log.close()
-    runs.atomic_save({"run": run, "code_version": code, "config": dataclasses.asdict(config),
-                      "state_dict": translator.generator_state()},
-                     run_dir / "generator.pt")
+    runs.atomic_save(
+        {
+            "run": run,
+            "code_version": code,
+            "config": dataclasses.asdict(config),
+            "state_dict": translator.generator_state(),
+        },
+        run_dir / "generator.pt",
+    )
 
 
 def scalars(losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
     """Loss tensors -> floats with one device sync for all of them."""
     tensors = {k: v for k, v in losses.items() if isinstance(v, torch.Tensor)}
-    values = dict(zip(tensors, torch.stack([t.detach().float() for t in tensors.values()]).tolist())) \
-        if tensors else {}
+    values = dict(zip(tensors, torch.stack([t.detach().float() for t in tensors.values()]).tolist())) if tensors else {}
     return {k: values.get(k, v) for k, v in losses.items()}
 
 
@@ -519,6 +620,8 @@ def load_generator_file(run_dir: Path | None, name: str) -> dict[str, Any]:
         raise runs.RunFolderError(f"{path} does not exist: train the {name} translator into {run_dir} first")
     saved = runs.load(path, weights_only=True, fix=f"delete it and train the {name} translator into {run_dir} again")
     if "run" not in saved:
-        raise runs.RunFolderError(f"{path} does not say what it holds (written by another program or an older "
-                                  f"version); delete it and train the {name} translator into {run_dir} again")
+        raise runs.RunFolderError(
+            f"{path} does not say what it holds (written by another program or an older "
+            f"version); delete it and train the {name} translator into {run_dir} again"
+        )
     return saved

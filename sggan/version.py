@@ -1,4 +1,5 @@
 """The code version that results and run folders record."""
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ data roots) and returns a :class:`Plan`, the one object the rules read. A mistak
 :class:`ConfigError` with one line naming the key and the fix; nothing here starts work.
 (The segmentation stages are read by segmentation.stages.)
 """
+
 from __future__ import annotations
 
 import os
@@ -42,15 +43,15 @@ class Plan:
 
     config: dict
     toy: bool
-    shared_dir: str                # run folders, adapted images, predictions, the toy world ("": here)
-    translators: dict[str, dict]   # method -> its config entry
-    trainable: list[str]           # translators with something to learn
-    methods: list[str]             # Table 2's rows, in order
-    adapted: list[str]             # methods with adapted source frames
+    shared_dir: str  # run folders, adapted images, predictions, the toy world ("": here)
+    translators: dict[str, dict]  # method -> its config entry
+    trainable: list[str]  # translators with something to learn
+    methods: list[str]  # Table 2's rows, in order
+    adapted: list[str]  # methods with adapted source frames
     ab_pairs: list[dict]
     figures: dict[str, list[str]]  # figure -> the methods it shows (for the figures configured)
-    seeds: list[int]               # every seeded stage runs once per seed
-    comparisons: list[dict]        # Table 2's paired comparisons: {a, b, claim}
+    seeds: list[int]  # every seeded stage runs once per seed
+    comparisons: list[dict]  # Table 2's paired comparisons: {a, b, claim}
 
     def figure(self, name: str) -> list[str]:
         """The methods a figure shows, or none when config `figures:` does not ask for it."""
@@ -134,14 +135,25 @@ def read_config(config: dict) -> Plan:
     toy = config.get("toy_world", {}).get("enabled", False)
     translators = config["translators"]
     trainable = [method for method, translator in built_translators(config).items() if translator.trainable]
-    methods = list(translators) + (["oracle"] if config.get("oracle", True) else []) \
+    methods = (
+        list(translators)
+        + (["oracle"] if config.get("oracle", True) else [])
         + (["ideal"] if toy and config.get("ideal", False) else [])
+    )
     adapted = list(translators) + (["ideal"] if "ideal" in methods else [])
-    plan = Plan(config=config, toy=toy, shared_dir=config.get("shared_dir", ""), translators=translators,
-                trainable=trainable, methods=methods, adapted=adapted,
-                ab_pairs=ab_pairs(config.get("ab_study", {}), adapted),
-                figures=figures(config.get("figures", {}), adapted, methods), seeds=seeds(config),
-                comparisons=comparisons(config, methods))
+    plan = Plan(
+        config=config,
+        toy=toy,
+        shared_dir=config.get("shared_dir", ""),
+        translators=translators,
+        trainable=trainable,
+        methods=methods,
+        adapted=adapted,
+        ab_pairs=ab_pairs(config.get("ab_study", {}), adapted),
+        figures=figures(config.get("figures", {}), adapted, methods),
+        seeds=seeds(config),
+        comparisons=comparisons(config, methods),
+    )
     if not toy:
         check_data_roots(plan)
     return plan
@@ -158,8 +170,10 @@ def built_translators(config: dict) -> dict:
         except UserError as err:
             raise ConfigError(f"config translators.{method}: {err}") from None
         if translator.trainable and entry.get("regime") not in regimes:
-            raise ConfigError(f"config translators.{method}: model {entry['model']!r} is trained and needs "
-                              f"'regime', one of {sorted(regimes)} (splits.regimes)")
+            raise ConfigError(
+                f"config translators.{method}: model {entry['model']!r} is trained and needs "
+                f"'regime', one of {sorted(regimes)} (splits.regimes)"
+            )
         try:
             check_working_size(config["adaptation"]["working_size"], translator.size_multiple())
         except UserError as err:
@@ -170,16 +184,20 @@ def built_translators(config: dict) -> dict:
 def seeds(config: dict) -> list[int]:
     """``seeds: [0, 1, 2]``; a config of one ``seed: N`` (the form before seed lists) means [N]."""
     if "seed" in config and "seeds" in config:
-        raise ConfigError(f"config has both seed ({config['seed']}) and seeds ({config['seeds']}); keep "
-                          f"seeds: [{config['seed']}] alone")
+        raise ConfigError(
+            f"config has both seed ({config['seed']}) and seeds ({config['seeds']}); keep "
+            f"seeds: [{config['seed']}] alone"
+        )
     chosen = config.get("seeds", [config.get("seed", 0)])
     if len(set(chosen)) != len(chosen):
         raise ConfigError(f"config seeds: {chosen} names a seed twice")
     return list(chosen)
 
 
-SGGAN_ABLATIONS = {"use_gradient_loss": "the gradient-sensitive loss helps",
-                   "semantic_discriminator": "the semantic-aware discriminator helps"}
+SGGAN_ABLATIONS = {
+    "use_gradient_loss": "the gradient-sensitive loss helps",
+    "semantic_discriminator": "the semantic-aware discriminator helps",
+}
 
 
 def comparisons(config: dict, methods: list[str]) -> list[dict]:
@@ -191,8 +209,10 @@ def comparisons(config: dict, methods: list[str]) -> list[dict]:
     for i, pair in enumerate(chosen):
         unknown = [pair[k] for k in ("a", "b") if pair[k] not in methods]
         if unknown or pair["a"] == pair["b"]:
-            raise ConfigError(f"config evaluation.comparisons[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
-                              f"different Table 2 rows, from {', '.join(methods)}")
+            raise ConfigError(
+                f"config evaluation.comparisons[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
+                f"different Table 2 rows, from {', '.join(methods)}"
+            )
     return [{"a": p["a"], "b": p["b"], "claim": p.get("claim", "")} for p in chosen]
 
 
@@ -201,6 +221,7 @@ def default_comparisons(translators: dict[str, dict], regimes: dict) -> list[dic
     vs no translation (model ``identity``), full SG-GAN vs CycleGAN, the larger regime vs the
     smaller for otherwise equal translators (25K vs 2K), and full SG-GAN vs each ablation of the
     same regime. ``a`` is the side the paper finds better."""
+
     def params(method):
         return translators[method].get("params", {})
 
@@ -223,14 +244,22 @@ def default_comparisons(translators: dict[str, dict], regimes: dict) -> list[dic
     cyclegan = [m for m in translated if translators[m]["model"] == "cyclegan"]
     pairs = [pair(t, s, "translation helps") for t in translated for s in identity]
     pairs += [pair(g, c, "SG-GAN beats CycleGAN") for g in full_sggan for c in cyclegan]
-    pairs += [pair(big, small, "more source frames help") for big in translated for small in translated
-              if translators[big]["model"] == translators[small]["model"] and params(big) == params(small)
-              and size(big) > size(small)]
-    pairs += [pair(full, ablation, "; ".join(SGGAN_ABLATIONS[k] for k in ablated(ablation)))
-              for ablation in translated if translators[ablation]["model"] == "sggan" and ablated(ablation)
-              for full in full_sggan
-              if translators[full].get("regime") == translators[ablation].get("regime")
-              and without_ablations(full) == without_ablations(ablation)]
+    pairs += [
+        pair(big, small, "more source frames help")
+        for big in translated
+        for small in translated
+        if translators[big]["model"] == translators[small]["model"]
+        and params(big) == params(small)
+        and size(big) > size(small)
+    ]
+    pairs += [
+        pair(full, ablation, "; ".join(SGGAN_ABLATIONS[k] for k in ablated(ablation)))
+        for ablation in translated
+        if translators[ablation]["model"] == "sggan" and ablated(ablation)
+        for full in full_sggan
+        if translators[full].get("regime") == translators[ablation].get("regime")
+        and without_ablations(full) == without_ablations(ablation)
+    ]
     return pairs
 
 
@@ -239,8 +268,10 @@ def ab_pairs(study: dict, adapted: list[str]) -> list[dict]:
     for i, pair in enumerate(pairs):
         unknown = [pair[k] for k in ("a", "b") if pair[k] not in adapted]
         if unknown or pair["a"] == pair["b"]:
-            raise ConfigError(f"config ab_study.pairs[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
-                              f"different configured translators, from {', '.join(adapted)}")
+            raise ConfigError(
+                f"config ab_study.pairs[{i}]: {pair['a']!r} vs {pair['b']!r} must name two "
+                f"different configured translators, from {', '.join(adapted)}"
+            )
     return pairs
 
 
@@ -254,8 +285,9 @@ def figures(block: dict, adapted: list[str], methods: list[str]) -> dict:
             allowed = adapted if name == "fig4_translations" else methods
             for i, method in enumerate(block[name]):
                 if method not in allowed:
-                    raise ConfigError(f"config figures.{name}[{i}]: {method!r} is not configured; "
-                                      f"choose from {', '.join(allowed)}")
+                    raise ConfigError(
+                        f"config figures.{name}[{i}]: {method!r} is not configured; choose from {', '.join(allowed)}"
+                    )
             if len(set(block[name])) != len(block[name]):
                 raise ConfigError(f"config figures.{name}: {block[name]} names a method twice")
             shown[name] = list(block[name])
@@ -264,11 +296,15 @@ def figures(block: dict, adapted: list[str], methods: list[str]) -> dict:
             pair = block[name]
             for role in ("full", "ablation"):
                 if pair[role] not in adapted:
-                    raise ConfigError(f"config figures.{name}.{role}: {pair[role]!r} is not a configured "
-                                      f"translator; choose from {', '.join(adapted)}")
+                    raise ConfigError(
+                        f"config figures.{name}.{role}: {pair[role]!r} is not a configured "
+                        f"translator; choose from {', '.join(adapted)}"
+                    )
             if pair["full"] == pair["ablation"]:
-                raise ConfigError(f"config figures.{name}: full and ablation are both {pair['full']!r}; "
-                                  f"name two different translators")
+                raise ConfigError(
+                    f"config figures.{name}: full and ablation are both {pair['full']!r}; "
+                    f"name two different translators"
+                )
             shown[name] = [pair["full"], pair["ablation"]]
     return shown
 

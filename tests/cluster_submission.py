@@ -9,6 +9,7 @@ spec (Kubernetes). Only what talks to a cluster is replaced: `sbatch` and the ac
 Kubernetes API client, and the upload of the workflow's sources to the storage provider. Writes
 one record per job to OUT.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ def _keep_job(run_job):
     def wrapper(self, job):
         _seen["jobs"].append(job)
         return run_job(self, job)
+
     return wrapper
 
 
@@ -42,6 +44,7 @@ def _keep_settings(execute_workflow):
     def wrapper(self, *args, **kwargs):
         _seen["executor_settings"] = kwargs.get("executor_settings")
         return execute_workflow(self, *args, **kwargs)
+
     return wrapper
 
 
@@ -54,9 +57,18 @@ def _as_remote(job) -> None:
     resources = dict(job.resources.items())
     for name, value in resources.items():
         if isinstance(value, TBDString) and name in job.rule.resources:
-            resources[name] = job.rule.resources[name].evaluate(
-                job.wildcards, input=SimpleNamespace(size_mb=0, size=0), attempt=job.attempt,
-                threads=job.threads, rulename=job.rule.name, async_run=None).value
+            resources[name] = (
+                job.rule.resources[name]
+                .evaluate(
+                    job.wildcards,
+                    input=SimpleNamespace(size_mb=0, size=0),
+                    attempt=job.attempt,
+                    threads=job.threads,
+                    rulename=job.rule.name,
+                    async_run=None,
+                )
+                .value
+            )
     job._resources = ResourceList(fromdict={k: v for k, v in resources.items() if not isinstance(v, TBDString)})
 
 
@@ -72,8 +84,10 @@ def submit_slurm(workflow, jobs, logger) -> list[dict]:
             return mock.Mock(returncode=0, communicate=mock.Mock(return_value=(f"{len(calls)}\n", "")))
         return real_popen(call, *args, **kwargs)
 
-    with mock.patch.object(slurm, "validate_account", lambda account, logger: account), \
-         mock.patch.object(slurm.subprocess, "Popen", popen):
+    with (
+        mock.patch.object(slurm, "validate_account", lambda account, logger: account),
+        mock.patch.object(slurm.subprocess, "Popen", popen),
+    ):
         executor = slurm.Executor(workflow, logger)
         records = []
         for job in jobs:
@@ -89,8 +103,11 @@ def submit_kubernetes(workflow, jobs, logger) -> list[dict]:
     bodies = []
     batch_api = mock.Mock()
     batch_api.create_namespaced_job.side_effect = lambda namespace, body: bodies.append(body)
-    with mock.patch("kubernetes.config.load_kube_config"), mock.patch("kubernetes.client.CoreV1Api"), \
-         mock.patch("kubernetes.client.BatchV1Api", return_value=batch_api):
+    with (
+        mock.patch("kubernetes.config.load_kube_config"),
+        mock.patch("kubernetes.client.CoreV1Api"),
+        mock.patch("kubernetes.client.BatchV1Api", return_value=batch_api),
+    ):
         import snakemake_executor_plugin_kubernetes as kubernetes_plugin
 
         executor = kubernetes_plugin.Executor(workflow, logger)
@@ -99,15 +116,17 @@ def submit_kubernetes(workflow, jobs, logger) -> list[dict]:
             executor.run_job(job)
             pod = bodies[-1].spec.template.spec
             container = pod.containers[0]
-            records.append({
-                "rule": job.rule.name,
-                "wildcards": dict(job.wildcards_dict),
-                "image": container.image,
-                "requests": container.resources.requests,
-                "limits": container.resources.limits or {},
-                "tolerations": [t.key for t in pod.tolerations or []],
-                "volumes": [m.mount_path for m in container.volume_mounts],
-            })
+            records.append(
+                {
+                    "rule": job.rule.name,
+                    "wildcards": dict(job.wildcards_dict),
+                    "image": container.image,
+                    "requests": container.resources.requests,
+                    "limits": container.resources.limits or {},
+                    "tolerations": [t.key for t in pod.tolerations or []],
+                    "volumes": [m.mount_path for m in container.volume_mounts],
+                }
+            )
         executor.wait = False
     return records
 
@@ -135,6 +154,7 @@ def main(argv: list[str]) -> int:
             with open(out, "w") as handle:
                 json.dump(records, handle, indent=1)
             return shutdown(self)
+
         return wrapper
 
     dryrun.Executor.run_job = _keep_job(dryrun.Executor.run_job)

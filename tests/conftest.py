@@ -51,6 +51,7 @@ def pytest_terminal_summary(terminalreporter):
 @dataclass(frozen=True)
 class SampleFiles:
     """One GTA-V frame and one Cityscapes train frame, full size, in the datasets' on-disk formats."""
+
     root: Path  # holds gta/ and cityscapes/
     gta_id: str
     city: str
@@ -70,8 +71,7 @@ class SampleFiles:
 
     @property
     def cityscapes_label(self) -> Path:
-        return (self.root / "cityscapes" / "gtFine" / "train" / self.city
-                / f"{self.cityscapes_id}_gtFine_labelIds.png")
+        return self.root / "cityscapes" / "gtFine" / "train" / self.city / f"{self.cityscapes_id}_gtFine_labelIds.png"
 
 
 # the real sample files beside the checkout (../shared/fixtures/README.md)
@@ -128,9 +128,20 @@ def built_translator():
 # Helpers that several test modules share.
 
 # SG-GAN's tiny settings: a few iterations of networks a few channels wide.
-SGGAN_TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "generator_depth": 3, "ngf": 4, "ndf": 4,
-              "load_size": [20, 36], "crop_size": [16, 32], "pool_size": 2, "alpha_beta_switch_epoch": 1,
-              "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+SGGAN_TINY = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "generator_depth": 3,
+    "ngf": 4,
+    "ndf": 4,
+    "load_size": [20, 36],
+    "crop_size": [16, 32],
+    "pool_size": 2,
+    "alpha_beta_switch_epoch": 1,
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
 
 
 def street(rng, height, width, virtual):
@@ -138,11 +149,15 @@ def street(rng, height, width, virtual):
     label = np.full((height, width), LABEL_ID["road"], np.uint8)
     horizon = height // 3 + int(rng.integers(-2, 3))
     label[:horizon] = LABEL_ID["sky"]
-    label[horizon:horizon + height // 4] = LABEL_ID["building"]
+    label[horizon : horizon + height // 4] = LABEL_ID["building"]
     left = int(rng.integers(0, width - 8))
-    label[-height // 4:, left:left + 8] = LABEL_ID["car"]
-    colours = {LABEL_ID["sky"]: (90, 160, 250), LABEL_ID["building"]: (180, 120, 90),
-               LABEL_ID["road"]: (140, 140, 140), LABEL_ID["car"]: (220, 30, 30)}
+    label[-height // 4 :, left : left + 8] = LABEL_ID["car"]
+    colours = {
+        LABEL_ID["sky"]: (90, 160, 250),
+        LABEL_ID["building"]: (180, 120, 90),
+        LABEL_ID["road"]: (140, 140, 140),
+        LABEL_ID["car"]: (220, 30, 30),
+    }
     image = np.zeros((height, width, 3), np.uint8)
     for label_id, colour in colours.items():
         image[label == label_id] = colour if virtual else tuple(int(c * 0.7) for c in colour)
@@ -192,11 +207,28 @@ def write_segmentation_frames(folder, sizes=SIZES):
 def segmentation_args(frame_list, out, iterations=4, **extra):
     """`python -m segmentation.train` arguments of a tiny front-end run; ``extra`` adds or, with
     None, removes flags."""
-    options = {"--frames": frame_list, "--run-dir": out, "--arch": "frontend", "--iterations": iterations,
-               "--batch-size": 2, "--crop": 8, "--lr": 1e-3, "--width": 1 / 32, "--seed": 3, "--device": "cpu",
-               "--init": "scratch", "--checkpoint-every": 2, "--log-every": 1, **extra}
-    return [str(x) for key, value in options.items() if value is not None
-            for x in ([key] if value is True else [key, value])]
+    options = {
+        "--frames": frame_list,
+        "--run-dir": out,
+        "--arch": "frontend",
+        "--iterations": iterations,
+        "--batch-size": 2,
+        "--crop": 8,
+        "--lr": 1e-3,
+        "--width": 1 / 32,
+        "--seed": 3,
+        "--device": "cpu",
+        "--init": "scratch",
+        "--checkpoint-every": 2,
+        "--log-every": 1,
+        **extra,
+    }
+    return [
+        str(x)
+        for key, value in options.items()
+        if value is not None
+        for x in ([key] if value is True else [key, value])
+    ]
 
 
 def fake_real_data(root: Path, samples) -> tuple[Path, Path]:

@@ -4,6 +4,7 @@ The browser test needs /usr/bin/chromium (or chromium on PATH) and the playwrigh
 never downloads a browser. Without them only the browser test is skipped, except under CI=true,
 where that skip fails the run (see conftest.py).
 """
+
 import csv
 import http.client
 import importlib.util
@@ -24,8 +25,14 @@ from eval.ab.kit import Pair, build_kit, read_pairs
 
 CHROMIUM = shutil.which("chromium")
 HAVE_PLAYWRIGHT = importlib.util.find_spec("playwright") is not None
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 GREY = {"sggan-2k": 30, "cyclegan-2k": 130, "dualgan-2k": 230}
 PAIRS = [Pair("sggan-2k", "cyclegan-2k", 79.2), Pair("sggan-2k", "dualgan-2k", 93.4)]
 SIZE = (24, 48)
@@ -74,12 +81,25 @@ def test_http_routes_validate_input_and_guard_the_kit(server, kit, tmp_path):
     assert status == 200 and b'name="rater"' in body
     status, headers, body = _request(srv, "GET", "/images/" + rows[0].left_image.split("/")[-1])
     assert status == 200 and headers["Content-Type"] == "image/png" and body == (kit / rows[0].left_image).read_bytes()
-    for path in ("/images/../study.json", "/images/%2e%2e/study.json", "/images/..%2fstudy.json",
-                 "/images/%2e%2e%2f%2e%2e%2fanswers.sqlite", "/images/", "/images/nothere.png",
-                 "/study.json", "/pairs.csv", "/nowhere"):
+    for path in (
+        "/images/../study.json",
+        "/images/%2e%2e/study.json",
+        "/images/..%2fstudy.json",
+        "/images/%2e%2e%2f%2e%2e%2fanswers.sqlite",
+        "/images/",
+        "/images/nothere.png",
+        "/study.json",
+        "/pairs.csv",
+        "/nowhere",
+    ):
         assert _request(srv, "GET", path)[0] == 404, path
-    for path in ("/rate", "/rate?rater=", "/rate?rater=%3Cscript%3E", "/rate?rater=" + "x" * 65,
-                 "/api/progress?rater=a%2Fb"):
+    for path in (
+        "/rate",
+        "/rate?rater=",
+        "/rate?rater=%3Cscript%3E",
+        "/rate?rater=" + "x" * 65,
+        "/api/progress?rater=a%2Fb",
+    ):
         status, _, body = _request(srv, "GET", path)
         assert status == 400 and b"rater id" in body and b"<script>" not in body, path
 
@@ -89,8 +109,11 @@ def test_http_routes_validate_input_and_guard_the_kit(server, kit, tmp_path):
     assert progress["next_pair_id"] == app.rater_order([r.pair_id for r in rows], "r1")[0]
 
     good = {"rater": "r1", "pair_id": rows[0].pair_id, "choice": "left", "shown_at": "0"}
-    for bad, message in (({"choice": "up"}, b"choice"), ({"pair_id": "nope"}, b"unknown pair_id"),
-                         ({"rater": ""}, b"rater id")):
+    for bad, message in (
+        ({"choice": "up"}, b"choice"),
+        ({"pair_id": "nope"}, b"unknown pair_id"),
+        ({"rater": ""}, b"rater id"),
+    ):
         status, _, body = _request(srv, "POST", "/answer", {**good, **bad})
         assert status == 400 and message in body
     assert _request(srv, "POST", "/elsewhere", good)[0] == 404
@@ -115,8 +138,15 @@ def test_fifty_raters_answering_at_the_same_instant_lose_nothing(server, kit, tm
 
     def rater(i):
         start.wait()
-        statuses[i] = _request(srv, "POST", "/answer", {"rater": f"r{i}", "pair_id": pair_id, "choice": "left"},
-                               {"Origin": base}, timeout=30)[0]
+        statuses[i] = _request(
+            srv,
+            "POST",
+            "/answer",
+            {"rater": f"r{i}", "pair_id": pair_id, "choice": "left"},
+            {"Origin": base},
+            timeout=30,
+        )[0]
+
     threads = [threading.Thread(target=rater, args=(i,)) for i in range(50)]
     for thread in threads:
         thread.start()
@@ -129,15 +159,27 @@ def test_fifty_raters_answering_at_the_same_instant_lose_nothing(server, kit, tm
 def test_only_the_study_pages_may_post_answers(server, kit, tmp_path):
     srv, base = server
     answer = {"rater": "eve", "pair_id": read_pairs(kit)[0].pair_id, "choice": "left"}
-    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                    {"Origin": f"https://127.0.0.1:{srv.server_address[1]}"},
-                    {"Referer": "http://evil.example/form.html"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Origin": base, "Sec-Fetch-Site": "same-site"}):
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": f"https://127.0.0.1:{srv.server_address[1]}"},
+        {"Referer": "http://evil.example/form.html"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": base, "Sec-Fetch-Site": "same-site"},
+    ):
         status, _, body = _request(srv, "POST", "/answer", answer, headers)
         assert status == 403 and b"only from the study's own pages" in body, headers
     assert _stored(tmp_path) == []
-    assert _request(srv, "POST", "/answer", answer, {"Origin": base, "Sec-Fetch-Site": "same-origin",
-                                                     "Referer": base + "/rate?rater=eve"})[0] == 303
+    assert (
+        _request(
+            srv,
+            "POST",
+            "/answer",
+            answer,
+            {"Origin": base, "Sec-Fetch-Site": "same-origin", "Referer": base + "/rate?rater=eve"},
+        )[0]
+        == 303
+    )
     assert len(_stored(tmp_path)) == 1
 
 
@@ -171,8 +213,10 @@ def test_a_stalled_request_times_out_and_others_are_served(kit, tmp_path):
 def test_rater_ids_are_trimmed_and_case_folded(server, kit, tmp_path):
     srv, _ = server
     pair_id = read_pairs(kit)[0].pair_id
-    statuses = [_request(srv, "POST", "/answer", {"rater": name, "pair_id": pair_id, "choice": choice})
-                for name, choice in (("Bob", "left"), (" bob ", "right"), ("BOB", "right"))]
+    statuses = [
+        _request(srv, "POST", "/answer", {"rater": name, "pair_id": pair_id, "choice": choice})
+        for name, choice in (("Bob", "left"), (" bob ", "right"), ("BOB", "right"))
+    ]
     assert [status for status, _, _ in statuses] == [303] * 3
     assert statuses[0][1]["Location"] == "/rate?rater=bob"
     assert [(a.rater, a.choice) for a in _stored(tmp_path)] == [("bob", "left")]  # one rater, first answer
@@ -187,9 +231,11 @@ def test_rater_orders_are_own_and_stable():
 
 
 @pytest.mark.required_in_ci
-@pytest.mark.skipif(CHROMIUM is None or not HAVE_PLAYWRIGHT,
-                    reason="needs chromium on PATH and the playwright package (apt-get install chromium; "
-                           "pip install playwright); no browser is downloaded")
+@pytest.mark.skipif(
+    CHROMIUM is None or not HAVE_PLAYWRIGHT,
+    reason="needs chromium on PATH and the playwright package (apt-get install chromium; "
+    "pip install playwright); no browser is downloaded",
+)
 def test_scripted_raters_in_chromium(server, kit, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -250,8 +296,9 @@ def test_scripted_raters_in_chromium(server, kit, tmp_path):
 
             # a replayed answer to an answered pair (the other side this time) is not counted again
             first_pair = next(pid for (r, pid) in chosen if r == "alice")
-            replay = page.request.post(base + "/answer", form={"rater": "alice", "pair_id": first_pair,
-                                                               "choice": "right", "shown_at": "1"})
+            replay = page.request.post(
+                base + "/answer", form={"rater": "alice", "pair_id": first_pair, "choice": "right", "shown_at": "1"}
+            )
             assert replay.ok
             assert progress("alice")["answered"] == 3
             page.reload()
@@ -285,11 +332,21 @@ def test_scripted_raters_in_chromium(server, kit, tmp_path):
     with open(out_csv, newline="") as f:
         table = list(csv.DictReader(f))
     for pair, cells in zip(PAIRS, table):
-        picks = [(rater, rows[pid].left_method if side == "left" else rows[pid].right_method)
-                 for (rater, pid), side in chosen.items() if rows[pid].method_b == pair.b]
+        picks = [
+            (rater, rows[pid].left_method if side == "left" else rows[pid].right_method)
+            for (rater, pid), side in chosen.items()
+            if rows[pid].method_b == pair.b
+        ]
         prefer_a = sum(method == pair.a for _, method in picks)
         low, high = table1.wilson_interval(prefer_a, len(picks))
         assert len(picks) == 6
-        assert cells == {"method_a": pair.a, "method_b": pair.b, "prefer_a_percent": f"{100 * prefer_a / 6:.1f}",
-                         "ci95_low": f"{100 * low:.1f}", "ci95_high": f"{100 * high:.1f}", "answers": "6",
-                         "raters": "2", "paper_percent": f"{pair.paper_percent:.1f}"}
+        assert cells == {
+            "method_a": pair.a,
+            "method_b": pair.b,
+            "prefer_a_percent": f"{100 * prefer_a / 6:.1f}",
+            "ci95_low": f"{100 * low:.1f}",
+            "ci95_high": f"{100 * high:.1f}",
+            "answers": "6",
+            "raters": "2",
+            "paper_percent": f"{pair.paper_percent:.1f}",
+        }

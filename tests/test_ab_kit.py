@@ -61,8 +61,10 @@ def test_kit_pairs_images_and_study(tmp_path):
     assert len({r.left_image for r in rows} | {r.right_image for r in rows}) == 12
 
     study = read_study(out)
-    assert study["pairs"] == [{"a": "sggan-2k", "b": "cyclegan-2k", "paper_percent": 79.2},
-                              {"a": "sggan-2k", "b": "dualgan-2k", "paper_percent": None}]
+    assert study["pairs"] == [
+        {"a": "sggan-2k", "b": "cyclegan-2k", "paper_percent": 79.2},
+        {"a": "sggan-2k", "b": "dualgan-2k", "paper_percent": None},
+    ]
     assert study["size"] == [16, 32] and study["seed"] == 5 and study["num_frames"] == 4
     assert "python -m eval.ab" in study["created"]
 
@@ -94,8 +96,9 @@ def test_fewer_frames_than_num_uses_all(tmp_path):
 def test_crowd_export(tmp_path):
     frames, adapted = make_world(tmp_path, num=4)
     out = tmp_path / "kit"
-    rows = build_kit(frames, adapted, PAIRS, num=4, size=(16, 32), seed=0, out=out,
-                     image_base_url="https://example.org/study/")
+    rows = build_kit(
+        frames, adapted, PAIRS, num=4, size=(16, 32), seed=0, out=out, image_base_url="https://example.org/study/"
+    )
     batch = _read_csv(out / "crowd" / "batch.csv")
     assert list(batch[0]) == ["pair_id", "left_url", "right_url"]
     by_id = {r.pair_id: r for r in rows}
@@ -105,8 +108,16 @@ def test_crowd_export(tmp_path):
         assert b["right_url"] == "https://example.org/study/" + by_id[b["pair_id"]].right_image
         assert not any(m in b["left_url"] + b["right_url"] for m in METHODS)
     task = (out / "crowd" / "task.html").read_text()
-    for needed in ("${left_url}", "${right_url}", 'name="pair_id" value="${pair_id}"', 'type="hidden"',
-                   'name="choice" value="left"', 'name="choice" value="right"', QUESTION, "width: 32px"):
+    for needed in (
+        "${left_url}",
+        "${right_url}",
+        'name="pair_id" value="${pair_id}"',
+        'type="hidden"',
+        'name="choice" value="left"',
+        'name="choice" value="right"',
+        QUESTION,
+        "width: 32px",
+    ):
         assert needed in task
     # without a base URL the URLs are relative to the kit
     build_kit(frames, adapted, PAIRS, num=4, size=(16, 32), seed=0, out=out)
@@ -149,8 +160,11 @@ def test_errors_name_the_problem(tmp_path):
     frames, adapted = make_world(tmp_path, num=3)
     out = tmp_path / "kit"
     (adapted["dualgan-2k"] / "frame1.png").unlink()
-    with pytest.raises(DataError, match=r"(?s)1 adapted images are missing.*dualgan-2k/frame1\.png.*"
-                                        r"Run the adaptation of dualgan-2k"):
+    with pytest.raises(
+        DataError,
+        match=r"(?s)1 adapted images are missing.*dualgan-2k/frame1\.png.*"
+        r"Run the adaptation of dualgan-2k",
+    ):
         build_kit(frames, adapted, PAIRS, num=3, size=(8, 16), seed=0, out=out)
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["adapted", "heldout.tsv"]
     with pytest.raises(DataError, match="names simgan-2k, which has no --adapted"):
@@ -178,9 +192,25 @@ def test_pair_and_adapted_arguments():
 def test_cli(tmp_path):
     frames, adapted = make_world(tmp_path, num=3)
     out = tmp_path / "kit"
-    argv = ["kit", "--frames", str(frames), *[a for m, d in adapted.items() for a in ("--adapted", f"{m}={d}")],
-            "--pair", "sggan-2k:cyclegan-2k=79.2", "--pair", "sggan-2k:dualgan-2k", "--num", "2",
-            "--size", "8", "16", "--seed", "3", "--out", str(out)]
+    argv = [
+        "kit",
+        "--frames",
+        str(frames),
+        *[a for m, d in adapted.items() for a in ("--adapted", f"{m}={d}")],
+        "--pair",
+        "sggan-2k:cyclegan-2k=79.2",
+        "--pair",
+        "sggan-2k:dualgan-2k",
+        "--num",
+        "2",
+        "--size",
+        "8",
+        "16",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     assert [p["paper_percent"] for p in json.loads((out / "study.json").read_text())["pairs"]] == [79.2, None]
     assert len(_read_csv(out / "pairs.csv")) == 4
@@ -198,6 +228,8 @@ def test_a_kit_is_readable_by_others_as_the_umask_allows(tmp_path):
         build_kit(frames, adapted, PAIRS, num=2, size=(16, 32), seed=5, out=tmp_path / "kit")
     finally:
         os.umask(previous)
-    modes = {path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
-             for path in [tmp_path / "kit", *(tmp_path / "kit").rglob("*")]}
+    modes = {
+        path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [tmp_path / "kit", *(tmp_path / "kit").rglob("*")]
+    }
     assert all(mode == (0o755 if (tmp_path / name).is_dir() else 0o644) for name, mode in modes.items()), modes

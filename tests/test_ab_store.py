@@ -29,7 +29,9 @@ def test_answers_keep_the_chosen_method_and_the_first_of_repeats(tmp_path):
         answers = store.answers_of(conn)
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [(a.rater, a.choice, a.chosen_method, a.left_method, a.response_ms) for a in answers] == [
-        ("r1", "left", "b", "b", 900), ("r2", "right", "a", "b", None)]
+        ("r1", "left", "b", "b", 900),
+        ("r2", "right", "a", "b", None),
+    ]
     assert answers[0].source == "lab" and answers[0].answered_at.endswith("+00:00")
     with pytest.raises(ValueError, match="left' or 'right"):
         make_answer(AB, "r1", "middle", "lab")
@@ -42,12 +44,12 @@ def test_tally_counts_both_orders_and_only_the_pair(tmp_path):
     assert store.tally(db, "a", "b") == Tally(0, 0, 0) and store.totals(db) == (0, 0)
     assert not db.exists()  # reading never creates the database
     with store.opened(db) as conn:
-        store.record(conn, make_answer(AB, "r1", "right", "lab"))   # chose a
+        store.record(conn, make_answer(AB, "r1", "right", "lab"))  # chose a
         store.record(conn, make_answer(AB1, "r1", "right", "lab"))  # chose b
         store.record(conn, make_answer(AB, "r2", "right", "crowd"))  # chose a
-        store.record(conn, make_answer(BA, "r3", "left", "lab"))    # chose a, in the reversed pair
-        store.record(conn, make_answer(BA, "r1", "right", "lab"))   # chose b, in the reversed pair
-        store.record(conn, make_answer(AC, "r4", "left", "lab"))    # another pair
+        store.record(conn, make_answer(BA, "r3", "left", "lab"))  # chose a, in the reversed pair
+        store.record(conn, make_answer(BA, "r1", "right", "lab"))  # chose b, in the reversed pair
+        store.record(conn, make_answer(AC, "r4", "left", "lab"))  # another pair
     assert store.tally(db, "a", "b") == Tally(prefer_a=3, answers=5, raters=3)
     assert store.tally(db, "b", "a") == Tally(prefer_a=2, answers=5, raters=3)
     assert store.tally(db, "a", "c") == Tally(1, 1, 1)
@@ -90,8 +92,20 @@ def _make_kit(tmp_path):
     return kit, {row.pair_id: row for row in read_pairs(kit)}
 
 
-def _write_results(path, rows, columns=("HITId", "WorkerId", "SubmitTime", "AssignmentStatus", "WorkTimeInSeconds",
-                                        "Input.pair_id", "Input.left_url", "Answer.choice")):
+def _write_results(
+    path,
+    rows,
+    columns=(
+        "HITId",
+        "WorkerId",
+        "SubmitTime",
+        "AssignmentStatus",
+        "WorkTimeInSeconds",
+        "Input.pair_id",
+        "Input.left_url",
+        "Answer.choice",
+    ),
+):
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -104,20 +118,56 @@ def test_crowd_import(tmp_path, capsys):
     p0, p1, p2 = sorted(pairs)
     when = "Wed Mar 13 10:20:30 PDT 2019"
     rows = [
-        {"WorkerId": "W1", "SubmitTime": when, "AssignmentStatus": "Approved", "WorkTimeInSeconds": "12",
-         "Input.pair_id": p0, "Answer.choice": "left"},
-        {"WorkerId": "W1", "SubmitTime": when, "AssignmentStatus": "Submitted", "Input.pair_id": p1,
-         "Answer.choice": "right"},
-        {"WorkerId": "W2", "SubmitTime": when, "AssignmentStatus": "Approved", "Input.pair_id": p0,
-         "Answer.choice": "right"},
-        {"WorkerId": "W1", "SubmitTime": when, "AssignmentStatus": "Approved", "Input.pair_id": p0,
-         "Answer.choice": "right"},  # the same worker again: a duplicate
-        {"WorkerId": "W3", "SubmitTime": when, "AssignmentStatus": "Rejected", "Input.pair_id": p2,
-         "Answer.choice": "left"},
-        {"WorkerId": "W3", "SubmitTime": when, "AssignmentStatus": "Approved", "Input.pair_id": "x__vs__y__f9",
-         "Answer.choice": "left"},
-        {"WorkerId": "W4", "SubmitTime": when, "AssignmentStatus": "Approved", "Input.pair_id": p2,
-         "Answer.choice": ""},
+        {
+            "WorkerId": "W1",
+            "SubmitTime": when,
+            "AssignmentStatus": "Approved",
+            "WorkTimeInSeconds": "12",
+            "Input.pair_id": p0,
+            "Answer.choice": "left",
+        },
+        {
+            "WorkerId": "W1",
+            "SubmitTime": when,
+            "AssignmentStatus": "Submitted",
+            "Input.pair_id": p1,
+            "Answer.choice": "right",
+        },
+        {
+            "WorkerId": "W2",
+            "SubmitTime": when,
+            "AssignmentStatus": "Approved",
+            "Input.pair_id": p0,
+            "Answer.choice": "right",
+        },
+        {
+            "WorkerId": "W1",
+            "SubmitTime": when,
+            "AssignmentStatus": "Approved",
+            "Input.pair_id": p0,
+            "Answer.choice": "right",
+        },  # the same worker again: a duplicate
+        {
+            "WorkerId": "W3",
+            "SubmitTime": when,
+            "AssignmentStatus": "Rejected",
+            "Input.pair_id": p2,
+            "Answer.choice": "left",
+        },
+        {
+            "WorkerId": "W3",
+            "SubmitTime": when,
+            "AssignmentStatus": "Approved",
+            "Input.pair_id": "x__vs__y__f9",
+            "Answer.choice": "left",
+        },
+        {
+            "WorkerId": "W4",
+            "SubmitTime": when,
+            "AssignmentStatus": "Approved",
+            "Input.pair_id": p2,
+            "Answer.choice": "",
+        },
     ]
     results = _write_results(tmp_path / "Batch_results.csv", rows)
     db = tmp_path / "answers.sqlite"
@@ -125,8 +175,11 @@ def test_crowd_import(tmp_path, capsys):
     assert (report.stored, report.duplicates, report.rejected, report.unknown, report.invalid) == (3, 1, 1, 1, 1)
     with store.opened(db) as conn:
         answers = store.answers_of(conn)
-    assert [(a.rater, a.pair_id, a.choice) for a in answers] == [("W1", p0, "left"), ("W1", p1, "right"),
-                                                                ("W2", p0, "right")]
+    assert [(a.rater, a.pair_id, a.choice) for a in answers] == [
+        ("W1", p0, "left"),
+        ("W1", p1, "right"),
+        ("W2", p0, "right"),
+    ]
     first = answers[0]
     assert first.source == "crowd" and first.chosen_method == pairs[p0].left_method
     assert first.answered_at == "2019-03-13T17:20:30.000+00:00" and first.response_ms == 12000
@@ -136,8 +189,10 @@ def test_crowd_import(tmp_path, capsys):
 
     # importing the same file again adds nothing
     assert main(["import", "--kit", str(kit), "--db", str(db), "--results", str(results)]) == 0
-    assert "0 answers stored, 4 duplicates ignored, 1 rejected assignments skipped, 1 unknown pair ids" \
+    assert (
+        "0 answers stored, 4 duplicates ignored, 1 rejected assignments skipped, 1 unknown pair ids"
         in capsys.readouterr().out
+    )
     assert store.totals(db) == (3, 2)
 
 

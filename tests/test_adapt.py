@@ -1,4 +1,5 @@
 """The shared adaptation path: label-size outputs, resume, staleness, gather, sharding."""
+
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,10 @@ def test_real_gta_frame_is_written_at_label_size(sample_files, tmp_path):
 
 
 def test_size_mismatch_follows_the_label_and_batches_mix_sizes(tmp_path):
-    frames = [make_frame(tmp_path / "src", "a", (40, 70), (40, 70)),
-              make_frame(tmp_path / "src", "b", (44, 66), (42, 68), seed=1)]  # image/label differ
+    frames = [
+        make_frame(tmp_path / "src", "a", (40, 70), (40, 70)),
+        make_frame(tmp_path / "src", "b", (44, 66), (42, 68), seed=1),
+    ]  # image/label differ
     options = AdaptOptions(working_size=(32, 64), batch_size=2)
     adapt_frames(Invert(), frames, tmp_path / "out", options, progress=False)
     assert image_size(tmp_path / "out/a.png") == (40, 70)
@@ -95,9 +98,27 @@ def test_identity_command_copies_frames_and_writes_the_shard_list(tmp_path):
     frames = [make_frame(tmp_path / "src", f"{i}", (20, 30), (20, 30), seed=i) for i in range(4)]
     write_frame_list(tmp_path / "frames.tsv", frames)
     for index in range(2):
-        adapt_main(["--model", "identity", "--frames", str(tmp_path / "frames.tsv"), "--out", str(tmp_path / "out"),
-                    "--shard", str(index), "--num-shards", "2", "--working-size", "16", "32",
-                    "--done", str(tmp_path / f"shard{index}.tsv"), "--device", "cpu"])
+        adapt_main(
+            [
+                "--model",
+                "identity",
+                "--frames",
+                str(tmp_path / "frames.tsv"),
+                "--out",
+                str(tmp_path / "out"),
+                "--shard",
+                str(index),
+                "--num-shards",
+                "2",
+                "--working-size",
+                "16",
+                "32",
+                "--done",
+                str(tmp_path / f"shard{index}.tsv"),
+                "--device",
+                "cpu",
+            ]
+        )
     assert len(read_frame_list(tmp_path / "shard0.tsv")) == 2
     for frame in frames:
         assert np.array_equal(read_image(tmp_path / "out" / f"{frame.id}.png"), read_image(frame.image))

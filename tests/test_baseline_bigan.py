@@ -1,4 +1,5 @@
 """BiGAN baseline: encoder, generator and joint discriminator, the losses, one step, training, adaptation."""
+
 import math
 
 import pytest
@@ -12,8 +13,19 @@ from sggan.training import UnpairedBatch
 from sggan.translators import build_translator
 from sggan.translators.bigan import BiGANNetworks, Config, encoder_generator_objective, sample_prior
 
-TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3,
-        "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+TINY = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "ngf": 4,
+    "ndf": 4,
+    "depth": 2,
+    "code_channels": 3,
+    "load_size": [20, 36],
+    "crop_size": [16, 32],
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
 
 
 def tiny(**changes):
@@ -42,7 +54,7 @@ def test_encoder_generator_loss_swaps_the_labels_of_the_discriminator_loss():
     x, z = torch.rand(1, 3, 16, 32) * 2 - 1, sample_prior(torch.zeros(1, 3, 16, 32), config)
     losses, out = encoder_generator_objective(m, x, z)
     with torch.no_grad():
-        data = m.d(x, m.encoder(x)).flatten().tolist()        # should look generated to E, G
+        data = m.d(x, m.encoder(x)).flatten().tolist()  # should look generated to E, G
         generated = m.d(m.generator(z), z).flatten().tolist()  # should look like data to E, G
     softplus = lambda t: math.log1p(math.exp(t))  # noqa: E731  -log sigmoid(-t) = -log(1 - sigmoid(t))
     expected = sum(softplus(t) for t in data) / len(data) + sum(softplus(-t) for t in generated) / len(generated)

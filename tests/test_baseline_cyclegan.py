@@ -1,4 +1,5 @@
 """CycleGAN baseline: ResNet generator, loss terms, learning-rate schedule, one step, training, resume."""
+
 import csv
 
 import numpy as np
@@ -17,8 +18,19 @@ from sggan.training import UnpairedBatch
 from sggan.translators import available, build_translator, get_translator
 from sggan.translators.cyclegan import Config, generator_objective, networks
 
-TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "blocks": 2, "load_size": [28, 52],
-        "crop_size": [24, 48], "pool_size": 2, "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+TINY = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "ngf": 4,
+    "ndf": 4,
+    "blocks": 2,
+    "load_size": [28, 52],
+    "crop_size": [24, 48],
+    "pool_size": 2,
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
 
 
 @pytest.fixture
@@ -81,13 +93,18 @@ def test_generator_loss_terms_equal_a_hand_computation():
         }
     for key, value in expected.items():
         assert losses[key].item() == pytest.approx(value, rel=1e-5), key
-    total = (expected["g_adv_r"] + expected["g_adv_v"] + 10 * (expected["cycle_v"] + expected["cycle_r"])
-             + 10 * 0.5 * (expected["idt_r"] + expected["idt_v"]))
+    total = (
+        expected["g_adv_r"]
+        + expected["g_adv_v"]
+        + 10 * (expected["cycle_v"] + expected["cycle_r"])
+        + 10 * 0.5 * (expected["idt_r"] + expected["idt_v"])
+    )
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
     assert torch.equal(images["fake_r"], G(v).detach())
     # without the identity term its losses are neither computed nor counted
-    plain, _ = generator_objective(m, UnpairedBatch(v, None, None, r, None, None),
-                                   Config(ngf=4, ndf=4, blocks=1, lambda_identity=0.0))
+    plain, _ = generator_objective(
+        m, UnpairedBatch(v, None, None, r, None, None), Config(ngf=4, ndf=4, blocks=1, lambda_identity=0.0)
+    )
     assert "idt_r" not in plain
     assert plain["g_total"].item() == pytest.approx(total - 5 * (expected["idt_r"] + expected["idt_v"]), rel=1e-5)
 
@@ -144,8 +161,6 @@ def test_training_writes_generator_samples_and_log_and_adapts_at_label_size(fram
     before = (run / "generator.pt").stat().st_mtime_ns
     translator.train(source, target, run, torch.device("cpu"), seed=0)  # finished: nothing to do
     assert (run / "generator.pt").stat().st_mtime_ns == before
-
-
 
 
 def test_resume_refuses_a_changed_architecture(frames, tmp_path):

@@ -1,4 +1,5 @@
 """DualGAN baseline: Wasserstein terms, weight clipping, n_critic schedule, one step, training."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,8 +14,18 @@ from sggan.training import UnpairedBatch
 from sggan.translators import build_translator
 from sggan.translators.dualgan import DualGAN, critic_objective, generator_objective
 
-TINY = {"epochs": 2, "max_iterations_per_epoch": 3, "ngf": 4, "ndf": 4, "generator_depth": 3,
-        "load_size": [20, 36], "crop_size": [16, 32], "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+TINY = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "ngf": 4,
+    "ndf": 4,
+    "generator_depth": 3,
+    "load_size": [20, 36],
+    "crop_size": [16, 32],
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
 
 
 def batch_of(v, r):

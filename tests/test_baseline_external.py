@@ -1,4 +1,5 @@
 """External translator: a user's program run from command templates, checked frame by frame."""
+
 import json
 import os
 import shlex
@@ -66,9 +67,23 @@ def frames(tmp_path):
 
 
 def adapt(tmp_path, command, out, shell=False):
-    adapt_main(["--model", "external", "--params", json.dumps({"adapt_command": command, "shell": shell}),
-                "--frames", str(tmp_path / "frames.tsv"), "--out", str(out), "--working-size", "16", "32",
-                "--done", str(tmp_path / "done.tsv")])
+    adapt_main(
+        [
+            "--model",
+            "external",
+            "--params",
+            json.dumps({"adapt_command": command, "shell": shell}),
+            "--frames",
+            str(tmp_path / "frames.tsv"),
+            "--out",
+            str(out),
+            "--working-size",
+            "16",
+            "32",
+            "--done",
+            str(tmp_path / "done.tsv"),
+        ]
+    )
 
 
 def test_adapts_every_frame_through_the_pipeline_entry_point(tmp_path, scripts, frames):
@@ -134,8 +149,9 @@ def test_training_runs_the_command_once_and_leaves_a_marker_recording_it(tmp_pat
 
 
 def test_failed_training_leaves_no_marker(tmp_path, scripts, frames):
-    translator = build_translator("external", {"adapt_command": "prog {frames} {out}",
-                                               "train_command": f"{PYTHON} {scripts / 'fail.py'}"})
+    translator = build_translator(
+        "external", {"adapt_command": "prog {frames} {out}", "train_command": f"{PYTHON} {scripts / 'fail.py'}"}
+    )
     with pytest.raises(RuntimeError, match="train_command exited with status 3"):
         translator.train(frames, frames, tmp_path / "run", torch.device("cpu"), seed=0)
     assert not (tmp_path / "run" / "generator.pt").exists()
@@ -162,13 +178,33 @@ def test_external_translators_wire_into_the_dag_trained_only_with_a_train_comman
     """The workflow reads `trainable` on the configured instance: a training job only where needed."""
     repo = Path(__file__).resolve().parents[1]
     (tmp_path / "config.yaml").write_text((repo / "config.yaml").read_text())
-    translators = ('translators={ext-fixed: {model: external, params: {adapt_command: "prog {frames} {out}"}}, '
-                   'ext-trained: {model: external, regime: 2k, params: {adapt_command: "prog {frames} {out}", '
-                   'train_command: "train {source} {target} {run_dir}"}}}')
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(repo / "Snakefile"),
-                             "--directory", str(tmp_path), "--cores", "2", "all", "--config", translators],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    translators = (
+        'translators={ext-fixed: {model: external, params: {adapt_command: "prog {frames} {out}"}}, '
+        'ext-trained: {model: external, regime: 2k, params: {adapt_command: "prog {frames} {out}", '
+        'train_command: "train {source} {target} {run_dir}"}}}'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-p",
+            "--snakefile",
+            str(repo / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "2",
+            "all",
+            "--config",
+            translators,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "output: results/translators/ext-trained/seed0/generator.pt" in result.stdout
     assert "ext-fixed/generator.pt" not in result.stdout and "results/adapted/ext-fixed/frames.tsv" in result.stdout

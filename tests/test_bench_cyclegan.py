@@ -1,4 +1,5 @@
 """benchmarks/bench_cyclegan.py on tiny networks: its FLOP count and its table of layers."""
+
 import torch
 
 from benchmarks.bench_cyclegan import GENERATOR_USES, iteration_flops, layer_table
@@ -19,8 +20,10 @@ def test_iteration_flops_grow_with_the_pixels():
         else:  # the U-Net's 1x1 bottleneck does not grow
             assert 3.5 * flops[0] < flops[1] <= 4 * flops[0]
     # with SAME-padded discriminators every convolution's output has the input's pixels over a fixed factor
-    same = [iteration_flops("cyclegan", {**params("cyclegan", size), "discriminator": "sggan"})
-            for size in ([32, 64], [64, 128])]
+    same = [
+        iteration_flops("cyclegan", {**params("cyclegan", size), "discriminator": "sggan"})
+        for size in ([32, 64], [64, 128])
+    ]
     assert same[1] == 4 * same[0]
 
 

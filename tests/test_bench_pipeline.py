@@ -1,4 +1,5 @@
 """The toy DAG's job breakdown read from a Snakemake log (benchmarks/bench_pipeline.py)."""
+
 from benchmarks.bench_pipeline import critical_path, job_timeline
 
 LOG = """Building DAG of jobs...
@@ -44,7 +45,11 @@ Finished jobid: 1 (Rule: table)
 def test_jobs_with_their_times_and_files():
     jobs = job_timeline(LOG)
     assert [(j["rule"], j["start"], j["end"]) for j in jobs] == [
-        ("provenance", 0, 4), ("toy_world", 0, 10), ("train", 10, 70), ("table", 70, 80)]
+        ("provenance", 0, 4),
+        ("toy_world", 0, 10),
+        ("train", 10, 70),
+        ("table", 70, 80),
+    ]
     assert jobs[2]["wildcards"] == "method=a"
     assert jobs[2]["input"] == ["data/toy/gta/frames.tsv", "results/provenance.json"]
 

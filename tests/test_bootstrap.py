@@ -12,12 +12,8 @@ from eval.bootstrap import (
 )
 
 # two classes and the void column; class 0 is absent from frame 2's ground truth
-SEED_0 = np.array([[[3, 1, 0], [0, 2, 0]],
-                   [[1, 0, 1], [1, 1, 0]],
-                   [[0, 0, 0], [0, 4, 0]]])
-SEED_1 = np.array([[[2, 2, 0], [0, 2, 0]],
-                   [[0, 2, 0], [0, 2, 0]],
-                   [[0, 0, 0], [1, 3, 0]]])
+SEED_0 = np.array([[[3, 1, 0], [0, 2, 0]], [[1, 0, 1], [1, 1, 0]], [[0, 0, 0], [0, 4, 0]]])
+SEED_1 = np.array([[[2, 2, 0], [0, 2, 0]], [[0, 2, 0], [0, 2, 0]], [[0, 0, 0], [1, 3, 0]]])
 
 
 def test_draw_counts():
@@ -25,9 +21,13 @@ def test_draw_counts():
 
 
 def test_resampled_scores_by_hand_for_one_seed():
-    draws = np.array([[0, 0, 1],    # 2 x frame 0 + frame 1 -> [[7, 2, 1], [1, 5, 0]]
-                      [2, 2, 2],    # 3 x frame 2 -> [[0, 0, 0], [0, 12, 0]]: class 0 absent
-                      [1, 2, 0]])   # every frame once -> [[4, 1, 1], [1, 7, 0]]
+    draws = np.array(
+        [
+            [0, 0, 1],  # 2 x frame 0 + frame 1 -> [[7, 2, 1], [1, 5, 0]]
+            [2, 2, 2],  # 3 x frame 2 -> [[0, 0, 0], [0, 12, 0]]: class 0 absent
+            [1, 2, 0],
+        ]
+    )  # every frame once -> [[4, 1, 1], [1, 7, 0]]
     got = resampled_scores(SEED_0[None], draws)
     # IoU = TP / (ground truth + predicted - TP); void predictions are misses, nobody's false positive
     iou = np.array([[7 / 11, 5 / 8], [np.nan, 1.0], [4 / 7, 7 / 9]])
@@ -47,17 +47,18 @@ def test_seeds_are_scored_on_the_same_frames_then_averaged_by_hand():
     # so class 0 is there with IoU 0 and class 1 has 9 / 12
     # frames 0, 0, 1: seed 0 as above; seed 1 pools [[4, 6, 0], [0, 6, 0]]: IoUs 4/10 and 6/12
     seed0_001, seed1_001 = (7 / 11 + 5 / 8) / 2, (4 / 10 + 6 / 12) / 2
-    np.testing.assert_allclose(got["class_iou"], [100 * (1.0 + (0 + 9 / 12) / 2) / 2,
-                                                  100 * (seed0_001 + seed1_001) / 2,
-                                                  100 * seed1_001])  # seed 1 drawn twice
+    np.testing.assert_allclose(
+        got["class_iou"], [100 * (1.0 + (0 + 9 / 12) / 2) / 2, 100 * (seed0_001 + seed1_001) / 2, 100 * seed1_001]
+    )  # seed 1 drawn twice
     # a class absent from one seed's pooled matrix is left out of that class's mean over seeds
     np.testing.assert_allclose(got["per_class_iou"][0], [0.0, 100 * 9 / 12 / 2 + 50.0])
     np.testing.assert_allclose(got["pixel_acc"][2], 100 * 10 / 16)
 
 
 def test_interval_is_the_percentiles_and_skips_nan():
-    values = np.array([[1.0, np.nan, np.nan], [2.0, 5.0, np.nan], [3.0, np.nan, np.nan],
-                       [4.0, 1.0, np.nan], [5.0, 3.0, np.nan]])
+    values = np.array(
+        [[1.0, np.nan, np.nan], [2.0, 5.0, np.nan], [3.0, np.nan, np.nan], [4.0, 1.0, np.nan], [5.0, 3.0, np.nan]]
+    )
     low, high = interval(values, level=0.5)
     np.testing.assert_allclose(low, [2.0, 2.0, np.nan])
     np.testing.assert_allclose(high, [4.0, 4.0, np.nan])

@@ -2,6 +2,7 @@
 of the original code's steps: colours from cityscapesscripts (or the official colour PNG),
 scipy's bytescale, PIL's bilinear resize, [-1, 1], reflect padding and the original's
 depthwise [-1, 0, 1] kernels as a float32 torch convolution (Peilun-Li/SG-GAN model.py 65-78)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,14 +32,14 @@ def colours_of(label_ids: np.ndarray) -> np.ndarray:
 def original_band(colour_image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The original's B from a colour label image, step by step in float32 as TensorFlow ran it."""
     data = colour_image.astype(np.float64)  # utils.imread: .astype(np.float)
-    cmin, cmax = data.min(), data.max()     # scipy.misc.imresize -> toimage -> bytescale
+    cmin, cmax = data.min(), data.max()  # scipy.misc.imresize -> toimage -> bytescale
     scale = 255.0 / (cmax - cmin if cmax > cmin else 1)
     bytes_ = (((data - cmin) * scale).clip(0, 255) + 0.5).astype(np.uint8)
     resized = np.asarray(Image.fromarray(bytes_).resize((size[1], size[0]), Image.BILINEAR))
     seg = torch.from_numpy(resized / 127.5 - 1.0).float().permute(2, 0, 1)[None]
     seg = F.pad(seg, (1, 1, 1, 1), mode="reflect")
-    kx = torch.tensor([[0., 0., 0.], [-1., 0., 1.], [0., 0., 0.]])
-    ky = torch.tensor([[0., -1., 0.], [0., 0., 0.], [0., 1., 0.]])
+    kx = torch.tensor([[0.0, 0.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    ky = torch.tensor([[0.0, -1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     kernels = torch.stack([kx, ky])[:, None].repeat(3, 1, 1, 1)  # depthwise, multiplier 2
     response = F.conv2d(seg, kernels, groups=3).abs().sum(dim=1)[0]
     return (response.sign().abs() > 0).numpy()
@@ -94,7 +95,8 @@ def test_gta_sample_frame(sample_files):
 def test_cityscapes_sample_frame_against_the_official_colour_image(sample_files):
     ids = np.asarray(Image.open(sample_files.cityscapes_label))
     colour_file = sample_files.cityscapes_label.with_name(
-        sample_files.cityscapes_label.name.replace("_labelIds", "_color"))
+        sample_files.cityscapes_label.name.replace("_labelIds", "_color")
+    )
     # the toy world writes no colour labels: there the colours of cityscapesscripts' table stand in
     colour = np.asarray(Image.open(colour_file).convert("RGB")) if colour_file.exists() else colours_of(ids)
     band = boundary_band(ids, SIZE)

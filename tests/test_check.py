@@ -27,20 +27,20 @@ def _defective_gta_tree(root):
     images, labels = root / "images", root / "labels"
     write_image(images / "00001.png", _noise((H, W, 3), 1))
     write_label_ids(labels / "00001.png", _sky_over_road(), palette=True)
-    write_image(images / "00002.png", _noise((H, W, 3), 2))                   # no label
-    write_image(images / "00003.png", _noise((8, 10, 3), 3))                  # size mismatch
+    write_image(images / "00002.png", _noise((H, W, 3), 2))  # no label
+    write_image(images / "00003.png", _noise((8, 10, 3), 3))  # size mismatch
     write_label_ids(labels / "00003.png", np.full((H, W), 11, np.uint8), palette=True)
-    write_image(images / "00004.png", np.zeros((H, W, 3), np.uint8))          # blank
+    write_image(images / "00004.png", np.zeros((H, W, 3), np.uint8))  # blank
     write_label_ids(labels / "00004.png", _sky_over_road(), palette=True)
     write_image(images / "00005.png", _noise((H, W, 3), 5))
     out_of_range = _sky_over_road()
     out_of_range[5, 7] = 200
     write_label_ids(labels / "00005.png", out_of_range, palette=True)
-    (images / "00006.png").write_bytes(b"\x89PNG garbage, not an image")     # corrupt image
+    (images / "00006.png").write_bytes(b"\x89PNG garbage, not an image")  # corrupt image
     write_label_ids(labels / "00006.png", _sky_over_road(), palette=True)
-    write_label_ids(labels / "00007.png", _sky_over_road(), palette=True)    # no image
+    write_label_ids(labels / "00007.png", _sky_over_road(), palette=True)  # no image
     write_image(images / "00008.png", _noise((H, W, 3), 8))
-    (labels / "00008.png").write_bytes(b"garbage")                            # corrupt label
+    (labels / "00008.png").write_bytes(b"garbage")  # corrupt label
     return GTA5Root(root)
 
 
@@ -53,12 +53,23 @@ def test_each_defect_is_reported_and_handled_by_the_policy(tmp_path):
     report = check_frames(root.frames(), "gta", root.missing(), workers=1, progress=False)
     assert report["policy"] == POLICY
     assert report["candidates"] == 8 and report["pairs"] == 6
-    assert _reasons(report) == {"00002": ["no_label"], "00004": ["blank"], "00005": ["label_out_of_range"],
-                                "00006": ["corrupt"], "00007": ["no_image"], "00008": ["corrupt"]}
+    assert _reasons(report) == {
+        "00002": ["no_label"],
+        "00004": ["blank"],
+        "00005": ["label_out_of_range"],
+        "00006": ["corrupt"],
+        "00007": ["no_image"],
+        "00008": ["corrupt"],
+    }
     assert report["kept"] == 2 and report["excluded_count"] == 6
     assert report["excluded_fraction"] == pytest.approx(6 / 8)
-    assert report["excluded_by_reason"] == {"blank": 1, "corrupt": 2, "label_out_of_range": 1,
-                                            "no_image": 1, "no_label": 1}
+    assert report["excluded_by_reason"] == {
+        "blank": 1,
+        "corrupt": 2,
+        "label_out_of_range": 1,
+        "no_image": 1,
+        "no_label": 1,
+    }
     assert report["resized"] == [{"id": "00003", "image_size": [8, 10], "label_size": [6, 8]}]
     assert report["label_values_out_of_range"] == {"200": 1}
     # only kept frames count: 00001 (24 sky + 24 road) and 00003 (48 building)
@@ -90,8 +101,7 @@ def test_too_many_exclusions_fail_naming_the_report(tmp_path):
 def test_tolerated_exclusions_write_the_kept_frames(tmp_path):
     _defective_gta_tree(tmp_path / "gta")
     frames_out = tmp_path / "frames.tsv"
-    run_check("gta", tmp_path / "gta", tmp_path / "report.json", frames_out,
-              max_excluded_fraction=0.75, progress=False)
+    run_check("gta", tmp_path / "gta", tmp_path / "report.json", frames_out, max_excluded_fraction=0.75, progress=False)
     frames = read_frame_list(frames_out)
     assert [f.id for f in frames] == ["00001", "00003"]
     assert frames[1] == Frame("00003", tmp_path / "gta/images/00003.png", tmp_path / "gta/labels/00003.png")
@@ -113,16 +123,32 @@ def test_clean_fixtures_pass(sample_files, tmp_path):
     assert gta["kept"] == 1 and gta["excluded"] == [] and gta["resized"] == []
     assert gta["label_values_out_of_range"] == {}
     assert sum(gta["label_pixel_counts"].values()) == 1914 * 1052
-    cityscapes = run_check("cityscapes", sample_files.root / "cityscapes", tmp_path / "cs.json",
-                           tmp_path / "cs.tsv", split="train", progress=False)
+    cityscapes = run_check(
+        "cityscapes",
+        sample_files.root / "cityscapes",
+        tmp_path / "cs.json",
+        tmp_path / "cs.tsv",
+        split="train",
+        progress=False,
+    )
     assert cityscapes["kept"] == 1 and cityscapes["excluded"] == []
     assert [f.id for f in read_frame_list(tmp_path / "cs.tsv")] == [sample_files.cityscapes_id]
 
 
 def test_cli_exits_with_the_error(tmp_path, capsys):
     _defective_gta_tree(tmp_path / "gta")
-    args = ["--dataset", "gta", "--root", str(tmp_path / "gta"), "--report", str(tmp_path / "r.json"),
-            "--frames-out", str(tmp_path / "f.tsv"), "--workers", "1"]
+    args = [
+        "--dataset",
+        "gta",
+        "--root",
+        str(tmp_path / "gta"),
+        "--report",
+        str(tmp_path / "r.json"),
+        "--frames-out",
+        str(tmp_path / "f.tsv"),
+        "--workers",
+        "1",
+    ]
     with pytest.raises(DataError, match="r.json"):
         main(args)
     main(args + ["--max-excluded-fraction", "0.8"])
@@ -154,8 +180,12 @@ def test_gta_labels_must_encode_label_ids(tmp_path):
     _gta_pair(tmp_path, "00006", lambda p: Image.fromarray(off_colour).save(p, format="PNG"))
     root = GTA5Root(tmp_path)
     report = check_frames(root.frames(), "gta", root.missing(), progress=False, dataset="gta")
-    assert _reasons(report) == {"00002": ["label_encoding"], "00003": ["label_encoding"],
-                                "00004": ["label_encoding"], "00006": ["label_encoding"]}
+    assert _reasons(report) == {
+        "00002": ["label_encoding"],
+        "00003": ["label_encoding"],
+        "00004": ["label_encoding"],
+        "00006": ["label_encoding"],
+    }
     details = {entry["id"]: entry["details"][0] for entry in report["excluded"]}
     assert "index 0 is (128, 64, 128), label id 0's colour is (0, 0, 0)" in details["00002"]
     assert "is a JPEG file, not a PNG" in details["00003"]
@@ -164,8 +194,7 @@ def test_gta_labels_must_encode_label_ids(tmp_path):
     # the two kept labels (palette and RGB) count 24 road and 24 sky pixels each
     assert report["label_pixel_counts"] == {"7": 48, "23": 48}
     with pytest.raises(DataError, match="4 of 6 frames excluded.*label_encoding: 4"):
-        run_check("gta", tmp_path, tmp_path / "r.json", tmp_path / "f.tsv", max_excluded_fraction=0.5,
-                  progress=False)
+        run_check("gta", tmp_path, tmp_path / "r.json", tmp_path / "f.tsv", max_excluded_fraction=0.5, progress=False)
 
 
 def test_the_gta_palette_variant_of_static_is_accepted(tmp_path):
@@ -178,6 +207,7 @@ def test_the_gta_palette_variant_of_static_is_accepted(tmp_path):
         image = Image.fromarray(ids, "P")
         image.putpalette(palette.reshape(-1).tolist())
         image.save(path, format="PNG")
+
     _gta_pair(tmp_path, "00001", write)
     root = GTA5Root(tmp_path)
     assert check_frames(root.frames(), "gta", progress=False, dataset="gta")["excluded"] == []
@@ -197,7 +227,9 @@ def test_cityscapes_train_ids_where_label_ids_belong_are_named(tmp_path):
     with pytest.raises(DataError, match="3 of 3 labels hold Cityscapes trainIds .* where labelIds belong"):
         run_check("cityscapes", tmp_path, tmp_path / "r.json", tmp_path / "f.tsv", split="train", progress=False)
     assert json.loads((tmp_path / "r.json").read_text())["excluded_by_reason"] == {
-        "label_out_of_range": 3, "train_ids": 3}
+        "label_out_of_range": 3,
+        "train_ids": 3,
+    }
     # the converted files under their own name, and no labelIds
     other = tmp_path / "other"
     _cityscapes_pair(other, "aachen_000000_000019", train_ids, suffix="_gtFine_labelTrainIds.png")
@@ -213,6 +245,5 @@ def test_empty_folders_are_an_error_not_kept_0_of_0(tmp_path):
     (tmp_path / "cs" / "leftImg8bit" / "val").mkdir(parents=True)
     (tmp_path / "cs" / "gtFine" / "val").mkdir(parents=True)
     with pytest.raises(DataError, match=r"cityscapes val .*no frame has both"):
-        run_check("cityscapes", tmp_path / "cs", tmp_path / "r.json", tmp_path / "f.tsv", split="val",
-                  progress=False)
+        run_check("cityscapes", tmp_path / "cs", tmp_path / "r.json", tmp_path / "f.tsv", split="val", progress=False)
     assert not (tmp_path / "f.tsv").exists()

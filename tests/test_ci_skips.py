@@ -1,5 +1,6 @@
 """CI's own guards (tests/conftest.py): skips are listed with their reasons, and a skipped
 ``required_in_ci`` test fails the run under CI=true."""
+
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ CONFTEST = Path(__file__).with_name("conftest.py")
 
 pytest_plugins = ["pytester"]
 
-EXAMPLE = '''
+EXAMPLE = """
 import pytest
 
 @pytest.mark.required_in_ci
@@ -21,7 +22,7 @@ def test_optional():
 
 def test_plain():
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -35,9 +36,13 @@ def test_skips_are_listed_with_their_reasons(example, monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     result = example.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, skipped=2)
-    result.stdout.fnmatch_lines(["*2 tests skipped*",
-                                 "SKIPPED test_example.py::test_needs_a_browser: no browser here",
-                                 "SKIPPED test_example.py::test_optional: no sample files"])
+    result.stdout.fnmatch_lines(
+        [
+            "*2 tests skipped*",
+            "SKIPPED test_example.py::test_needs_a_browser: no browser here",
+            "SKIPPED test_example.py::test_optional: no sample files",
+        ]
+    )
 
 
 def test_a_required_test_skipped_in_ci_fails_the_run(example, monkeypatch):

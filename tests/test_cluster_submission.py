@@ -1,6 +1,7 @@
 """The cluster profiles' real submission path: every job of a dry run of each shipped config,
 with the resources Snakemake resolved through the profile, handed to the executor plugin's own
 code that writes the sbatch command line or the pod spec (tests/cluster_submission.py)."""
+
 import json
 import re
 import subprocess
@@ -9,15 +10,34 @@ import sys
 import pytest
 from conftest import PAPER, REPO, fake_real_data
 
-GPU_RULES = {"train_translator", "adapt", "train_frontend", "dump_frontend_scores", "train_context", "train_joint",
-             "predict", "kid", "semantic_preservation"}
+GPU_RULES = {
+    "train_translator",
+    "adapt",
+    "train_frontend",
+    "dump_frontend_scores",
+    "train_context",
+    "train_joint",
+    "predict",
+    "kid",
+    "semantic_preservation",
+}
 
 
 def submit(plugin: str, workdir, *snakemake_args: str) -> list[dict]:
     out = workdir / f"{plugin}-submissions.json"
-    command = [sys.executable, str(REPO / "tests" / "cluster_submission.py"), plugin, str(out),
-               "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--workflow-profile", str(REPO / "workflow" / "profiles" / plugin), *snakemake_args]
+    command = [
+        sys.executable,
+        str(REPO / "tests" / "cluster_submission.py"),
+        plugin,
+        str(out),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--workflow-profile",
+        str(REPO / "workflow" / "profiles" / plugin),
+        *snakemake_args,
+    ]
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert result.returncode == 0 and out.is_file(), result.stdout[-3000:]
     return json.loads(out.read_text())

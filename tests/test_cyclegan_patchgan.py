@@ -1,4 +1,5 @@
 """The reference CycleGAN code's 70x70 PatchGAN (models/networks.py NLayerDiscriminator, basic)."""
+
 import copy
 
 import torch

@@ -1,4 +1,5 @@
 """The free-space check before adaptation."""
+
 from collections import namedtuple
 
 import pytest
@@ -30,13 +31,19 @@ def test_too_little_space_is_refused_with_both_sizes_and_the_fix(tmp_path, monke
     with pytest.raises(DataError) as err:
         disk.require_free_space(tmp_path / "out", 29_300_000_000, "adapting 6242 frames")
     message = str(err.value)
-    assert message.startswith(f"adapting 6242 frames needs about 29.3 GB in {tmp_path / 'out'}, but its disk has 12.0 GB free")
+    assert message.startswith(
+        f"adapting 6242 frames needs about 29.3 GB in {tmp_path / 'out'}, but its disk has 12.0 GB free"
+    )
     assert "larger volume" in message and "\n" not in message
 
 
 def test_sizes_read_in_the_unit_that_fits():
     assert [disk.readable(n) for n in (1_234_000_000_000, 29_300_000_000, 2_800, 12)] == [
-        "1.2 TB", "29.3 GB", "2.8 kB", "12 bytes"]
+        "1.2 TB",
+        "29.3 GB",
+        "2.8 kB",
+        "12 bytes",
+    ]
 
 
 def test_adaptation_stops_before_writing_when_its_disk_is_too_small(tmp_path, monkeypatch):
@@ -45,11 +52,29 @@ def test_adaptation_stops_before_writing_when_its_disk_is_too_small(tmp_path, mo
     monkeypatch.setattr(disk.shutil, "disk_usage", lambda path: Usage(10**6, 10**6 - 1000, 1000))
 
     def adapt(model, *extra):
-        adapt_main(["--model", model, "--frames", str(tmp_path / "frames.tsv"), "--out", str(tmp_path / "out"),
-                    "--working-size", "16", "32", "--done", str(tmp_path / f"{model}.tsv"), "--device", "cpu", *extra])
+        adapt_main(
+            [
+                "--model",
+                model,
+                "--frames",
+                str(tmp_path / "frames.tsv"),
+                "--out",
+                str(tmp_path / "out"),
+                "--working-size",
+                "16",
+                "32",
+                "--done",
+                str(tmp_path / f"{model}.tsv"),
+                "--device",
+                "cpu",
+                *extra,
+            ]
+        )
 
     # 3 frames of 20x30 at 2.33 bytes a pixel: 4.2 kB, where 1 kB is free
-    with pytest.raises(DataError, match=rf"^adapting 3 frames needs about 4\.2 kB in {tmp_path / 'out'}, but its disk has 1\.0 kB free"):
+    with pytest.raises(
+        DataError, match=rf"^adapting 3 frames needs about 4\.2 kB in {tmp_path / 'out'}, but its disk has 1\.0 kB free"
+    ):
         adapt("sggan", "--run-dir", str(tmp_path / "run"))
     assert not (tmp_path / "out").exists()
     # the identity translator links its frames and writes nothing

@@ -1,4 +1,5 @@
 """The GTA-V archive list and the check of an extracted tree, on fake trees of empty files."""
+
 import subprocess
 import sys
 
@@ -53,8 +54,10 @@ def test_missing_and_incomplete_archives_are_named(full_tree, capsys):
     assert "03_images.zip" not in message and "10_labels.zip" not in message
     # what to fetch again, ready for `wget -i -`
     assert download.main(["urls", "--root", str(full_tree)]) == 0
-    assert capsys.readouterr().out.split() == [download.ARCHIVE_URL + "03_labels.zip",
-                                               download.ARCHIVE_URL + "10_images.zip"]
+    assert capsys.readouterr().out.split() == [
+        download.ARCHIVE_URL + "03_labels.zip",
+        download.ARCHIVE_URL + "10_images.zip",
+    ]
 
 
 def test_command_line_prints_every_url_and_refuses_a_missing_root_in_one_line(tmp_path):

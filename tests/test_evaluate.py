@@ -90,8 +90,22 @@ def test_hand_made_frame(tmp_path):
 def test_cli_writes_json_with_a_worker_pool(tmp_path):
     pred_dir, gt_dir = make_tree(tmp_path)
     out = tmp_path / "scores" / "s.json"
-    assert main(["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(out),
-                 "--workers", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--predictions",
+                str(pred_dir),
+                "--ground-truth",
+                str(gt_dir),
+                "--out",
+                str(out),
+                "--workers",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     written = json.loads(out.read_text())
     assert written == json.loads(json.dumps(evaluate(pred_dir, gt_dir, workers=1, progress=False)))
     assert len(written["confusion_matrix"]) == NUM_CLASSES
@@ -103,8 +117,22 @@ def test_cli_writes_json_with_a_worker_pool(tmp_path):
 def test_cli_writes_each_frames_matrix_beside_the_scores(tmp_path):
     pred_dir, gt_dir = make_tree(tmp_path)
     out = tmp_path / "scores" / "s.json"
-    assert main(["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(out),
-                 "--workers", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--predictions",
+                str(pred_dir),
+                "--ground-truth",
+                str(gt_dir),
+                "--out",
+                str(out),
+                "--workers",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert frame_confusions_path(out) == tmp_path / "scores" / "s.frames.npz"
     frames, per_frame = read_frame_confusions(frame_confusions_path(out))
     assert frames == sorted(FRAMES) and per_frame.shape == (3, NUM_CLASSES, NUM_CLASSES + 1)
@@ -133,9 +161,23 @@ def test_cli_names_the_missing_prediction(tmp_path):
     pred_dir, gt_dir = make_tree(tmp_path)
     (pred_dir / "aachen_000001_000019_leftImg8bit.png").unlink()
     out = tmp_path / "s.json"
-    done = subprocess.run([sys.executable, "-m", "eval.evaluate", "--predictions", str(pred_dir),
-                           "--ground-truth", str(gt_dir), "--out", str(out), "--no-progress"],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eval.evaluate",
+            "--predictions",
+            str(pred_dir),
+            "--ground-truth",
+            str(gt_dir),
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "1 of 3 ground-truth frames have no prediction" in done.stderr
     assert "aachen_000001_000019" in done.stderr

@@ -1,4 +1,5 @@
 """The paper's figures: each built from tiny fake inputs, and wired into the DAG only when configured."""
+
 import os
 import subprocess
 import sys
@@ -33,10 +34,10 @@ def assert_not_blank(png: Path, shape):
 def fake_label(rng, h=30, w=50):
     """Label ids in blocks: road below, sky above, a car and a building, so boundaries exist."""
     label = np.full((h, w), 23, np.uint8)  # sky
-    label[h // 2:] = 7  # road
-    label[5:h // 2, 30:45] = 11  # building
+    label[h // 2 :] = 7  # road
+    label[5 : h // 2, 30:45] = 11  # building
     x = int(rng.integers(5, 20))
-    label[h // 2 - 3:h // 2 + 5, x:x + 8] = 26  # car
+    label[h // 2 - 3 : h // 2 + 5, x : x + 8] = 26  # car
     return label
 
 
@@ -47,12 +48,16 @@ def world(tmp_path):
     for frame_id in IDS:
         label = fake_label(rng)
         image_path, label_path = tmp_path / "src" / f"{frame_id}.png", tmp_path / "src" / f"{frame_id}_label.png"
-        write_image(image_path, (figures.PALETTE[label] * 0.8 + rng.integers(0, 50, (*label.shape, 3))).astype(np.uint8))
+        write_image(
+            image_path, (figures.PALETTE[label] * 0.8 + rng.integers(0, 50, (*label.shape, 3))).astype(np.uint8)
+        )
         write_label_ids(label_path, label, palette=True)
         frames.append(Frame(frame_id, image_path, label_path))
         for method, shift in (("sggan-2k", 0), ("sggan-2k-no-grad", 20), ("sggan-2k-no-sd", 40)):
-            write_image(tmp_path / "adapted" / method / f"{frame_id}.png",
-                        rng.integers(shift, 200 + shift // 2, (32, 64, 3)).astype(np.uint8))
+            write_image(
+                tmp_path / "adapted" / method / f"{frame_id}.png",
+                rng.integers(shift, 200 + shift // 2, (32, 64, 3)).astype(np.uint8),
+            )
         for method in ("source-only", "sggan-2k"):
             noisy = label.copy()
             noisy[rng.random(label.shape) < 0.2] = 8
@@ -60,8 +65,10 @@ def world(tmp_path):
     write_frame_list(tmp_path / "frames.tsv", frames)
     for method, n in (("sggan-2k", 60), ("cyclegan-2k", 30)):
         rows = ["epoch,iteration,step,alpha,g_adv,cycle,d_total,seconds"]
-        rows += [f"0,{i},{i},1,{1 + np.exp(-i / 10) + rng.random() * 0.1},{0.5 / i},{0.3 + rng.random() * 0.2},{i * 0.1}"
-                 for i in range(1, n + 1)]
+        rows += [
+            f"0,{i},{i},1,{1 + np.exp(-i / 10) + rng.random() * 0.1},{0.5 / i},{0.3 + rng.random() * 0.2},{i * 0.1}"
+            for i in range(1, n + 1)
+        ]
         (tmp_path / f"{method}.csv").write_text("\n".join(rows) + "\n")
     return tmp_path
 
@@ -75,9 +82,26 @@ def test_fig4_grid_of_input_and_each_translator(world):
 
 def test_fig5_zoomed_crops_on_the_densest_boundaries(world):
     out = world / "fig5.png"
-    assert figures.main(["fig5", "--frames", str(world / "frames.tsv"), "--with-grad", str(world / "adapted/sggan-2k"),
-                         "--without-grad", str(world / "adapted/sggan-2k-no-grad"), "--num", "4",
-                         "--cell-size", *map(str, CELL), "--out", str(out)]) == 0
+    assert (
+        figures.main(
+            [
+                "fig5",
+                "--frames",
+                str(world / "frames.tsv"),
+                "--with-grad",
+                str(world / "adapted/sggan-2k"),
+                "--without-grad",
+                str(world / "adapted/sggan-2k-no-grad"),
+                "--num",
+                "4",
+                "--cell-size",
+                *map(str, CELL),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert_not_blank(out, expected_size(rows=len(IDS), cols=6))  # only 3 frames listed
 
 
@@ -91,8 +115,9 @@ def test_densest_window_finds_the_boundaries():
 
 def test_fig6_difference_maps(world):
     out = world / "fig6.png"
-    figure = figures.fig6_discriminator_diff(world / "frames.tsv", world / "adapted/sggan-2k",
-                                             world / "adapted/sggan-2k-no-sd", out, num=1, cell=CELL)
+    figure = figures.fig6_discriminator_diff(
+        world / "frames.tsv", world / "adapted/sggan-2k", world / "adapted/sggan-2k-no-sd", out, num=1, cell=CELL
+    )
     assert_not_blank(out, expected_size(rows=1, cols=6))
     assert np.array_equal(read_image(out), figure)
 
@@ -104,7 +129,7 @@ def test_fig7_predictions_in_cityscapes_colours(world):
     assert_not_blank(out, expected_size(rows=3, cols=4))
     # the ground-truth panel of the first row is in palette colours (road, sky, building, car)
     h, w = CELL
-    panel = figure[HEADER + PAD:HEADER + PAD + h, 2 * PAD + w:2 * PAD + 2 * w].reshape(-1, 3)
+    panel = figure[HEADER + PAD : HEADER + PAD + h, 2 * PAD + w : 2 * PAD + 2 * w].reshape(-1, 3)
     palette = {tuple(figures.PALETTE[i]) for i in (7, 11, 23, 26)}
     assert {tuple(c) for c in np.unique(panel, axis=0)} <= palette
 
@@ -112,15 +137,19 @@ def test_fig7_predictions_in_cityscapes_colours(world):
 def test_missing_adapted_frame_is_a_clear_error(world):
     out = world / "fig4.png"
     with pytest.raises(DataError, match="nowhere"):
-        figures.main(["fig4", "--frames", str(world / "frames.tsv"), "--adapted", f"x={world}/nowhere",
-                      "--out", str(out)])
+        figures.main(
+            ["fig4", "--frames", str(world / "frames.tsv"), "--adapted", f"x={world}/nowhere", "--out", str(out)]
+        )
     assert not out.exists()
 
 
 def test_loss_curves_one_panel_per_translator(world):
     out = world / "loss.png"
-    logs = {"sggan-2k": world / "sggan-2k.csv", "cyclegan-2k": world / "cyclegan-2k.csv",
-            "external": world / "missing.csv"}
+    logs = {
+        "sggan-2k": world / "sggan-2k.csv",
+        "cyclegan-2k": world / "cyclegan-2k.csv",
+        "external": world / "missing.csv",
+    }
     figures.loss_curves(logs, out)
     image = cv2.imread(str(out))
     assert image.shape[:2] == figures.loss_figure_size(3) and image.std() > 5
@@ -131,10 +160,24 @@ def test_loss_curves_one_panel_per_translator(world):
 
 def dry_run(workdir: Path, *args: str) -> str:
     (workdir / "config.yaml").write_text((REPO / "config.yaml").read_text())
-    command = [sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "8", "all", *args]
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-p",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "8",
+        "all",
+        *args,
+    ]
+    result = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return result.stdout
 
@@ -153,11 +196,18 @@ def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
     # in a config file: snakemake --config would pass the nested false as the string 'false'
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     toy = config["translators"]["sggan-2k"]["params"]
-    config["translators"].update({
-        "no-grad": {"model": "sggan", "regime": "2k", "params": {**toy, "use_gradient_loss": False}},
-        "sggan-2k-no-sd": {"model": "sggan", "regime": "2k", "params": {**toy, "semantic_discriminator": False}}})
-    config["figures"].update({"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "no-grad"},
-                              "fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k-no-sd"}})
+    config["translators"].update(
+        {
+            "no-grad": {"model": "sggan", "regime": "2k", "params": {**toy, "use_gradient_loss": False}},
+            "sggan-2k-no-sd": {"model": "sggan", "regime": "2k", "params": {**toy, "semantic_discriminator": False}},
+        }
+    )
+    config["figures"].update(
+        {
+            "fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "no-grad"},
+            "fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k-no-sd"},
+        }
+    )
     (tmp_path / "ablations.yaml").write_text(yaml.safe_dump(config))
     out = dry_run(tmp_path, "--configfile", str(tmp_path / "ablations.yaml"))
     assert "rule fig5_gradient_zoom:" in out and "rule fig6_discriminator_diff:" in out

@@ -1,4 +1,5 @@
 """The source-only row links its frames instead of copying them."""
+
 import errno
 import os
 import stat
@@ -13,8 +14,23 @@ from sggan.translators import identity
 
 def adapt_identity(tmp_path, frames):
     write_frame_list(tmp_path / "frames.tsv", frames)
-    adapt_main(["--model", "identity", "--frames", str(tmp_path / "frames.tsv"), "--out", str(tmp_path / "out"),
-                "--working-size", "16", "32", "--done", str(tmp_path / "done.tsv"), "--device", "cpu"])
+    adapt_main(
+        [
+            "--model",
+            "identity",
+            "--frames",
+            str(tmp_path / "frames.tsv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--working-size",
+            "16",
+            "32",
+            "--done",
+            str(tmp_path / "done.tsv"),
+            "--device",
+            "cpu",
+        ]
+    )
     return read_frame_list(tmp_path / "done.tsv")
 
 

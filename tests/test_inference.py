@@ -1,5 +1,6 @@
 """Inference against independent oracles: the label ids on disk are the arg-max of known scores,
 and every window the front-end sees sits where frame coordinates say it should."""
+
 import numpy as np
 import pytest
 import torch
@@ -91,8 +92,8 @@ class BlockCorner(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = ((side - 2 * MARGIN) // STRIDE for side in x.shape[-2:])
-        corner = x[..., 0:STRIDE * h:STRIDE, 0:STRIDE * w:STRIDE]
-        block = x[..., MARGIN:MARGIN + STRIDE * h:STRIDE, MARGIN:MARGIN + STRIDE * w:STRIDE]
+        corner = x[..., 0 : STRIDE * h : STRIDE, 0 : STRIDE * w : STRIDE]
+        block = x[..., MARGIN : MARGIN + STRIDE * h : STRIDE, MARGIN : MARGIN + STRIDE * w : STRIDE]
         return torch.cat([corner, block], dim=1)
 
 

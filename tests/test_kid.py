@@ -16,8 +16,10 @@ def gaussian(n, d=16, shift=0.0, seed=0):
 
 def naive_mmd2(x, y):
     """The unbiased MMD^2 written out pair by pair (Binkowski et al. 2018, eq. (3) with m = n)."""
+
     def k(a, b):
         return (float(np.dot(a, b)) / len(a) + 1.0) ** 3
+
     m = len(x)
     within = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(m) for j in range(m) if i != j)
     cross = sum(k(x[i], y[j]) for i in range(m) for j in range(m))
@@ -37,8 +39,9 @@ def test_one_whole_subset_is_the_exact_unbiased_mmd():
 
 def test_same_distribution_is_near_zero_and_kid_grows_with_a_shift():
     x = gaussian(300, seed=0)
-    values = [kid(x, gaussian(300, shift=s, seed=1), subsets=20, subset_size=100)[0]
-              for s in (0.0, 0.25, 0.5, 1.0, 2.0)]
+    values = [
+        kid(x, gaussian(300, shift=s, seed=1), subsets=20, subset_size=100)[0] for s in (0.0, 0.25, 0.5, 1.0, 2.0)
+    ]
     assert abs(values[0]) < 0.1 * values[1]
     assert all(a < b for a, b in zip(values, values[1:])), values
     # a set against itself: slightly negative (the two subsets share samples), small next to a shift
@@ -112,16 +115,43 @@ def test_cli_colour_shift_scores_worse_than_the_same_distribution(tmp_path):
     results = {}
     for name in ("same", "shifted"):
         out = tmp_path / "quality" / name / "kid.json"
-        assert kid_module.main(["--source-frames", str(source), "--adapted-dir", str(tmp_path / name),
-                                "--target-frames", str(target), "--weights", "random", "--seed", "0",
-                                "--subsets", "10", "--device", "cpu", "--out", str(out)]) == 0
+        assert (
+            kid_module.main(
+                [
+                    "--source-frames",
+                    str(source),
+                    "--adapted-dir",
+                    str(tmp_path / name),
+                    "--target-frames",
+                    str(target),
+                    "--weights",
+                    "random",
+                    "--seed",
+                    "0",
+                    "--subsets",
+                    "10",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         results[name] = json.loads(out.read_text())
     # subset size 8 = both sets whole: every subset gives the same value (kid_std ~ 0). With other
     # seeds (0-5) of the random weights the shifted KID was 13 to 750 times the same-distribution one.
     assert results["shifted"]["kid"] > 5 * abs(results["same"]["kid"])
     assert results["same"] | {"kid": 0, "kid_std": 0} == {
-        "kid": 0, "kid_std": 0, "num_adapted": n, "num_target": n, "subsets": 10, "subset_size": n,
-        "weights": "random", "seed": 0}
+        "kid": 0,
+        "kid_std": 0,
+        "num_adapted": n,
+        "num_target": n,
+        "subsets": 10,
+        "subset_size": n,
+        "weights": "random",
+        "seed": 0,
+    }
 
 
 def test_cli_names_a_missing_adapted_frame(tmp_path):
@@ -130,9 +160,22 @@ def test_cli_names_a_missing_adapted_frame(tmp_path):
     images[1].unlink()
     out = tmp_path / "kid.json"
     with pytest.raises(DataError, match=r"frame01\.png") as error:
-        kid_module.main(["--source-frames", str(frames), "--adapted-dir", str(tmp_path / "images"),
-                         "--target-frames", str(frames), "--weights", "random", "--device", "cpu",
-                         "--out", str(out)])
+        kid_module.main(
+            [
+                "--source-frames",
+                str(frames),
+                "--adapted-dir",
+                str(tmp_path / "images"),
+                "--target-frames",
+                str(frames),
+                "--weights",
+                "random",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
     assert "sggan.adapt" in str(error.value)
     assert not out.exists()
 

@@ -12,15 +12,11 @@ def test_confusion_matrix_by_hand_ignores_gt_255():
     gt = np.array([[0, 0, 1], [1, 2, 255]])
     pred = np.array([[0, 1, 1], [2, 2, 0]])  # the 0 on the ignored pixel must not count
     conf = confusion_matrix(gt, pred, num_classes=3)
-    assert conf.tolist() == [[1, 1, 0, 0],
-                             [0, 1, 1, 0],
-                             [0, 0, 1, 0]]
+    assert conf.tolist() == [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]]
 
 
 def test_scores_by_hand():
-    conf = np.array([[1, 1, 0, 0],
-                     [0, 1, 1, 0],
-                     [0, 0, 1, 0]])
+    conf = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]])
     s = scores(conf, ["a", "b", "c"])
     assert s["pixel_acc"] == pytest.approx(100 * 3 / 5)
     assert s["class_acc"] == pytest.approx(100 * (1 / 2 + 1 / 2 + 1) / 3)
@@ -33,10 +29,7 @@ def test_void_predictions_are_misses_and_absent_classes_are_nan():
     gt = np.array([[0, 0], [1, 255]])
     pred = np.array([[0, 7], [3, 3]])  # 7 is no class (void); 3 on the ignored pixel is not counted
     conf = confusion_matrix(gt, pred, num_classes=4)
-    assert conf.tolist() == [[1, 0, 0, 0, 1],
-                             [0, 0, 0, 1, 0],
-                             [0, 0, 0, 0, 0],
-                             [0, 0, 0, 0, 0]]
+    assert conf.tolist() == [[1, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
     s = scores(conf, ["a", "b", "c", "d"])
     assert s["pixel_acc"] == pytest.approx(100 / 3)
     iou = s["per_class_iou"]
@@ -103,10 +96,9 @@ def test_label_ids_out_of_range_are_rejected():
 
 # Killed mutants of benchmarks/mutation.py (docs/mutation.md)
 
+
 def test_per_class_accuracy_by_hand():
-    conf = np.array([[1, 1, 0, 0],
-                     [0, 1, 1, 0],
-                     [0, 0, 1, 0]])
+    conf = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]])
     assert scores(conf, ["a", "b", "c"])["per_class_acc"] == pytest.approx({"a": 50.0, "b": 50.0, "c": 100.0})
 
 

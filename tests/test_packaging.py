@@ -1,4 +1,5 @@
 """What pyproject.toml, the Dockerfile and environment.yml declare agrees with the code and each other."""
+
 import re
 import tomllib
 
@@ -58,7 +59,7 @@ def test_conda_environment_installs_this_checkout_with_pyprojects_torch():
     assert pip == ["-e ."]  # everything else comes from pyproject.toml
     for dist, conda_name in (("torch", "pytorch"), ("torchvision", "torchvision")):
         declared = next(r for r in PROJECT["dependencies"] if name(r) == dist)
-        assert f"{conda_name}{declared[len(dist):]}" in conda
+        assert f"{conda_name}{declared[len(dist) :]}" in conda
 
 
 def test_dockerfile_copies_every_package_and_names_the_commit():
@@ -66,7 +67,12 @@ def test_dockerfile_copies_every_package_and_names_the_commit():
     copied = {source for line in re.findall(r"^COPY (.+)$", dockerfile, flags=re.M) for source in line.split()[:-1]}
     for source in copied:
         assert (REPO / source).exists(), source
-    packages = {p.rstrip("*") for p in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]}
+    packages = {
+        p.rstrip("*")
+        for p in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"][
+            "include"
+        ]
+    }
     assert packages <= copied and {"pyproject.toml", "Snakefile", "workflow"} <= copied
     assert 'pip install --no-cache-dir ".[cluster]"' in dockerfile
     assert re.search(r"^ENV SGGAN_CODE_VERSION=\$\{SGGAN_CODE_VERSION\}$", dockerfile, flags=re.M)

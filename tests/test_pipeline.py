@@ -1,4 +1,5 @@
 """End to end: the whole DAG on a tiny toy world, as a user runs it, in a temporary folder."""
+
 import csv
 import json
 import math
@@ -26,8 +27,18 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if check and result.returncode != 0:
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
@@ -59,7 +70,8 @@ def finished_run(tmp_path_factory) -> Path:
 def test_table2_has_every_row_with_valid_scores(finished_run):
     rows = table(finished_run)
     assert [(r["method"], r["seed"]) for r in rows] == [
-        (m, s) for m in METHODS for s in ("0", "mean", "sd", "ci95_low", "ci95_high")]
+        (m, s) for m in METHODS for s in ("0", "mean", "sd", "ci95_low", "ci95_high")
+    ]
     for row in rows:
         for column in ("pixel_acc", "class_acc", "class_iou"):
             if row["seed"] == "sd":
@@ -70,8 +82,11 @@ def test_table2_has_every_row_with_valid_scores(finished_run):
     assert paper["source-only"] == "24.60" and paper["sggan-2k"] == "33.81" and paper["oracle"] == ""
     note = (finished_run / "results/tables/table2.md").read_text()
     assert "seed 0" in note and "config" in note and "Paired comparisons" in note
-    assert comparisons(finished_run) == [("sggan-2k", "source-only"), ("sggan-2k-no-sd", "source-only"),
-                                         ("sggan-2k", "sggan-2k-no-sd")]
+    assert comparisons(finished_run) == [
+        ("sggan-2k", "source-only"),
+        ("sggan-2k-no-sd", "source-only"),
+        ("sggan-2k", "sggan-2k-no-sd"),
+    ]
 
 
 def val_ground_truth(workdir: Path) -> Path:
@@ -87,8 +102,11 @@ def classes_in(ground_truth: Path) -> set[int]:
 
 
 def test_the_tiny_run_learns(finished_run):
-    rows = {r["method"]: {m: float(r[m]) for m in ("pixel_acc", "class_acc", "class_iou")}
-            for r in table(finished_run) if r["seed"] == "0"}
+    rows = {
+        r["method"]: {m: float(r[m]) for m in ("pixel_acc", "class_acc", "class_iou")}
+        for r in table(finished_run)
+        if r["seed"] == "0"
+    }
     # a constant prediction scores 100 / k class accuracy over the k classes in the ground truth
     chance = 100 / len(classes_in(val_ground_truth(finished_run)))
     # measured (seed 0): oracle 55.7 / 15.9 / 9.8, source-only 32.3 / 6.8 / 3.2 against a chance of 6.2
@@ -101,8 +119,22 @@ def test_ground_truth_as_prediction_scores_100(finished_run, tmp_path):
     ground_truth = val_ground_truth(finished_run)
     for path in ground_truth.rglob("*_gtFine_labelIds.png"):
         shutil.copy(path, tmp_path / path.name.replace("_gtFine_labelIds", "_labelIds"))
-    subprocess.run([sys.executable, "-m", "eval.evaluate", "--predictions", str(tmp_path), "--ground-truth",
-                    str(ground_truth), "--out", str(tmp_path / "scores.json"), "--workers", "1"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eval.evaluate",
+            "--predictions",
+            str(tmp_path),
+            "--ground-truth",
+            str(ground_truth),
+            "--out",
+            str(tmp_path / "scores.json"),
+            "--workers",
+            "1",
+        ],
+        check=True,
+    )
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert scores["pixel_acc"] == scores["class_acc"] == scores["class_iou"] == 100.0
 
@@ -149,10 +181,25 @@ def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(f
     workdir, volume = tmp_path / "work", tmp_path / "shared volume"
     workdir.mkdir()
     (workdir / "config.yaml").write_text(TINY.read_text() + f"shared_dir: {volume}\n")
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "1", "all"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "1",
+        "all",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.time() + 300
     # kill the whole job tree once translator training is under way
     checkpoint = volume / "results/translators/sggan-2k/seed0/checkpoint.pt"
@@ -168,11 +215,12 @@ def test_killed_run_resumes_to_the_same_table_with_the_bulk_in_a_shared_folder(f
     assert table(workdir) == table(finished_run)
     assert not (workdir / "data").exists() and not (workdir / "results/adapted/sggan-2k/seed0/images").exists()
     assert len(list((volume / "results/adapted/sggan-2k/seed0/images").iterdir())) == 24
-    assert (workdir / "results/translators/sggan-2k/seed0/generator.pt").read_bytes() == \
-        (volume / "results/translators/sggan-2k/seed0/generator.pt").read_bytes()
+    assert (workdir / "results/translators/sggan-2k/seed0/generator.pt").read_bytes() == (
+        volume / "results/translators/sggan-2k/seed0/generator.pt"
+    ).read_bytes()
 
 
-EXTERNAL_PROGRAM = '''
+EXTERNAL_PROGRAM = """
 import csv, sys
 from pathlib import Path
 from PIL import Image
@@ -181,7 +229,7 @@ with open(frames) as f:
     for row in csv.DictReader(f, delimiter="\\t"):
         size = Image.open(row["label"]).size
         Image.open(row["image"]).convert("RGB").resize(size).save(out / (row["id"] + ".png"))
-'''
+"""
 
 
 def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path, monkeypatch):
@@ -189,19 +237,38 @@ def test_every_baseline_adapts_every_source_frame_through_the_workflow(tmp_path,
 
     config = yaml.safe_load(TINY.read_text())
     del config["ab_study"]  # its pairs name the translators replaced here
-    gan = {"epochs": 1, "load_size": [32, 64], "crop_size": [32, 64], "workers": 0, "checkpoint_every": 4,
-           "sample_every": 4}
+    gan = {
+        "epochs": 1,
+        "load_size": [32, 64],
+        "crop_size": [32, 64],
+        "workers": 0,
+        "checkpoint_every": 4,
+        "sample_every": 4,
+    }
     (tmp_path / "program.py").write_text(EXTERNAL_PROGRAM)
     config["translators"] = {
-        "dualgan-2k": {"model": "dualgan", "regime": "2k",
-                       "params": {**gan, "ngf": 4, "ndf": 4, "generator_depth": 3}},
-        "simgan-2k": {"model": "simgan", "regime": "2k",
-                      "params": {**gan, "refiner_width": 4, "refiner_blocks": 1, "d_widths": [4, 4, 4, 4],
-                                 "pretrain_refiner_steps": 1, "pretrain_discriminator_steps": 1}},
-        "bigan-2k": {"model": "bigan", "regime": "2k",
-                     "params": {**gan, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3}},
-        "mine": {"model": "external",
-                 "params": {"adapt_command": f"{sys.executable} {tmp_path / 'program.py'} {{frames}} {{out}}"}},
+        "dualgan-2k": {"model": "dualgan", "regime": "2k", "params": {**gan, "ngf": 4, "ndf": 4, "generator_depth": 3}},
+        "simgan-2k": {
+            "model": "simgan",
+            "regime": "2k",
+            "params": {
+                **gan,
+                "refiner_width": 4,
+                "refiner_blocks": 1,
+                "d_widths": [4, 4, 4, 4],
+                "pretrain_refiner_steps": 1,
+                "pretrain_discriminator_steps": 1,
+            },
+        },
+        "bigan-2k": {
+            "model": "bigan",
+            "regime": "2k",
+            "params": {**gan, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3},
+        },
+        "mine": {
+            "model": "external",
+            "params": {"adapt_command": f"{sys.executable} {tmp_path / 'program.py'} {{frames}} {{out}}"},
+        },
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     # trained translators adapt per seed; the external program without training once for all seeds
@@ -219,9 +286,18 @@ def test_report_gathers_the_table_figures_and_provenance(finished_run):
     snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text()
     assert "Table 2 of the paper" in html  # the table's caption
-    for name in ("table2.csv", "table2_per_class.csv", "table2_comparisons.csv", "per_class_iou.png",
-                 "table1.csv", "translator_quality.csv", "provenance.json",
-                 "fig4_translations.png", "fig7_segmentation.png", "loss_curves.png"):
+    for name in (
+        "table2.csv",
+        "table2_per_class.csv",
+        "table2_comparisons.csv",
+        "per_class_iou.png",
+        "table1.csv",
+        "translator_quality.csv",
+        "provenance.json",
+        "fig4_translations.png",
+        "fig7_segmentation.png",
+        "loss_curves.png",
+    ):
         assert name in html, name
     assert "fig5_gradient_zoom.png" not in html  # that ablation is not configured in the tiny run
 
@@ -245,7 +321,8 @@ def test_table1_tallies_imported_answers_on_the_next_run(finished_run, tmp_path)
     with (kit / "pairs.csv").open() as f:
         pairs = list(csv.DictReader(f))
     assert len(pairs) == 2 and {p["frame_id"] for p in pairs} == {
-        f.id for f in read_frame_list(finished_run / "results/splits/heldout_source.tsv")}
+        f.id for f in read_frame_list(finished_run / "results/splits/heldout_source.tsv")
+    }
 
     # two scripted crowd workers: w1 always picks method A, w2 always the left image
     results = tmp_path / "Batch_results.csv"
@@ -253,12 +330,32 @@ def test_table1_tallies_imported_answers_on_the_next_run(finished_run, tmp_path)
         writer = csv.writer(f)
         writer.writerow(["WorkerId", "SubmitTime", "AssignmentStatus", "Input.pair_id", "Answer.choice"])
         for p in pairs:
-            writer.writerow(["w1", "Fri Nov 27 10:00:00 UTC 2026", "Approved", p["pair_id"],
-                             "left" if p["left_method"] == p["method_a"] else "right"])
+            writer.writerow(
+                [
+                    "w1",
+                    "Fri Nov 27 10:00:00 UTC 2026",
+                    "Approved",
+                    p["pair_id"],
+                    "left" if p["left_method"] == p["method_a"] else "right",
+                ]
+            )
             writer.writerow(["w2", "Fri Nov 27 10:01:00 UTC 2026", "Approved", p["pair_id"], "left"])
-    subprocess.run([sys.executable, "-m", "eval.ab", "import", "--kit", str(kit),
-                    "--db", str(finished_run / "results/ab_study/answers.sqlite"), "--results", str(results)],
-                   check=True, cwd=finished_run)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eval.ab",
+            "import",
+            "--kit",
+            str(kit),
+            "--db",
+            str(finished_run / "results/ab_study/answers.sqlite"),
+            "--results",
+            str(results),
+        ],
+        check=True,
+        cwd=finished_run,
+    )
 
     result = snakemake(finished_run, "all")  # the new answers make Table 1, and only it, out of date
     assert "table1" in result.stderr and "train_" not in result.stderr
@@ -277,12 +374,22 @@ def test_a_second_seed_adds_only_seeded_work_and_the_tables_gain_its_rows(finish
     result = snakemake(workdir, "all")
     ran = set(re.findall(r"\(Rule: (\w+)\)", result.stdout + result.stderr))  # "Finished jobid: 7 (Rule: x)"
     assert {"train_translator", "train_frontend", "predict", "evaluate", "table2"} <= ran
-    assert not ran & {"toy_world", "check_gta", "check_cityscapes", "splits", "ideal_frames", "kid",
-                      "semantic_preservation", "ab_kit", "fig4_translations"}, ran
+    assert not ran & {
+        "toy_world",
+        "check_gta",
+        "check_cityscapes",
+        "splits",
+        "ideal_frames",
+        "kid",
+        "semantic_preservation",
+        "ab_kit",
+        "fig4_translations",
+    }, ran
     assert not (workdir / "results/adapted/source-only/seed1").exists()  # untranslated frames are shared
     rows = table(workdir)
     assert [(r["method"], r["seed"]) for r in rows] == [
-        (m, s) for m in METHODS for s in ("0", "1", "mean", "sd", "ci95_low", "ci95_high")]
+        (m, s) for m in METHODS for s in ("0", "1", "mean", "sd", "ci95_low", "ci95_high")
+    ]
     # seed 0's rows are those of the one-seed run: nothing of it was redone
     assert [r for r in rows if r["seed"] == "0"] == [r for r in table(finished_run) if r["seed"] == "0"]
     for row in rows:

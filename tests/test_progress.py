@@ -1,4 +1,5 @@
 """Progress bars redraw rarely in log files and as usual on terminals."""
+
 import io
 import time
 

@@ -1,4 +1,5 @@
 """The paper-schedule projection's arithmetic, with the FLOP counts fixed by hand."""
+
 import pytest
 
 from benchmarks import project_paper
@@ -12,27 +13,38 @@ CONFIG = {
         "cyclegan-2k": {"model": "cyclegan", "regime": "2k", "params": {"epochs": 4}},
     },
     "adaptation": {"working_size": [256, 512]},
-    "segmentation": {"iterations": 100, "batch_size": 8, "crop": 256, "workers": 4,
-                     "context": {"iterations": 10, "batch_size": 100}, "joint": {"iterations": 50, "batch_size": 1,
-                                                                                  "crop": 1024}},
+    "segmentation": {
+        "iterations": 100,
+        "batch_size": 8,
+        "crop": 256,
+        "workers": 4,
+        "context": {"iterations": 10, "batch_size": 100},
+        "joint": {"iterations": 50, "batch_size": 1, "crop": 1024},
+    },
     "oracle": True,
 }
 
 
 @pytest.fixture
 def jobs(monkeypatch):
-    monkeypatch.setattr(project_paper, "translator_iteration_flops",
-                        lambda model, params: {"sggan": 1e12, "cyclegan": 5e12}[model])
-    monkeypatch.setattr(project_paper, "generator_frame_flops",
-                        lambda model, params, size: {"sggan": 1e12, "cyclegan": 10e12}[model])
-    monkeypatch.setattr(project_paper, "segmentation_flops", lambda seg: {
-        "frontend": 2e12, "joint": 8e12, "context": 1e6, "frontend_frame": 3e12, "frame": 6e12})
+    monkeypatch.setattr(
+        project_paper, "translator_iteration_flops", lambda model, params: {"sggan": 1e12, "cyclegan": 5e12}[model]
+    )
+    monkeypatch.setattr(
+        project_paper, "generator_frame_flops", lambda model, params, size: {"sggan": 1e12, "cyclegan": 10e12}[model]
+    )
+    monkeypatch.setattr(
+        project_paper,
+        "segmentation_flops",
+        lambda seg: {"frontend": 2e12, "joint": 8e12, "context": 1e6, "frontend_frame": 3e12, "frame": 6e12},
+    )
     return {(job.row, job.stage): job for job in project(CONFIG)}
 
 
 def test_translator_jobs_from_epochs_frames_and_measured_rates(jobs):
-    sggan_rate, adapt_rate, unet_rate = (MEASURED[k][0] for k in ("sggan_train_it_s", "adapt_frames_s",
-                                                                  "unet_alone_frames_s"))
+    sggan_rate, adapt_rate, unet_rate = (
+        MEASURED[k][0] for k in ("sggan_train_it_s", "adapt_frames_s", "unet_alone_frames_s")
+    )
     sggan = jobs[("sggan-25k", "train sggan")]
     assert sggan.work == 2 * 10 and sggan.rate == sggan_rate  # min(24966 - 5, 10) iterations an epoch
     assert sggan.hours == pytest.approx(20 / sggan_rate / 3600)

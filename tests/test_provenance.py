@@ -1,4 +1,5 @@
 """Provenance names the version of every dependency, not just torch and Python."""
+
 from importlib import metadata
 
 import eval.provenance as prov
@@ -12,13 +13,23 @@ def test_every_declared_dependency_has_its_installed_version():
 
 
 def test_requirement_strings_reduce_to_names_and_absent_packages_to_none(monkeypatch):
-    monkeypatch.setattr(prov, "_requirements", lambda: [
-        "numpy>=1.26", 'playwright>=1.40; extra == "browser"', "opencv-python-headless >=4.8",
-        "sggan-benchmark[cluster]; extra == 'test'", "no-such-package-xyz<2"])
+    monkeypatch.setattr(
+        prov,
+        "_requirements",
+        lambda: [
+            "numpy>=1.26",
+            'playwright>=1.40; extra == "browser"',
+            "opencv-python-headless >=4.8",
+            "sggan-benchmark[cluster]; extra == 'test'",
+            "no-such-package-xyz<2",
+        ],
+    )
     assert prov.dependency_versions() == {
-        "no-such-package-xyz": None, "numpy": metadata.version("numpy"),
+        "no-such-package-xyz": None,
+        "numpy": metadata.version("numpy"),
         "opencv-python-headless": metadata.version("opencv-python-headless"),
-        "playwright": metadata.version("playwright")}
+        "playwright": metadata.version("playwright"),
+    }
 
 
 def test_an_uninstalled_checkout_reads_its_pyproject(monkeypatch):

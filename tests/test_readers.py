@@ -77,7 +77,9 @@ def test_gta_ids_pair_images_with_labels(tmp_path):
     _touch(tmp_path / "images" / "notes.txt")
     root = GTA5Root(tmp_path)
     assert [(f.id, f.image.name, f.label.name) for f in root.frames()] == [
-        ("00002", "00002.png", "00002.png"), ("00003", "00003.png", "00003.png")]
+        ("00002", "00002.png", "00002.png"),
+        ("00003", "00003.png", "00003.png"),
+    ]
     assert root.missing() == {"no_label": ["00001"], "no_image": ["00004"]}
 
 

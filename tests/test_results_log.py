@@ -1,4 +1,5 @@
 """The benchmark log's tables stay aligned: a row with a cell too few reads as another column."""
+
 from pathlib import Path
 
 import pytest

@@ -2,6 +2,7 @@
 equals an uninterrupted one (weights, optimisers, history pools, the log), for every GAN
 translator's own state (SG-GAN's and CycleGAN's pools and schedules, DualGAN's critic schedule,
 SimGAN's phases and history, BiGAN's prior draws) and every segmentation stage."""
+
 import csv
 import dataclasses
 from collections.abc import Callable
@@ -17,16 +18,37 @@ from sggan import runs
 from sggan.translators import build_translator
 
 CPU = torch.device("cpu")
-COMMON = {"epochs": 2, "max_iterations_per_epoch": 3, "load_size": [20, 36], "crop_size": [16, 32],
-          "checkpoint_every": 2, "sample_every": 2, "workers": 0}
+COMMON = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "load_size": [20, 36],
+    "crop_size": [16, 32],
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
 GAN_TINY = {
     "sggan": SGGAN_TINY,
     # the reference 70x70 PatchGAN needs 24 pixels or more per side
-    "cyclegan": {**COMMON, "load_size": [28, 52], "crop_size": [24, 48], "ngf": 4, "ndf": 4, "blocks": 2,
-                 "pool_size": 2},
+    "cyclegan": {
+        **COMMON,
+        "load_size": [28, 52],
+        "crop_size": [24, 48],
+        "ngf": 4,
+        "ndf": 4,
+        "blocks": 2,
+        "pool_size": 2,
+    },
     "dualgan": {**COMMON, "ngf": 4, "ndf": 4, "generator_depth": 3, "lr": 1e-3},
-    "simgan": {**COMMON, "refiner_width": 4, "refiner_blocks": 1, "d_widths": [4, 4, 4, 4], "pool_size": 2,
-               "pretrain_refiner_steps": 1, "pretrain_discriminator_steps": 1},
+    "simgan": {
+        **COMMON,
+        "refiner_width": 4,
+        "refiner_blocks": 1,
+        "d_widths": [4, 4, 4, 4],
+        "pool_size": 2,
+        "pretrain_refiner_steps": 1,
+        "pretrain_discriminator_steps": 1,
+    },
     "bigan": {**COMMON, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3},
 }
 SEGMENTATION_STAGES = ("frontend", "context", "joint")
@@ -35,16 +57,17 @@ SEGMENTATION_STAGES = ("frontend", "context", "joint")
 @dataclasses.dataclass
 class Trainer:
     """One trainer as this test drives it."""
-    train: Callable[[Path], None]          # train into a run folder, resuming from its checkpoint
-    log: str                               # the CSV log in the run folder
-    counter: str                           # the log's counter column
-    same: tuple[str, ...]                  # log columns that must repeat exactly (not the timings)
-    rows: int                              # rows of a whole run
-    killed_at: int                         # the kill interrupts the writing of this row
-    checkpointed: int                      # the counter of the last checkpoint before the kill
-    progress: Callable[[dict], int]        # the counter a checkpoint holds
-    finished: str                          # the file written last
-    results: Callable[[Path], dict]        # what must equal: weights, optimisers, pools
+
+    train: Callable[[Path], None]  # train into a run folder, resuming from its checkpoint
+    log: str  # the CSV log in the run folder
+    counter: str  # the log's counter column
+    same: tuple[str, ...]  # log columns that must repeat exactly (not the timings)
+    rows: int  # rows of a whole run
+    killed_at: int  # the kill interrupts the writing of this row
+    checkpointed: int  # the counter of the last checkpoint before the kill
+    progress: Callable[[dict], int]  # the counter a checkpoint holds
+    finished: str  # the file written last
+    results: Callable[[Path], dict]  # what must equal: weights, optimisers, pools
 
 
 def gan_trainer(model: str, tmp_path: Path) -> Trainer:
@@ -53,11 +76,19 @@ def gan_trainer(model: str, tmp_path: Path) -> Trainer:
     # 3 steps an epoch, checkpoints after steps 2, 3 (epoch's end) and 4: killed in step 6, resumed from 4
     return Trainer(
         train=lambda run: build_translator(model, GAN_TINY[model]).train(source, target, run, CPU, seed=3),
-        log="loss_log.csv", counter="step",
-        same=("epoch", "iteration", "step", *translator.log_fields), rows=6, killed_at=6, checkpointed=4,
-        progress=lambda checkpoint: checkpoint["progress"]["step"], finished="generator.pt",
-        results=lambda run: {"state": runs.load_checkpoint(run / "checkpoint.pt")["state"],
-                             "generator": torch.load(run / "generator.pt", weights_only=True)["state_dict"]})
+        log="loss_log.csv",
+        counter="step",
+        same=("epoch", "iteration", "step", *translator.log_fields),
+        rows=6,
+        killed_at=6,
+        checkpointed=4,
+        progress=lambda checkpoint: checkpoint["progress"]["step"],
+        finished="generator.pt",
+        results=lambda run: {
+            "state": runs.load_checkpoint(run / "checkpoint.pt")["state"],
+            "generator": torch.load(run / "generator.pt", weights_only=True)["state_dict"],
+        },
+    )
 
 
 def segmentation_trainer(stage: str, tmp_path: Path) -> Trainer:
@@ -68,16 +99,26 @@ def segmentation_trainer(stage: str, tmp_path: Path) -> Trainer:
         frontend = tmp_path / "frontend" / "model.pt"
         extra = {"--arch": "dilation10", "--init-from": frontend, "--lr": 1e-4}
     if stage == "context":
-        dump.main(["--model", str(frontend), "--frames", str(frames), "--out", str(tmp_path / "scores"),
-                   "--device", "cpu"])
+        dump.main(
+            ["--model", str(frontend), "--frames", str(frames), "--out", str(tmp_path / "scores"), "--device", "cpu"]
+        )
         extra.update({"--frames": None, "--scores": tmp_path / "scores", "--batch-size": 3, "--lr": 1e-2})
     # 4 iterations, a row each, checkpoints after 2 and 4: killed in iteration 4, resumed from 2
     return Trainer(
         train=lambda run: train_segmentation(segmentation_args(frames, run, **extra)),
-        log="train_log.csv", counter="iteration", same=("iteration", "loss"), rows=4, killed_at=4,
-        checkpointed=2, progress=lambda checkpoint: checkpoint["iteration"], finished="model.pt",
-        results=lambda run: {"model": torch.load(run / "model.pt")["model"],
-                             "optimizer": runs.load_checkpoint(run / "checkpoint.pt")["optimizer"]})
+        log="train_log.csv",
+        counter="iteration",
+        same=("iteration", "loss"),
+        rows=4,
+        killed_at=4,
+        checkpointed=2,
+        progress=lambda checkpoint: checkpoint["iteration"],
+        finished="model.pt",
+        results=lambda run: {
+            "model": torch.load(run / "model.pt")["model"],
+            "optimizer": runs.load_checkpoint(run / "checkpoint.pt")["optimizer"],
+        },
+    )
 
 
 @pytest.fixture(params=[*GAN_TINY, *(f"segmentation-{stage}" for stage in SEGMENTATION_STAGES)])

@@ -2,6 +2,7 @@
 (checkpoint.pt and generator.pt). Adapting with, or training into, a folder that holds something
 else is refused with each difference spelled out, and a corrupt file is named with its fix; on
 the command line each is one 'error:' line (exit 2)."""
+
 import json
 
 import pytest
@@ -33,8 +34,11 @@ def trained(model: str, params: dict, frames, run_dir):
 
 def test_adapting_with_another_model_or_other_parameters_is_refused(frames, tmp_path):
     run_dir = trained("dualgan", DUALGAN, frames, tmp_path / "run")
-    with pytest.raises(runs.RunFolderError, match=r"generator.pt was trained with other settings \(model: 'dualgan' "
-                                                  r"-> 'sggan'; .*use the settings it was trained with, or retrain"):
+    with pytest.raises(
+        runs.RunFolderError,
+        match=r"generator.pt was trained with other settings \(model: 'dualgan' "
+        r"-> 'sggan'; .*use the settings it was trained with, or retrain",
+    ):
         build_translator("sggan", SGGAN).generator(run_dir, CPU)
     with pytest.raises(runs.RunFolderError, match=r"\(generator_depth: 3 -> 4\)"):
         build_translator("dualgan", {**DUALGAN, "generator_depth": 4}).generator(run_dir, CPU)
@@ -45,9 +49,25 @@ def test_adapting_with_another_model_or_other_parameters_is_refused(frames, tmp_
 def test_the_adapt_command_prints_the_mismatch_as_one_error_line(frames, tmp_path, capsys):
     run_dir = trained("dualgan", DUALGAN, frames, tmp_path / "run")
     write_frame_list(tmp_path / "frames.tsv", frames[0])
-    argv = ["--model", "sggan", "--params", json.dumps(SGGAN), "--run-dir", str(run_dir),
-            "--frames", str(tmp_path / "frames.tsv"), "--out", str(tmp_path / "adapted"),
-            "--working-size", "16", "32", "--device", "cpu", "--done", str(tmp_path / "done.tsv")]
+    argv = [
+        "--model",
+        "sggan",
+        "--params",
+        json.dumps(SGGAN),
+        "--run-dir",
+        str(run_dir),
+        "--frames",
+        str(tmp_path / "frames.tsv"),
+        "--out",
+        str(tmp_path / "adapted"),
+        "--working-size",
+        "16",
+        "32",
+        "--device",
+        "cpu",
+        "--done",
+        str(tmp_path / "done.tsv"),
+    ]
     with pytest.raises(SystemExit) as exit_info:
         run(lambda: adapt_main(argv))
     assert exit_info.value.code == USER_ERROR_EXIT
@@ -75,16 +95,22 @@ def test_a_corrupt_checkpoint_or_generator_is_named_with_its_fix(damage, frames,
 
     def spoil(path):
         data = path.read_bytes()
-        path.write_bytes({"truncated": data[:len(data) // 2], "empty": b"", "foreign": b"not a torch file"}[damage])
+        path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "foreign": b"not a torch file"}[damage])
 
     spoil(run_dir / "generator.pt")
-    with pytest.raises(runs.RunFolderError, match=r"run/generator.pt is corrupt or incomplete \(.*\); delete it and "
-                                                  r"train the sggan translator into .*run again"):
+    with pytest.raises(
+        runs.RunFolderError,
+        match=r"run/generator.pt is corrupt or incomplete \(.*\); delete it and "
+        r"train the sggan translator into .*run again",
+    ):
         build_translator("sggan", SGGAN).generator(run_dir, CPU)
     (run_dir / "generator.pt").unlink()
     spoil(run_dir / "checkpoint.pt")
-    with pytest.raises(runs.RunFolderError, match=r"run/checkpoint.pt is corrupt or incomplete \(.*\); delete it to "
-                                                  r"train from the start"):
+    with pytest.raises(
+        runs.RunFolderError,
+        match=r"run/checkpoint.pt is corrupt or incomplete \(.*\); delete it to "
+        r"train from the start",
+    ):
         build_translator("sggan", SGGAN).train(*frames, run_dir, CPU, seed=0)
 
 

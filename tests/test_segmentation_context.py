@@ -10,8 +10,18 @@ from segmentation.context import DILATION10, BilinearUpsample, ContextModule, re
 def test_layers_are_the_cityscapes_dilation10_context():
     context = ContextModule(num_classes=19)
     convs = [(name, m) for name, m in context.layers.named_children() if isinstance(m, nn.Conv2d)]
-    assert [name for name, _ in convs] == ["ctx_conv1_1", "ctx_conv1_2", "ctx_conv2_1", "ctx_conv3_1", "ctx_conv4_1",
-                                           "ctx_conv5_1", "ctx_conv6_1", "ctx_conv7_1", "ctx_fc1", "ctx_final"]
+    assert [name for name, _ in convs] == [
+        "ctx_conv1_1",
+        "ctx_conv1_2",
+        "ctx_conv2_1",
+        "ctx_conv3_1",
+        "ctx_conv4_1",
+        "ctx_conv5_1",
+        "ctx_conv6_1",
+        "ctx_conv7_1",
+        "ctx_fc1",
+        "ctx_final",
+    ]
     assert [m.dilation[0] for _, m in convs] == [1, 1, 2, 4, 8, 16, 32, 64, 1, 1]
     assert [m.kernel_size for _, m in convs] == [(3, 3)] * 9 + [(1, 1)]
     assert all(m.padding[0] == m.dilation[0] * (m.kernel_size[0] // 2) for _, m in convs)  # same size
@@ -90,5 +100,5 @@ def test_a_padded_batch_gives_each_frame_its_own_result():
         batched = context(scores, valid)
         for i, frame in enumerate(frames):
             alone = context(frame[None])
-            assert torch.allclose(batched[i, :, :frame.shape[1], :frame.shape[2]], alone[0], atol=1e-6)
+            assert torch.allclose(batched[i, :, : frame.shape[1], : frame.shape[2]], alone[0], atol=1e-6)
         assert (batched * (1 - valid)).abs().max() == 0

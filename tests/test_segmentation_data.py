@@ -22,9 +22,11 @@ def write_frame(folder, name, label_hw, image_hw, seed):
 
 @pytest.fixture
 def frames(tmp_path):
-    return [write_frame(tmp_path, "big", (40, 64), (40, 64), 0),
-            write_frame(tmp_path, "resized", (24, 40), (20, 36), 1),  # image smaller than its label
-            write_frame(tmp_path, "small", (12, 20), (12, 20), 2)]    # smaller than the crop
+    return [
+        write_frame(tmp_path, "big", (40, 64), (40, 64), 0),
+        write_frame(tmp_path, "resized", (24, 40), (20, 36), 1),  # image smaller than its label
+        write_frame(tmp_path, "small", (12, 20), (12, 20), 2),
+    ]  # smaller than the crop
 
 
 def test_crops_have_the_margin_and_train_ids(frames):
@@ -65,13 +67,13 @@ def test_image_window_is_aligned_with_the_labels(seed):
     rows, cols = np.mgrid[:height, :width]
     image = np.stack([rows, cols, label_ids], axis=2).astype(np.uint8)
     image_crop, label_crop = crop_sample(image, to_train_ids(label_ids), crop, np.random.default_rng(seed))
-    inner = image_crop[MARGIN:MARGIN + crop, MARGIN:MARGIN + crop]
+    inner = image_crop[MARGIN : MARGIN + crop, MARGIN : MARGIN + crop]
     assert (to_train_ids(inner[:, :, 2]) == label_crop).all()
     # the margin is the reflect-padded frame (one reflection suffices for a 200+ pixel frame)
     top, left = int(inner[:, :, 0].min()), int(inner[:, :, 1].min())
     side = crop + 2 * MARGIN
-    expect_rows = np.pad(np.arange(height), MARGIN, mode="reflect")[top:top + side]
-    expect_cols = np.pad(np.arange(width), MARGIN, mode="reflect")[left:left + side]
+    expect_rows = np.pad(np.arange(height), MARGIN, mode="reflect")[top : top + side]
+    expect_cols = np.pad(np.arange(width), MARGIN, mode="reflect")[left : left + side]
     if inner[0, 0, 1] != left:  # flipped
         expect_cols = expect_cols[::-1]
     assert (image_crop[:, :, 0] == expect_rows[:, None]).all()

@@ -1,4 +1,5 @@
 """Data-parallel training on the CPU: two processes joined by gloo, as torchrun would start them."""
+
 import os
 import socket
 import time
@@ -24,8 +25,9 @@ def worker(rank: int, runs: list[tuple[str, dict, int]], out: str) -> None:
     """One rank: the environment torchrun gives it, then each run in turn (its own rendezvous port)."""
     torch.set_num_threads(1)
     for name, config, port in runs:
-        os.environ.update(WORLD_SIZE=str(WORLD), RANK=str(rank), LOCAL_RANK=str(rank),
-                          MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        os.environ.update(
+            WORLD_SIZE=str(WORLD), RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
+        )
         model = fit(TrainConfig(**config), progress=False)
         torch.save(model.state_dict(), f"{out}/{name}_rank{rank}.pt")
 
@@ -43,15 +45,50 @@ def run_ranks(runs, out):
 def test_two_processes_train_in_step_and_match_one_process(tmp_path):
     frames = write_segmentation_frames(tmp_path)
     common = {"width": 1 / 32, "seed": 5, "device": "cpu", "init": "scratch", "checkpoint_every": 2, "log_every": 1}
-    fit(TrainConfig(out=str(tmp_path / "frontend0"), frames=str(frames), arch="frontend", iterations=1, batch_size=2,
-                    crop=(8, 8), **common), progress=False)
-    dump.dump(tmp_path / "frontend0" / "model.pt", dump.read_frame_list(frames), tmp_path / "scores",
-              torch.device("cpu"), progress=False)
-    frontend = {"frames": str(frames), "arch": "frontend", "iterations": 3, "batch_size": 4, "crop": (8, 8), "lr": 1e-3, **common}
-    context = {"scores": str(tmp_path / "scores"), "arch": "dilation10", "iterations": 3, "batch_size": 2,
-               "init_from": str(tmp_path / "frontend0" / "model.pt"), "lr": 1e-2, **common}
-    run_ranks([("frontend", {**frontend, "out": str(tmp_path / "ddp_frontend")}, free_port()),
-               ("context", {**context, "out": str(tmp_path / "ddp_context")}, free_port())], tmp_path)
+    fit(
+        TrainConfig(
+            out=str(tmp_path / "frontend0"),
+            frames=str(frames),
+            arch="frontend",
+            iterations=1,
+            batch_size=2,
+            crop=(8, 8),
+            **common,
+        ),
+        progress=False,
+    )
+    dump.dump(
+        tmp_path / "frontend0" / "model.pt",
+        dump.read_frame_list(frames),
+        tmp_path / "scores",
+        torch.device("cpu"),
+        progress=False,
+    )
+    frontend = {
+        "frames": str(frames),
+        "arch": "frontend",
+        "iterations": 3,
+        "batch_size": 4,
+        "crop": (8, 8),
+        "lr": 1e-3,
+        **common,
+    }
+    context = {
+        "scores": str(tmp_path / "scores"),
+        "arch": "dilation10",
+        "iterations": 3,
+        "batch_size": 2,
+        "init_from": str(tmp_path / "frontend0" / "model.pt"),
+        "lr": 1e-2,
+        **common,
+    }
+    run_ranks(
+        [
+            ("frontend", {**frontend, "out": str(tmp_path / "ddp_frontend")}, free_port()),
+            ("context", {**context, "out": str(tmp_path / "ddp_context")}, free_port()),
+        ],
+        tmp_path,
+    )
 
     for name in ("frontend", "context"):
         ranks = [torch.load(tmp_path / f"{name}_rank{r}.pt") for r in range(WORLD)]

@@ -7,7 +7,7 @@ from segmentation.model import DilatedNet, predict_logits
 
 
 def test_output_size_arithmetic_of_the_paper_sizes():
-    assert output_size(628) == 32    # the paper's training crop
+    assert output_size(628) == 32  # the paper's training crop
     assert output_size(1396) == 128  # 1024 rows + 2 x 186
     assert input_size_for(32) == 628 and MARGIN == 186
     with pytest.raises(ValueError, match="too small"):

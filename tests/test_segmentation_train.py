@@ -32,10 +32,17 @@ def stages(frame_list, tmp_path):
     """A trained front-end, its dumped scores, and the argument lists of the later stages."""
     train_main(args(frame_list, tmp_path / "frontend", iterations=2))
     frontend = tmp_path / "frontend" / "model.pt"
-    dump.main(["--model", str(frontend), "--frames", str(frame_list), "--out", str(tmp_path / "scores"),
-               "--device", "cpu"])
-    context = {"--frames": None, "--scores": tmp_path / "scores", "--arch": "dilation10", "--init-from": frontend,
-               "--batch-size": 3, "--lr": 1e-2}
+    dump.main(
+        ["--model", str(frontend), "--frames", str(frame_list), "--out", str(tmp_path / "scores"), "--device", "cpu"]
+    )
+    context = {
+        "--frames": None,
+        "--scores": tmp_path / "scores",
+        "--arch": "dilation10",
+        "--init-from": frontend,
+        "--batch-size": 3,
+        "--lr": 1e-2,
+    }
     joint = {"--arch": "dilation10", "--init-from": frontend, "--lr": 1e-4}
     return {"frontend": {}, "context": context, "joint": joint}
 
@@ -76,15 +83,19 @@ def test_dump_holds_whole_frame_scores_and_stride_8_labels(stages, frame_list, t
         train_ids = to_train_ids(read_label(tmp_path / f"{k}_label.png"))
         assert saved["labels"][1, 2] == train_ids[12, 20]  # the pixel at block (1, 2)'s centre
     # a rerun has nothing to do
-    computed = dump.dump(stages["context"]["--init-from"], predict.read_frame_list(frame_list), tmp_path / "scores",
-                         torch.device("cpu"), progress=False)
+    computed = dump.dump(
+        stages["context"]["--init-from"],
+        predict.read_frame_list(frame_list),
+        tmp_path / "scores",
+        torch.device("cpu"),
+        progress=False,
+    )
     assert computed == 0
 
 
 def test_the_stage_follows_from_the_arguments(frame_list, tmp_path):
     with pytest.raises(SystemExit):  # --scores without the front-end that made them
-        train_main(args(frame_list, tmp_path / "x", **{"--frames": None, "--scores": tmp_path,
-                                                       "--arch": "dilation10"}))
+        train_main(args(frame_list, tmp_path / "x", **{"--frames": None, "--scores": tmp_path, "--arch": "dilation10"}))
     with pytest.raises(SystemExit):  # class balance without the statistics
         train_main(args(frame_list, tmp_path / "x", **{"--class-balanced": True}))
     config, _ = train_module.parse_args(args(frame_list, tmp_path / "x", **{"--arch": "dilation10"}))
@@ -100,8 +111,9 @@ def test_class_balanced_training_runs_from_the_statistics(frame_list, tmp_path):
     by_hand = [np.bincount(to_train_ids(read_label(f.label)).ravel(), minlength=256)[:19].tolist() for f in frames]
     assert stats["per_frame"] == by_hand  # in frame-list order
     assert class_stats.compute(frames, workers=3) == stats  # threads keep the order
-    train_main(args(frame_list, tmp_path / "run", iterations=2,
-                    **{"--class-balanced": True, "--class-stats": stats_path}))
+    train_main(
+        args(frame_list, tmp_path / "run", iterations=2, **{"--class-balanced": True, "--class-stats": stats_path})
+    )
     assert (tmp_path / "run" / "model.pt").exists()
 
 
@@ -117,8 +129,16 @@ def test_resume_refuses_other_settings(frame_list, tmp_path):
 def test_predict_writes_label_id_pngs_of_the_frame_size(arch, frame_list, tmp_path, capsys):
     train_main(args(frame_list, tmp_path / "run", iterations=1, **{"--optimizer": "adam", "--arch": arch}))
     out = tmp_path / "pred"
-    cli = ["--model", str(tmp_path / "run" / "model.pt"), "--frames", str(frame_list), "--out", str(out),
-           "--device", "cpu"]
+    cli = [
+        "--model",
+        str(tmp_path / "run" / "model.pt"),
+        "--frames",
+        str(frame_list),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
     predict.main(cli)
     valid_ids = set(TRAIN_TO_LABEL[:19].tolist())
     for k in range(3):

@@ -47,21 +47,50 @@ def frames(tmp_path):
 
 def test_scores_the_oracle_on_adapted_heldout_frames_against_source_labels(oracle, frames, tmp_path):
     out = tmp_path / "semantic.json"
-    assert semantic.main(["--model", str(oracle), "--heldout", str(frames / "heldout.tsv"),
-                          "--adapted", str(frames / "adapted.tsv"), "--out", str(out), "--device", "cpu",
-                          "--no-progress"]) == 0
+    assert (
+        semantic.main(
+            [
+                "--model",
+                str(oracle),
+                "--heldout",
+                str(frames / "heldout.tsv"),
+                "--adapted",
+                str(frames / "adapted.tsv"),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
 
     # independently: the label-id PNGs segmentation.predict writes for the adapted held-out
     # frames, read back and scored against the source labels
-    held = [Frame(f"{i:05d}", str(frames / f"adapted/{i:05d}.png"), str(frames / f"labels/{i:05d}.png"))
-            for i in range(3)]
+    held = [
+        Frame(f"{i:05d}", str(frames / f"adapted/{i:05d}.png"), str(frames / f"labels/{i:05d}.png")) for i in range(3)
+    ]
     write_frame_list(tmp_path / "held_adapted.tsv", held)
-    predict.main(["--model", str(oracle), "--frames", str(tmp_path / "held_adapted.tsv"),
-                  "--out", str(tmp_path / "pred"), "--device", "cpu"])
-    conf = sum(confusion_matrix(to_train_ids(read_label(f.label)),
-                                to_train_ids(read_label(tmp_path / f"pred/{f.id}_labelIds.png")))
-               for f in held)
+    predict.main(
+        [
+            "--model",
+            str(oracle),
+            "--frames",
+            str(tmp_path / "held_adapted.tsv"),
+            "--out",
+            str(tmp_path / "pred"),
+            "--device",
+            "cpu",
+        ]
+    )
+    conf = sum(
+        confusion_matrix(
+            to_train_ids(read_label(f.label)), to_train_ids(read_label(tmp_path / f"pred/{f.id}_labelIds.png"))
+        )
+        for f in held
+    )
     expected = scores(conf)
     assert result["num_images"] == 3
     assert result["num_pixels"] == int(conf.sum()) > 0
@@ -73,7 +102,18 @@ def test_scores_the_oracle_on_adapted_heldout_frames_against_source_labels(oracl
 def test_a_heldout_frame_missing_from_the_adapted_list_is_named(oracle, frames, tmp_path):
     write_frame_list(tmp_path / "partial.tsv", [Frame("00000", "a.png", "b.png")])
     with pytest.raises(DataError, match=r"partial\.tsv lacks 2 held-out frames \(first: 00001\)"):
-        semantic.main(["--model", str(oracle), "--heldout", str(frames / "heldout.tsv"),
-                       "--adapted", str(tmp_path / "partial.tsv"), "--out", str(tmp_path / "x.json"),
-                       "--device", "cpu"])
+        semantic.main(
+            [
+                "--model",
+                str(oracle),
+                "--heldout",
+                str(frames / "heldout.tsv"),
+                "--adapted",
+                str(tmp_path / "partial.tsv"),
+                "--out",
+                str(tmp_path / "x.json"),
+                "--device",
+                "cpu",
+            ]
+        )
     assert not (tmp_path / "x.json").exists()

@@ -1,4 +1,5 @@
 """SG-GAN loss terms on hand-drawn inputs."""
+
 import math
 
 import numpy as np
@@ -69,7 +70,7 @@ def numpy_sobel_abs(image: np.ndarray) -> np.ndarray:
             response = np.zeros((height, width))
             for i in range(height):
                 for j in range(width):
-                    response[i, j] = (padded[c, i:i + 3, j:j + 3] * k).sum()
+                    response[i, j] = (padded[c, i : i + 3, j : j + 3] * k).sum()
             out.append(np.abs(response))
     return np.stack(out)
 
@@ -83,8 +84,13 @@ def test_soft_gradient_loss_equals_a_hand_computation():
     alpha, beta = 0.9, 0.1
     per_pixel = np.abs(numpy_sobel_abs(x[0]) - numpy_sobel_abs(y[0])).mean(axis=0)  # mean of 6 channels
     expected = ((alpha * boundary[0, 0] + beta) * per_pixel).mean()
-    got = soft_gradient_loss(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
-                             torch.tensor(boundary, dtype=torch.float32), alpha, beta)
+    got = soft_gradient_loss(
+        torch.tensor(x, dtype=torch.float32),
+        torch.tensor(y, dtype=torch.float32),
+        torch.tensor(boundary, dtype=torch.float32),
+        alpha,
+        beta,
+    )
     assert got.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -124,6 +130,7 @@ def test_lsgan_and_cycle_terms():
 
 # Mutants that survived the tests above (benchmarks/mutation.py, docs/mutation.md)
 
+
 def test_soft_gradient_loss_by_hand_on_a_batch_with_a_boundary_of_rows_and_columns():
     # a boundary that varies along rows and columns and two frames: the mean over the six Sobel
     # channels cannot be swapped for a mean over rows, nor the batch broadcast against itself
@@ -132,9 +139,14 @@ def test_soft_gradient_loss_by_hand_on_a_batch_with_a_boundary_of_rows_and_colum
     y = rng.uniform(-1, 1, (2, 3, 5, 4))
     boundary = (rng.random((2, 1, 5, 4)) > 0.5).astype(float)
     alpha, beta = 0.9, 0.1
-    expected = np.mean([((alpha * boundary[n, 0] + beta)
-                         * np.abs(numpy_sobel_abs(x[n]) - numpy_sobel_abs(y[n])).mean(axis=0)).mean()
-                        for n in range(2)])
+    expected = np.mean(
+        [
+            (
+                (alpha * boundary[n, 0] + beta) * np.abs(numpy_sobel_abs(x[n]) - numpy_sobel_abs(y[n])).mean(axis=0)
+            ).mean()
+            for n in range(2)
+        ]
+    )
     as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
     got = soft_gradient_loss(as_tensor(x), as_tensor(y), as_tensor(boundary), alpha, beta)
     assert got.item() == pytest.approx(expected, rel=1e-5)
@@ -166,7 +178,6 @@ def test_self_regularisation_by_hand():
     synthetic[0, 0, 0, 1] = 0.3  # channel means 0.2 and 0.1
     assert channel_mean(refined)[0, 0, 0].tolist() == pytest.approx([0.6, 0.0])
     assert self_regularization_loss(refined, synthetic).item() == pytest.approx((0.4 + 0.1) / 2)
-    assert self_regularization_loss(refined, synthetic, "identity").item() == pytest.approx(
-        (0.1 + 0.4 + 0.7 + 0.3) / 6)
+    assert self_regularization_loss(refined, synthetic, "identity").item() == pytest.approx((0.1 + 0.4 + 0.7 + 0.3) / 6)
     with pytest.raises(ValueError, match="unknown self-regularisation feature"):
         self_regularization_loss(refined, synthetic, "vgg")

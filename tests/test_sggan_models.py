@@ -1,4 +1,5 @@
 """U-Net generator and (semantic-aware) PatchGAN discriminator."""
+
 import pytest
 import torch
 

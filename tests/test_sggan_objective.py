@@ -2,6 +2,7 @@
 shares no code with sggan.losses: every term and weight of the generator and discriminator
 losses, and spies on which group mask reaches each discriminator and which frame's boundary map
 each gradient term uses."""
+
 import numpy as np
 import pytest
 import torch
@@ -11,8 +12,8 @@ import sggan.translators.sggan as sggan_module
 from sggan.training import CycleNetworks, UnpairedBatch
 from sggan.translators.sggan import Config, discriminator_objective, generator_objective, networks
 
-LAMBDA_CYCLE, LAMBDA_GRAD = 10.0, 5.0   # the paper's lambda_c and lambda_g
-ALPHA, BETA = 0.9, 0.1                  # the paper's late (alpha, beta)
+LAMBDA_CYCLE, LAMBDA_GRAD = 10.0, 5.0  # the paper's lambda_c and lambda_g
+ALPHA, BETA = 0.9, 0.1  # the paper's late (alpha, beta)
 GROUPS = 8
 TINY = {"generator_depth": 3, "ngf": 4, "ndf": 4, "load_size": [16, 32], "crop_size": [16, 32], "pool_size": 2}
 
@@ -52,7 +53,7 @@ def numpy_abs_sobel(image: np.ndarray) -> np.ndarray:
     out = []
     for channel in np.pad(image, ((0, 0), (1, 1), (1, 1))):
         for k in (kx, kx.T):
-            response = sum(k[a, b] * channel[a:a + height, b:b + width] for a in range(3) for b in range(3))
+            response = sum(k[a, b] * channel[a : a + height, b : b + width] for a in range(3) for b in range(3))
             out.append(np.abs(response))
     return np.stack(out)
 
@@ -72,14 +73,21 @@ def batch() -> UnpairedBatch:
     """A virtual and a real frame whose boundary maps (from labels) and group masks all differ."""
     torch.manual_seed(0)
     v_labels = torch.full((1, 16, 32), 7)
-    v_labels[:, :, 12:] = 26                 # v: one vertical edge
+    v_labels[:, :, 12:] = 26  # v: one vertical edge
     r_labels = torch.full((1, 16, 32), 23)
     r_labels[:, 5:, :] = 7
-    r_labels[:, 11:, 3:9] = 24               # r: horizontal edges and a box
-    v_boundary, r_boundary = (torch.from_numpy(numpy_boundaries(labels[0].numpy()))[None, None].float()
-                              for labels in (v_labels, r_labels))
-    return UnpairedBatch(torch.rand(1, 3, 16, 32) * 2 - 1, v_boundary, one_hot([[0, 1, 2, 3], [4, 5, 6, 7]]),
-                         torch.rand(1, 3, 16, 32) * 2 - 1, r_boundary, one_hot([[7, 7, 1, 1], [0, 3, 3, 5]]))
+    r_labels[:, 11:, 3:9] = 24  # r: horizontal edges and a box
+    v_boundary, r_boundary = (
+        torch.from_numpy(numpy_boundaries(labels[0].numpy()))[None, None].float() for labels in (v_labels, r_labels)
+    )
+    return UnpairedBatch(
+        torch.rand(1, 3, 16, 32) * 2 - 1,
+        v_boundary,
+        one_hot([[0, 1, 2, 3], [4, 5, 6, 7]]),
+        torch.rand(1, 3, 16, 32) * 2 - 1,
+        r_boundary,
+        one_hot([[7, 7, 1, 1], [0, 3, 3, 5]]),
+    )
 
 
 @pytest.fixture
@@ -118,8 +126,12 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
         }
     for key, value in expected.items():
         assert losses[key].item() == pytest.approx(value, rel=1e-5), key
-    total = (expected["g_adv_r"] + expected["g_adv_v"] + LAMBDA_CYCLE * (expected["cycle_v"] + expected["cycle_r"])
-             + LAMBDA_GRAD * (expected["grad_v"] + expected["grad_r"]))
+    total = (
+        expected["g_adv_r"]
+        + expected["g_adv_v"]
+        + LAMBDA_CYCLE * (expected["cycle_v"] + expected["cycle_r"])
+        + LAMBDA_GRAD * (expected["grad_v"] + expected["grad_r"])
+    )
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
     assert torch.equal(images["fake_r"], fake_r) and torch.equal(images["fake_v"], fake_v)
 
@@ -134,8 +146,9 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
 
     # the ablation drops the gradient term from the total and keeps it in the log
     ablation, _ = generator_objective(nets, batch, ALPHA, BETA, tiny_config(use_gradient_loss=False))
-    assert ablation["g_total"].item() == pytest.approx(total - LAMBDA_GRAD * (expected["grad_v"] + expected["grad_r"]),
-                                                       rel=1e-5)
+    assert ablation["g_total"].item() == pytest.approx(
+        total - LAMBDA_GRAD * (expected["grad_v"] + expected["grad_r"]), rel=1e-5
+    )
     assert ablation["grad_v"].item() == pytest.approx(expected["grad_v"], rel=1e-5)
 
 

@@ -1,4 +1,5 @@
 """SG-GAN training on a few tiny frames: outputs, resume = uninterrupted, data pipeline."""
+
 import numpy as np
 import pytest
 import torch
@@ -49,8 +50,6 @@ def test_training_writes_checkpoint_generator_samples_and_loss_log(frames, tmp_p
     assert (run / "generator.pt").stat().st_mtime_ns == before
 
 
-
-
 def test_resume_refuses_a_changed_architecture(frames, tmp_path):
     source, target = frames
     run = tmp_path / "run"
@@ -63,8 +62,13 @@ def test_resume_refuses_a_changed_architecture(frames, tmp_path):
 
 def test_ablation_configs_build_standard_discriminator_and_drop_the_gradient_term(frames, tmp_path):
     source, target = frames
-    params = {**TINY, "epochs": 1, "max_iterations_per_epoch": 1, "semantic_discriminator": False,
-              "use_gradient_loss": False}
+    params = {
+        **TINY,
+        "epochs": 1,
+        "max_iterations_per_epoch": 1,
+        "semantic_discriminator": False,
+        "use_gradient_loss": False,
+    }
     build_translator("sggan", params).train(source, target, tmp_path / "ablation", torch.device("cpu"), seed=0)
     checkpoint = load_checkpoint(tmp_path / "ablation" / "checkpoint.pt")
     assert checkpoint["state"]["nets"]["d_r.net.11.weight"].shape[0] == 1
@@ -113,19 +117,36 @@ def test_boundary_maps_are_cropped_and_flipped_with_the_frame(frames, flip):
         assert band.shape == (1, 16, 32) and r_band.shape == (1, 16, 32)
         # B of the whole frame at the load size, in the crop window whose image this is
         full = torch.from_numpy(boundary_band(read_label(source[index].label), (20, 36))).float()
-        loaded = torch.from_numpy(resize_frame(read_image(source[index].image), read_label(source[index].label),
-                                               (20, 36))[0]).permute(2, 0, 1).float().div(127.5).sub(1.0)
-        windows = [(top, left, mirrored) for top in range(5) for left in range(5) for mirrored in (False, True)
-                   if torch.equal(image, loaded[:, top:top + 16, left:left + 32].flip(-1) if mirrored
-                                  else loaded[:, top:top + 16, left:left + 32])]
+        loaded = (
+            torch.from_numpy(
+                resize_frame(read_image(source[index].image), read_label(source[index].label), (20, 36))[0]
+            )
+            .permute(2, 0, 1)
+            .float()
+            .div(127.5)
+            .sub(1.0)
+        )
+        windows = [
+            (top, left, mirrored)
+            for top in range(5)
+            for left in range(5)
+            for mirrored in (False, True)
+            if torch.equal(
+                image,
+                loaded[:, top : top + 16, left : left + 32].flip(-1)
+                if mirrored
+                else loaded[:, top : top + 16, left : left + 32],
+            )
+        ]
         assert windows
         top, left, mirrored = windows[0]
-        window = full[top:top + 16, left:left + 32]
+        window = full[top : top + 16, left : left + 32]
         assert torch.equal(band[0], window.flip(-1) if mirrored else window)
         # label_ids: central differences of the same crop's label ids (nearest resize), reflect-padded
         assert torch.equal(ids[index][0], image)
-        label = torch.from_numpy(resize_frame(read_image(source[index].image), read_label(source[index].label),
-                                              (20, 36))[1].astype(np.int64))[top:top + 16, left:left + 32]
+        label = torch.from_numpy(
+            resize_frame(read_image(source[index].image), read_label(source[index].label), (20, 36))[1].astype(np.int64)
+        )[top : top + 16, left : left + 32]
         assert torch.equal(ids[index][1], boundary_mask((label.flip(-1) if mirrored else label)[None])[0])
 
 

@@ -24,13 +24,16 @@ def wilson_by_quadratic(k, n, z=Z):
     return (-b - root) / (2 * a), (-b + root) / (2 * a)
 
 
-@pytest.mark.parametrize("k, n, expected", [
-    (0, 10, (0.0, 0.2775)),       # statsmodels proportion_confint(0, 10, method="wilson")
-    (5, 10, (0.2366, 0.7634)),
-    (10, 10, (0.7225, 1.0)),
-    (1, 1, (0.2065, 1.0)),
-    (81, 263, (0.2553, 0.3662)),
-])
+@pytest.mark.parametrize(
+    "k, n, expected",
+    [
+        (0, 10, (0.0, 0.2775)),  # statsmodels proportion_confint(0, 10, method="wilson")
+        (5, 10, (0.2366, 0.7634)),
+        (10, 10, (0.7225, 1.0)),
+        (1, 1, (0.2065, 1.0)),
+        (81, 263, (0.2553, 0.3662)),
+    ],
+)
 def test_wilson_known_values(k, n, expected):
     low, high = wilson_interval(k, n)
     assert low == pytest.approx(expected[0], abs=5e-5) and high == pytest.approx(expected[1], abs=5e-5)
@@ -53,10 +56,17 @@ def test_wilson_edges():
 def kit(tmp_path):
     kit = tmp_path / "kit"
     kit.mkdir()
-    (kit / "study.json").write_text(json.dumps({"pairs": [
-        {"a": "sggan-2k", "b": "cyclegan-2k", "paper_percent": 79.2},
-        {"a": "sggan-25k", "b": "sggan-2k", "paper_percent": 53.8},
-        {"a": "mine", "b": "cyclegan-2k", "paper_percent": None}]}))
+    (kit / "study.json").write_text(
+        json.dumps(
+            {
+                "pairs": [
+                    {"a": "sggan-2k", "b": "cyclegan-2k", "paper_percent": 79.2},
+                    {"a": "sggan-25k", "b": "sggan-2k", "paper_percent": 53.8},
+                    {"a": "mine", "b": "cyclegan-2k", "paper_percent": None},
+                ]
+            }
+        )
+    )
     return kit
 
 
@@ -74,7 +84,8 @@ def test_empty_database_gives_empty_cells(tmp_path, kit):
         "method_a,method_b,prefer_a_percent,ci95_low,ci95_high,answers,raters,paper_percent\n"
         "sggan-2k,cyclegan-2k,,,,0,0,79.2\n"
         "sggan-25k,sggan-2k,,,,0,0,53.8\n"
-        "mine,cyclegan-2k,,,,0,0,\n")
+        "mine,cyclegan-2k,,,,0,0,\n"
+    )
     md = out_md.read_text()
     assert "| sggan-2k | cyclegan-2k | – | – | – | 0 | 0 | 79.2 |" in md
     assert "| mine | cyclegan-2k | – | – | – | 0 | 0 | – |" in md
@@ -88,16 +99,25 @@ def test_tallies_with_reversed_and_unrelated_answers(tmp_path, kit):
         store.record(conn, make_answer(_pair("sggan-2k", "cyclegan-2k", "f0", "sggan-2k"), "r1", "left", "lab"))
         store.record(conn, make_answer(_pair("sggan-2k", "cyclegan-2k", "f0", "cyclegan-2k"), "r2", "right", "crowd"))
         store.record(conn, make_answer(_pair("sggan-2k", "cyclegan-2k", "f1", "sggan-2k"), "r1", "right", "lab"))
-        store.record(conn, make_answer(_pair("sggan-2k", "cyclegan-2k", "f1", "sggan-2k"), "r1", "left", "lab"))  # repeat
+        store.record(
+            conn, make_answer(_pair("sggan-2k", "cyclegan-2k", "f1", "sggan-2k"), "r1", "left", "lab")
+        )  # repeat
         # asked the other way round: counts for the pair, with the preference flipped
         store.record(conn, make_answer(_pair("cyclegan-2k", "sggan-2k", "f2", "sggan-2k"), "r3", "left", "lab"))
         # another pair that shares a method: not counted
         store.record(conn, make_answer(_pair("sggan-25k", "cyclegan-2k", "f0", "sggan-25k"), "r1", "left", "lab"))
     rows = table_rows(kit, db)
     low, high = wilson_interval(3, 4)
-    assert rows[0] == {"method_a": "sggan-2k", "method_b": "cyclegan-2k", "prefer_a_percent": "75.0",
-                       "ci95_low": f"{100 * low:.1f}", "ci95_high": f"{100 * high:.1f}",
-                       "answers": "4", "raters": "3", "paper_percent": "79.2"}
+    assert rows[0] == {
+        "method_a": "sggan-2k",
+        "method_b": "cyclegan-2k",
+        "prefer_a_percent": "75.0",
+        "ci95_low": f"{100 * low:.1f}",
+        "ci95_high": f"{100 * high:.1f}",
+        "answers": "4",
+        "raters": "3",
+        "paper_percent": "79.2",
+    }
     assert (rows[0]["ci95_low"], rows[0]["ci95_high"]) == ("30.1", "95.4")
     assert rows[1]["answers"] == "0" and rows[1]["prefer_a_percent"] == ""
     assert list(rows[2]) == list(COLUMNS)

@@ -45,8 +45,21 @@ def make_record(tmp_path, seeds):
     config = tmp_path / "config.yaml"
     config.write_text(f"seeds: {seeds}\n")
     path = tmp_path / "prov.json"
-    assert prov.main(["--config-json", json.dumps({"seeds": seeds}), "--seed", *map(str, seeds),
-                      "--config-file", str(config), "--out", str(path)]) == 0
+    assert (
+        prov.main(
+            [
+                "--config-json",
+                json.dumps({"seeds": seeds}),
+                "--seed",
+                *map(str, seeds),
+                "--config-file",
+                str(config),
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     return path
 
 
@@ -60,15 +73,28 @@ def runs(tmp_path):
     """Two seeds of three methods: sggan-25k clearly better than source-only, my-translator in between."""
     rng = np.random.default_rng(0)
     accuracy = {"sggan-25k": 0.8, "my-translator": 0.5, "source-only": 0.3}
-    return {(m, seed): write_run(tmp_path / "scores" / m / f"seed{seed}.json", confusions(rng, a))
-            for m, a in accuracy.items() for seed in (0, 1)}
+    return {
+        (m, seed): write_run(tmp_path / "scores" / m / f"seed{seed}.json", confusions(rng, a))
+        for m, a in accuracy.items()
+        for seed in (0, 1)
+    }
 
 
 def outputs(tmp_path):
     names = ("table2.csv", "table2.md", "per_class.csv", "comparisons.csv", "chart.png")
     paths = [tmp_path / "out" / n for n in names]
-    return paths, ["--out-csv", str(paths[0]), "--out-md", str(paths[1]), "--out-per-class-csv", str(paths[2]),
-                   "--out-comparisons-csv", str(paths[3]), "--out-chart", str(paths[4])]
+    return paths, [
+        "--out-csv",
+        str(paths[0]),
+        "--out-md",
+        str(paths[1]),
+        "--out-per-class-csv",
+        str(paths[2]),
+        "--out-comparisons-csv",
+        str(paths[3]),
+        "--out-chart",
+        str(paths[4]),
+    ]
 
 
 def read_csv(path):
@@ -85,8 +111,9 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
     assert main(argv) == 0
     rows = read_csv(paths[0])
     assert tuple(rows[0]) == COLUMNS
-    assert [(r["method"], r["seed"]) for r in rows[:6]] == [("sggan-25k", s) for s in
-                                                            ("0", "1", "mean", "sd", "ci95_low", "ci95_high")]
+    assert [(r["method"], r["seed"]) for r in rows[:6]] == [
+        ("sggan-25k", s) for s in ("0", "1", "mean", "sd", "ci95_low", "ci95_high")
+    ]
     assert [r["method"] for r in rows] == ["sggan-25k"] * 6 + ["my-translator"] * 6 + ["source-only"] * 6
     for method in ("sggan-25k", "my-translator"):
         mine = {r["seed"]: r for r in rows if r["method"] == method}
@@ -95,12 +122,14 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
             values = [p[metric] for p in per_seed]
             assert [float(mine[s][metric]) for s in "01"] == pytest.approx(values, abs=0.005)
             assert float(mine["mean"][metric]) == pytest.approx(sum(values) / 2, abs=0.005)
-            assert float(mine["sd"][metric]) == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5, abs=0.005)
-        stacked = np.stack([np.load(str(runs[(method, s)]).replace(".json", ".frames.npz"))["confusion"]
-                            for s in (0, 1)])
+            assert float(mine["sd"][metric]) == pytest.approx(abs(values[0] - values[1]) / 2**0.5, abs=0.005)
+        stacked = np.stack(
+            [np.load(str(runs[(method, s)]).replace(".json", ".frames.npz"))["confusion"] for s in (0, 1)]
+        )
         low, high = confidence_intervals(stacked, BootstrapConfig(draws=DRAWS))["class_iou"]
-        assert (float(mine["ci95_low"]["class_iou"]), float(mine["ci95_high"]["class_iou"])) == \
-            pytest.approx((float(low), float(high)), abs=0.0051)
+        assert (float(mine["ci95_low"]["class_iou"]), float(mine["ci95_high"]["class_iou"])) == pytest.approx(
+            (float(low), float(high)), abs=0.0051
+        )
         assert low < float(mine["mean"]["class_iou"]) < high
     paper = {(r["method"], r["seed"]): r["paper_class_iou"] for r in rows}
     assert paper[("sggan-25k", "mean")] == "37.43" and paper[("sggan-25k", "0")] == ""
@@ -112,8 +141,12 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
     per_class = read_csv(paths[2])
     assert [r["method"] for r in per_class] == ["sggan-25k", "my-translator", "source-only"]
     assert list(per_class[0])[1:] == TRAIN_CLASSES
-    first_class = [score_record(np.load(str(runs[("source-only", s)]).replace(".json", ".frames.npz"))
-                                ["confusion"].sum(axis=0))["per_class_iou"][TRAIN_CLASSES[0]] for s in (0, 1)]
+    first_class = [
+        score_record(np.load(str(runs[("source-only", s)]).replace(".json", ".frames.npz"))["confusion"].sum(axis=0))[
+            "per_class_iou"
+        ][TRAIN_CLASSES[0]]
+        for s in (0, 1)
+    ]
     assert float(per_class[2][TRAIN_CLASSES[0]]) == pytest.approx(sum(first_class) / 2, abs=0.005)
     assert read_csv(paths[3]) == []  # no --compare
     chart = cv2.imread(str(paths[4]))
@@ -122,23 +155,45 @@ def test_one_row_per_method_and_seed_then_mean_sd_and_interval(tmp_path, runs, r
 
 def test_comparisons_say_which_differences_are_clear(tmp_path, runs, record):
     paths, out = outputs(tmp_path)
-    twin = {s: write_run(tmp_path / f"twin{s}.json", np.load(str(runs[("my-translator", s)]).replace(
-        ".json", ".frames.npz"))["confusion"]) for s in (0, 1)}
+    twin = {
+        s: write_run(
+            tmp_path / f"twin{s}.json",
+            np.load(str(runs[("my-translator", s)]).replace(".json", ".frames.npz"))["confusion"],
+        )
+        for s in (0, 1)
+    }
     argv = score_args(runs) + [a for s, p in twin.items() for a in ("--score", f"twin@{s}={p}")]
-    argv += ["--compare", "sggan-25k,source-only", "--compare", "twin,my-translator", "--compare",
-             "source-only,sggan-25k", "--claim", "translation helps", "--claim", "", "--claim", "backwards"]
+    argv += [
+        "--compare",
+        "sggan-25k,source-only",
+        "--compare",
+        "twin,my-translator",
+        "--compare",
+        "source-only,sggan-25k",
+        "--claim",
+        "translation helps",
+        "--claim",
+        "",
+        "--claim",
+        "backwards",
+    ]
     assert main(argv + out + ["--provenance", str(record), "--bootstrap-draws", str(DRAWS)]) == 0
     rows = read_csv(paths[3])
     assert [(r["a"], r["b"], r["claim"], r["excludes_zero"]) for r in rows] == [
-        ("sggan-25k", "source-only", "translation helps", "yes"), ("twin", "my-translator", "", "no"),
-        ("source-only", "sggan-25k", "backwards", "yes")]
+        ("sggan-25k", "source-only", "translation helps", "yes"),
+        ("twin", "my-translator", "", "no"),
+        ("source-only", "sggan-25k", "backwards", "yes"),
+    ]
     assert (rows[1]["class_iou_a_minus_b"], rows[1]["ci95_low"], rows[1]["ci95_high"]) == ("0.00", "0.00", "0.00")
     table = {(r["method"], r["seed"]): float(r["class_iou"]) for r in read_csv(paths[0])}
     assert float(rows[0]["class_iou_a_minus_b"]) == pytest.approx(
-        table[("sggan-25k", "mean")] - table[("source-only", "mean")], abs=0.011)
+        table[("sggan-25k", "mean")] - table[("source-only", "mean")], abs=0.011
+    )
     assert float(rows[2]["class_iou_a_minus_b"]) == pytest.approx(-float(rows[0]["class_iou_a_minus_b"]))
-    stacked = {m: np.stack([np.load(str(runs[(m, s)]).replace(".json", ".frames.npz"))["confusion"] for s in (0, 1)])
-               for m in ("sggan-25k", "source-only")}
+    stacked = {
+        m: np.stack([np.load(str(runs[(m, s)]).replace(".json", ".frames.npz"))["confusion"] for s in (0, 1)])
+        for m in ("sggan-25k", "source-only")
+    }
     diff = paired_difference(stacked["sggan-25k"], stacked["source-only"], config=BootstrapConfig(draws=DRAWS))
     assert (float(rows[0]["ci95_low"]), float(rows[0]["ci95_high"])) == pytest.approx((diff.low, diff.high), abs=0.005)
     md = paths[1].read_text()
@@ -151,15 +206,35 @@ def test_old_command_line_for_one_seed_takes_the_seed_from_the_provenance(tmp_pa
     record = make_record(tmp_path, [7])
     rng = np.random.default_rng(1)
     paths, out = outputs(tmp_path)
-    scores = [("sggan-25k", write_run(tmp_path / "a.json", confusions(rng, 0.7))),
-              ("source-only", write_run(tmp_path / "c.json", confusions(rng, 0.4)))]
+    scores = [
+        ("sggan-25k", write_run(tmp_path / "a.json", confusions(rng, 0.7))),
+        ("source-only", write_run(tmp_path / "c.json", confusions(rng, 0.4))),
+    ]
     argv = [a for m, p in scores for a in ("--score", f"{m}={p}")]
-    assert main(argv + ["--out-csv", str(paths[0]), "--out-md", str(paths[1]), "--provenance", str(record),
-                        "--bootstrap-draws", str(DRAWS)]) == 0
+    assert (
+        main(
+            argv
+            + [
+                "--out-csv",
+                str(paths[0]),
+                "--out-md",
+                str(paths[1]),
+                "--provenance",
+                str(record),
+                "--bootstrap-draws",
+                str(DRAWS),
+            ]
+        )
+        == 0
+    )
     rows = read_csv(paths[0])
-    assert [(r["method"], r["seed"]) for r in rows][:5] == [("sggan-25k", "7"), ("sggan-25k", "mean"),
-                                                            ("sggan-25k", "sd"), ("sggan-25k", "ci95_low"),
-                                                            ("sggan-25k", "ci95_high")]
+    assert [(r["method"], r["seed"]) for r in rows][:5] == [
+        ("sggan-25k", "7"),
+        ("sggan-25k", "mean"),
+        ("sggan-25k", "sd"),
+        ("sggan-25k", "ci95_low"),
+        ("sggan-25k", "ci95_high"),
+    ]
     assert rows[0]["class_iou"] == rows[1]["class_iou"] and rows[2]["class_iou"] == ""
     md = paths[1].read_text().splitlines()
     table = [line for line in md if line.startswith("| sggan-25k")]
@@ -185,12 +260,14 @@ def test_bad_inputs_are_reported(tmp_path, runs, record):
     fails(["--score", f"x={tmp_path / 'none.json'}"], "none.json does not exist")
     fails(["--score", f"x={path}"], "missing.json does not exist", tmp_path / "missing.json")
     fails(["--score", f"x@0={path}", "--score", f"x@0={runs[('sggan-25k', 1)]}"], "x seed 0 is given more than once")
-    fails(["--score", f"x@0={path}", "--score", f"x@1={path}", "--score", f"y@0={path}"],
-          "every method needs the same seeds: x has [0, 1], y has [0]", record)
+    fails(
+        ["--score", f"x@0={path}", "--score", f"x@1={path}", "--score", f"y@0={path}"],
+        "every method needs the same seeds: x has [0, 1], y has [0]",
+        record,
+    )
     fails(["--score", f"x@0={path}", "--compare", "x,y"], "comparison x,y names y, which has no score file")
     fails(["--score", f"x={path}"], "names no seed, and the run has seeds [0, 1]; write x@SEED=", record)
-    fails(["--score", f"x@0={path}", "--score", f"x@2={path}"], "seeds [0, 2], but the run's seeds are [0, 1]",
-          record)
+    fails(["--score", f"x@0={path}", "--score", f"x@2={path}"], "seeds [0, 2], but the run's seeds are [0, 1]", record)
     (tmp_path / "partial.json").write_text('{"pixel_acc": 1}')
     fails(["--score", f"x={tmp_path / 'partial.json'}"], "lacks class_acc, class_iou")
     (tmp_path / "old.json").write_text(path.read_text())  # a score file without its per-frame matrices
@@ -201,8 +278,12 @@ def test_bad_inputs_are_reported(tmp_path, runs, record):
     fails(["--score", f"x={stale}"], "does not add up to the confusion matrix of")
     other = write_run(tmp_path / "other.json", confusions(rng, 0.5), frames=[f + "x" for f in FRAMES])
     fails(["--score", f"x={path}", "--score", f"y={other}"], "scored on different validation frames")
-    for bad in (["--score", "no-equals-sign"], ["--score", "x@a=p"], ["--score", f"x={path}", "--compare", "x,x"],
-                ["--score", f"x={path}", "--compare", "x,y", "--claim", "a", "--claim", "b"]):
+    for bad in (
+        ["--score", "no-equals-sign"],
+        ["--score", "x@a=p"],
+        ["--score", f"x={path}", "--compare", "x,x"],
+        ["--score", f"x={path}", "--compare", "x,y", "--claim", "a", "--claim", "b"],
+    ):
         with pytest.raises(SystemExit):
             main(bad + out)
 
@@ -216,7 +297,8 @@ def test_provenance_record(tmp_path):
     assert record["config_sha256"] == prov.provenance({"a": "é", "b": [1, 2]}, [3], [])["config_sha256"]
     assert record["config_files"] == [
         {"path": str(config_file), "sha256": hashlib.sha256(b"a: 1\n").hexdigest()},
-        {"path": str(tmp_path / "gone.yaml"), "sha256": None}]
+        {"path": str(tmp_path / "gone.yaml"), "sha256": None},
+    ]
     assert record["seeds"] == [3, 4] and record["config"] == {"b": [1, 2], "a": "é"}
     assert "; seeds 3, 4; code" in provenance_note(record)
     before_seed_lists = {k: v for k, v in record.items() if k != "seeds"} | {"seed": 5}
@@ -226,8 +308,9 @@ def test_provenance_record(tmp_path):
 
 
 def test_code_version_is_git_describe_of_this_checkout():
-    described = subprocess.run(["git", "-C", str(version.REPO_ROOT), "describe", "--always", "--dirty"],
-                               capture_output=True, text=True).stdout.strip()
+    described = subprocess.run(
+        ["git", "-C", str(version.REPO_ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
     assert version.code_version() == described
 
 

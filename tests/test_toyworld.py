@@ -49,9 +49,12 @@ def test_generate_writes_the_real_layouts(tmp_path):
         "cityscapes/leftImg8bit/train/toyburg/toyburg_000000_000019_leftImg8bit.png",
         "cityscapes/leftImg8bit/train/toyburg/toyburg_000001_000019_leftImg8bit.png",
         "cityscapes/leftImg8bit/val/fakefurt/fakefurt_000000_000019_leftImg8bit.png",
-        "gta/images/00001.png", "gta/images/00002.png",
-        "gta/labels/00001.png", "gta/labels/00002.png",
-        "ideal/images/00001.png", "ideal/images/00002.png",
+        "gta/images/00001.png",
+        "gta/images/00002.png",
+        "gta/labels/00001.png",
+        "gta/labels/00002.png",
+        "ideal/images/00001.png",
+        "ideal/images/00002.png",
     ]
     with Image.open(tmp_path / "gta/labels/00001.png") as gta_label:
         assert gta_label.mode == "P" and gta_label.size == (120, 66)
@@ -67,8 +70,12 @@ def test_generate_writes_the_real_layouts(tmp_path):
 def test_frames_are_deterministic_per_seed_and_index(tmp_path):
     generate_toy_world(tmp_path / "a", seed=5, scale=16, gta_frames=2, cityscapes_train=1, cityscapes_val=0)
     generate_toy_world(tmp_path / "b", seed=5, scale=16, gta_frames=1, cityscapes_train=1, cityscapes_val=0)
-    for rel in ("gta/images/00001.png", "gta/labels/00001.png", "ideal/images/00001.png",
-                "cityscapes/leftImg8bit/train/toyburg/toyburg_000000_000019_leftImg8bit.png"):
+    for rel in (
+        "gta/images/00001.png",
+        "gta/labels/00001.png",
+        "ideal/images/00001.png",
+        "cityscapes/leftImg8bit/train/toyburg/toyburg_000000_000019_leftImg8bit.png",
+    ):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
     assert not np.array_equal(gta_frame(5, 1, 16)[1], gta_frame(6, 1, 16)[1])
     assert not np.array_equal(gta_frame(5, 1, 16)[1], gta_frame(5, 2, 16)[1])
@@ -92,8 +99,23 @@ def test_the_scenes_contain_the_street_furniture():
     seen = set()
     for index in range(10):
         seen |= set(np.unique(gta_frame(1, index, 8)[1]).tolist())
-    expected = {"road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
-                "vegetation", "terrain", "sky", "person", "rider", "car", "bicycle"}
+    expected = {
+        "road",
+        "sidewalk",
+        "building",
+        "wall",
+        "fence",
+        "pole",
+        "traffic light",
+        "traffic sign",
+        "vegetation",
+        "terrain",
+        "sky",
+        "person",
+        "rider",
+        "car",
+        "bicycle",
+    }
     assert {LABEL_ID[name] for name in expected} <= seen
 
 
@@ -110,8 +132,8 @@ def test_real_style_shifts_classes_in_different_directions():
     road_v, road_r = _class_mean(virtual, labels, "road"), _class_mean(ideal, labels, "road")
     sky_v, sky_r = _class_mean(virtual, labels, "sky"), _class_mean(ideal, labels, "sky")
     pole_v, pole_r = _class_mean(virtual, labels, "pole"), _class_mean(ideal, labels, "pole")
-    assert road_r.mean() < road_v.mean() - 40          # road much darker
-    assert sky_r.mean() > sky_v.mean()                 # while the sky gets lighter
+    assert road_r.mean() < road_v.mean() - 40  # road much darker
+    assert sky_r.mean() > sky_v.mean()  # while the sky gets lighter
     assert sky_r[2] - sky_r[0] > 20 > sky_v[2] - sky_v[0]  # and blue instead of warm
     assert pole_v.mean() < road_v.mean() and pole_r.mean() > road_r.mean()  # brightness order swaps
 
@@ -136,8 +158,22 @@ def test_objects_of_one_class_vary_in_colour():
 
 
 def test_cli_writes_the_world(tmp_path):
-    main(["--out", str(tmp_path), "--seed", "1", "--scale", "16", "--gta-frames", "1",
-          "--cityscapes-train", "1", "--cityscapes-val", "1"])
+    main(
+        [
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "1",
+            "--scale",
+            "16",
+            "--gta-frames",
+            "1",
+            "--cityscapes-train",
+            "1",
+            "--cityscapes-val",
+            "1",
+        ]
+    )
     assert read_label(tmp_path / "gta/labels/00001.png").shape == (66, 120)
     assert (tmp_path / "cityscapes/leftImg8bit/val/fakefurt/fakefurt_000000_000019_leftImg8bit.png").is_file()
     with pytest.raises(SystemExit):

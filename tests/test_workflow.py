@@ -1,4 +1,5 @@
 """The workflow's wiring: dry runs of the shipped configs, fail-fast data checks, config validation."""
+
 import json
 import os
 import re
@@ -13,34 +14,77 @@ from conftest import PAPER, REPO, fake_real_data
 
 
 def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "8", *target, *args]
-    return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-p",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "8",
+        *target,
+        *args,
+    ]
+    return subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
 
 
 def test_toy_dry_run_lists_every_stage(tmp_path):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     result = dry_run(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
-    for rule in ("toy_world", "check_gta", "splits", "train_translator", "adapt", "gather_adapted",
-                 "class_stats", "train_frontend", "dump_frontend_scores", "train_context", "train_joint",
-                 "predict", "evaluate", "table2"):
+    for rule in (
+        "toy_world",
+        "check_gta",
+        "splits",
+        "train_translator",
+        "adapt",
+        "gather_adapted",
+        "class_stats",
+        "train_frontend",
+        "dump_frontend_scores",
+        "train_context",
+        "train_joint",
+        "predict",
+        "evaluate",
+        "table2",
+    ):
         assert rule in result.stdout
 
 
 def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samples):
     gta, cityscapes = fake_real_data(tmp_path / "datasets", toy_samples)
     # no target: `all` is the default, so nothing has to follow --configfile (which takes several)
-    result = dry_run(tmp_path, "--config", f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}",
-                     "--configfile", str(PAPER), target=())
+    result = dry_run(
+        tmp_path,
+        "--config",
+        f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}",
+        "--configfile",
+        str(PAPER),
+        target=(),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "rule toy_world" not in result.stdout
     # paper settings, not the toy's: the paper config replaces config.yaml rather than merging into it
     settings = stage_settings(result.stdout)
     assert settings["frontend"]["iterations"] == 40000 and settings["frontend"]["width"] == 1.0
-    for method in ("source-only", "sggan-2k", "sggan-25k", "sggan-2k-no-grad", "sggan-2k-no-sd", "cyclegan-2k",
-                   "dualgan-2k", "simgan-2k", "bigan-2k", "oracle"):
+    for method in (
+        "source-only",
+        "sggan-2k",
+        "sggan-25k",
+        "sggan-2k-no-grad",
+        "sggan-2k-no-sd",
+        "cyclegan-2k",
+        "dualgan-2k",
+        "simgan-2k",
+        "bigan-2k",
+        "oracle",
+    ):
         for seed in (0, 1, 2):
             assert f"results/scores/{method}/seed{seed}.json" in result.stdout
     # three seeds of every trained translator; source-only's frames are the same for all seeds
@@ -64,8 +108,9 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samp
 def stage_settings(dry_run_output: str) -> dict[str, dict]:
     """The --params of each segmentation stage's training commands (the same for every method)."""
     settings = {}
-    for rule, params in re.findall(r"rule train_(frontend|context|joint):.*?segmentation\.train --params '(.*?)'",
-                                   dry_run_output, flags=re.S):
+    for rule, params in re.findall(
+        r"rule train_(frontend|context|joint):.*?segmentation\.train --params '(.*?)'", dry_run_output, flags=re.S
+    ):
         assert settings.setdefault(rule, json.loads(params)) == json.loads(params)
     return settings
 
@@ -84,8 +129,11 @@ def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_
 
 def jobs(dry_run_output: str) -> dict[str, int]:
     """Job counts per rule, from a dry run's job stats."""
-    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", dry_run_output, flags=re.M)
-            if rule != "total"}
+    return {
+        rule: int(count)
+        for rule, count in re.findall(r"^(\w+)\s+(\d+)$", dry_run_output, flags=re.M)
+        if rule != "total"
+    }
 
 
 def test_seeds_multiply_only_the_seeded_work(tmp_path):
@@ -97,8 +145,16 @@ def test_seeds_multiply_only_the_seeded_work(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:]
         counts[len(seeds)] = jobs(result.stdout)
     one, two = counts[1], counts[2]
-    seeded = ("train_translator", "class_stats", "train_frontend", "dump_frontend_scores", "train_context",
-              "train_joint", "predict", "evaluate")
+    seeded = (
+        "train_translator",
+        "class_stats",
+        "train_frontend",
+        "dump_frontend_scores",
+        "train_context",
+        "train_joint",
+        "predict",
+        "evaluate",
+    )
     assert {rule: two[rule] for rule in seeded} == {rule: 2 * one[rule] for rule in seeded}
     # 2 shards of source-only's frames, shared, and of each seed of the 2 trained translators
     assert (one["adapt"], two["adapt"]) == (2 * 3, 2 * (1 + 2 * 2))
@@ -108,23 +164,39 @@ def test_seeds_multiply_only_the_seeded_work(tmp_path):
 
 
 def test_paper_config_without_data_fails_fast_naming_the_path_and_the_download(tmp_path):
-    result = dry_run(tmp_path, "--configfile", str(PAPER),
-                     "--config", f"data={{gta_root: {tmp_path}/nowhere, cityscapes_root: {tmp_path}/none}}")
+    result = dry_run(
+        tmp_path,
+        "--configfile",
+        str(PAPER),
+        "--config",
+        f"data={{gta_root: {tmp_path}/nowhere, cityscapes_root: {tmp_path}/none}}",
+    )
     assert result.returncode != 0
     message = result.stdout
     assert f"{tmp_path}/nowhere" in message and "download" in message.lower()
 
 
-@pytest.mark.parametrize("override, message", [
-    ("translators={mine: {model: no-such-model}}",
-     "error: config translators.mine: unknown translator model 'no-such-model'; available:"),
-    ("ab_study={pairs: [{a: sggan-2k, b: dualgan-2k}]}",
-     "error: config ab_study.pairs[0]: 'sggan-2k' vs 'dualgan-2k' must name two different configured"),
-    ("figures={fig5_gradient_zoom: {full: sggan-2k, ablation: sggan-2k-no-grad}}",
-     "error: config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator"),
-    ({"context": {"iterations": 5, "crop": 8}},
-     "error: config segmentation.context: unknown key(s) ['crop'] (the context stage trains on whole frames"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "translators={mine: {model: no-such-model}}",
+            "error: config translators.mine: unknown translator model 'no-such-model'; available:",
+        ),
+        (
+            "ab_study={pairs: [{a: sggan-2k, b: dualgan-2k}]}",
+            "error: config ab_study.pairs[0]: 'sggan-2k' vs 'dualgan-2k' must name two different configured",
+        ),
+        (
+            "figures={fig5_gradient_zoom: {full: sggan-2k, ablation: sggan-2k-no-grad}}",
+            "error: config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator",
+        ),
+        (
+            {"context": {"iterations": 5, "crop": 8}},
+            "error: config segmentation.context: unknown key(s) ['crop'] (the context stage trains on whole frames",
+        ),
+    ],
+)
 def test_config_mistakes_are_refused_at_start_in_one_line(tmp_path, override, message):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     if isinstance(override, dict):  # segmentation settings, which the schema leaves to segmentation.stages
@@ -142,18 +214,39 @@ def test_jobs_run_the_interpreter_that_runs_snakemake(tmp_path):
     (tmp_path / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")
     (tmp_path / "bin" / "python").chmod(0o755)
     shutil.copy(REPO / "tests/data/tiny_config.yaml", tmp_path / "config.yaml")
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(tmp_path), "--cores", "1", "results/data/toy_world.txt"]
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"})
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+        "results/data/toy_world.txt",
+    ]
+    result = subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"},
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Toy world" in (tmp_path / "results/data/toy_world.txt").read_text()
 
 
-@pytest.mark.parametrize("override, message", [
-    ("adaptation={working_size: [128]}", "error: config: adaptation.working_size.0: '128' is not of type 'integer'"),
-    ("segmentation={iterations: '5'}", "error: config: segmentation.iterations: '5' is not of type 'integer'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "adaptation={working_size: [128]}",
+            "error: config: adaptation.working_size.0: '128' is not of type 'integer'",
+        ),
+        ("segmentation={iterations: '5'}", "error: config: segmentation.iterations: '5' is not of type 'integer'"),
+    ],
+)
 def test_schema_names_a_wrong_config_value_in_one_line(tmp_path, override, message):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))

@@ -1,5 +1,6 @@
 """Reading the workflow's config (sggan.workflow_config): rows, trained methods, figures, study pairs,
 data roots and the shared folder, each mistake refused with one line naming the key."""
+
 import copy
 from pathlib import Path
 
@@ -24,8 +25,10 @@ def test_the_toy_config_plans_every_row_in_order():
     assert plan.methods == ["source-only", "sggan-2k", "sggan-25k", "cyclegan-2k", "oracle", "ideal"]
     assert plan.trainable == ["sggan-2k", "sggan-25k", "cyclegan-2k"]
     assert plan.adapted == ["source-only", "sggan-2k", "sggan-25k", "cyclegan-2k", "ideal"]
-    assert plan.figures == {"fig4_translations": ["sggan-2k", "sggan-25k", "cyclegan-2k"],
-                            "fig7_segmentation": ["source-only", "sggan-25k"]}
+    assert plan.figures == {
+        "fig4_translations": ["sggan-2k", "sggan-25k", "cyclegan-2k"],
+        "fig7_segmentation": ["source-only", "sggan-25k"],
+    }
     assert plan.ab_methods == ["sggan-2k", "cyclegan-2k", "sggan-25k"]
     assert (plan.toy, plan.gta_root, plan.toy_dir) == (True, "data/toy/gta", "data/toy")
     assert plan.gpus_per_job == 0 and plan.resource("segmentation", "mem_mb") == 2000
@@ -42,24 +45,39 @@ def test_the_bulk_moves_to_the_shared_folder_and_real_data_stays_where_it_is():
 def test_renamed_methods_keep_their_figures():
     config = copy.deepcopy(TINY)
     config["translators"]["mine"] = config["translators"].pop("sggan-2k")
-    config["figures"] = {"fig6_discriminator_diff": {"full": "mine", "ablation": "sggan-2k-no-sd"},
-                         "fig7_segmentation": ["oracle", "mine"]}
+    config["figures"] = {
+        "fig6_discriminator_diff": {"full": "mine", "ablation": "sggan-2k-no-sd"},
+        "fig7_segmentation": ["oracle", "mine"],
+    }
     del config["ab_study"]
-    assert read_config(config).figures == {"fig7_segmentation": ["oracle", "mine"],
-                                           "fig6_discriminator_diff": ["mine", "sggan-2k-no-sd"]}
+    assert read_config(config).figures == {
+        "fig7_segmentation": ["oracle", "mine"],
+        "fig6_discriminator_diff": ["mine", "sggan-2k-no-sd"],
+    }
 
 
-@pytest.mark.parametrize("figures, message", [
-    ({"fig4_translations": ["sggan-2k", "sggan-2k-no-grad"]},
-     "config figures.fig4_translations[1]: 'sggan-2k-no-grad' is not configured; choose from source-only, "),
-    ({"fig7_segmentation": ["source-only", "source-only"]}, "config figures.fig7_segmentation: ['source-only', "
-                                                            "'source-only'] names a method twice"),
-    ({"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "sggan-2k-no-grad"}},
-     "config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator"),
-    ({"fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k"}},
-     "config figures.fig6_discriminator_diff: full and ablation are both 'sggan-2k'"),
-    ({"fig4_translations": ["oracle"]}, "config figures.fig4_translations[0]: 'oracle' is not configured"),
-])
+@pytest.mark.parametrize(
+    "figures, message",
+    [
+        (
+            {"fig4_translations": ["sggan-2k", "sggan-2k-no-grad"]},
+            "config figures.fig4_translations[1]: 'sggan-2k-no-grad' is not configured; choose from source-only, ",
+        ),
+        (
+            {"fig7_segmentation": ["source-only", "source-only"]},
+            "config figures.fig7_segmentation: ['source-only', 'source-only'] names a method twice",
+        ),
+        (
+            {"fig5_gradient_zoom": {"full": "sggan-2k", "ablation": "sggan-2k-no-grad"}},
+            "config figures.fig5_gradient_zoom.ablation: 'sggan-2k-no-grad' is not a configured translator",
+        ),
+        (
+            {"fig6_discriminator_diff": {"full": "sggan-2k", "ablation": "sggan-2k"}},
+            "config figures.fig6_discriminator_diff: full and ablation are both 'sggan-2k'",
+        ),
+        ({"fig4_translations": ["oracle"]}, "config figures.fig4_translations[0]: 'oracle' is not configured"),
+    ],
+)
 def test_a_figure_naming_an_unconfigured_method_is_refused(figures, message):
     with pytest.raises(ConfigError) as err:
         read_config(changed(TINY, figures=figures))
@@ -85,8 +103,11 @@ def test_an_ab_pair_must_name_two_configured_translators():
 
 
 def test_missing_real_data_is_refused_before_anything_runs(tmp_path):
-    config = changed(TINY, toy_world={"enabled": False},
-                     data={"gta_root": str(tmp_path / "gta"), "cityscapes_root": str(tmp_path / "cityscapes")})
+    config = changed(
+        TINY,
+        toy_world={"enabled": False},
+        data={"gta_root": str(tmp_path / "gta"), "cityscapes_root": str(tmp_path / "cityscapes")},
+    )
     with pytest.raises(ConfigError) as err:
         read_config(config)
     assert str(err.value).startswith(f"data missing: GTA-V root {tmp_path / 'gta'}") and "download" in str(err.value)
@@ -109,8 +130,14 @@ def test_trained_translators_adapt_per_seed_and_the_others_once():
     plan = read_config(changed(TINY, seeds=[0, 1]))
     assert plan.adapted_run("sggan-2k", 1) == "sggan-2k/seed1"
     assert plan.adapted_run("source-only", 1) == "source-only" and plan.adapted_run("ideal", 0) == "ideal"
-    assert plan.adapted_runs == ["source-only", "sggan-2k/seed0", "sggan-2k/seed1", "sggan-2k-no-sd/seed0",
-                                 "sggan-2k-no-sd/seed1", "ideal"]
+    assert plan.adapted_runs == [
+        "source-only",
+        "sggan-2k/seed0",
+        "sggan-2k/seed1",
+        "sggan-2k-no-sd/seed0",
+        "sggan-2k-no-sd/seed1",
+        "ideal",
+    ]
 
 
 def test_comparisons_default_to_the_papers_claims_among_the_configured_translators():
@@ -120,19 +147,26 @@ def test_comparisons_default_to_the_papers_claims_among_the_configured_translato
         "sggan-2k": {"model": "sggan", "regime": "2k", "params": sggan},
         "sggan-25k": {"model": "sggan", "regime": "25k", "params": sggan},
         "sggan-2k-no-grad": {"model": "sggan", "regime": "2k", "params": {**sggan, "use_gradient_loss": False}},
-        "sggan-25k-no-sd": {"model": "sggan", "regime": "25k",
-                            "params": {**sggan, "semantic_discriminator": False}},
+        "sggan-25k-no-sd": {"model": "sggan", "regime": "25k", "params": {**sggan, "semantic_discriminator": False}},
         "cyclegan-2k": {"model": "cyclegan", "regime": "2k"},
         "cyclegan-2k-long": {"model": "cyclegan", "regime": "2k", "params": {"epochs": 9}},
     }
     pairs = default_comparisons(translators, {"2k": 2000, "25k": "all"})
     assert [(c["a"], c["b"]) for c in pairs] == [
-        ("sggan-2k", "source-only"), ("sggan-25k", "source-only"), ("sggan-2k-no-grad", "source-only"),
-        ("sggan-25k-no-sd", "source-only"), ("cyclegan-2k", "source-only"), ("cyclegan-2k-long", "source-only"),
-        ("sggan-2k", "cyclegan-2k"), ("sggan-2k", "cyclegan-2k-long"), ("sggan-25k", "cyclegan-2k"),
+        ("sggan-2k", "source-only"),
+        ("sggan-25k", "source-only"),
+        ("sggan-2k-no-grad", "source-only"),
+        ("sggan-25k-no-sd", "source-only"),
+        ("cyclegan-2k", "source-only"),
+        ("cyclegan-2k-long", "source-only"),
+        ("sggan-2k", "cyclegan-2k"),
+        ("sggan-2k", "cyclegan-2k-long"),
+        ("sggan-25k", "cyclegan-2k"),
         ("sggan-25k", "cyclegan-2k-long"),
-        ("sggan-25k", "sggan-2k"),                      # same params, more frames; not across ablations
-        ("sggan-2k", "sggan-2k-no-grad"), ("sggan-25k", "sggan-25k-no-sd")]
+        ("sggan-25k", "sggan-2k"),  # same params, more frames; not across ablations
+        ("sggan-2k", "sggan-2k-no-grad"),
+        ("sggan-25k", "sggan-25k-no-sd"),
+    ]
     assert pairs[-2] == {"a": "sggan-2k", "b": "sggan-2k-no-grad", "claim": "the gradient-sensitive loss helps"}
     assert {"a": "sggan-25k", "b": "sggan-2k", "claim": "more source frames help"} in read_config(TOY).comparisons
 

@@ -24,6 +24,7 @@ lower-cased (Bob, bob and BOB are one rater). Many raters answering at the same 
 (a listen backlog of 128, a thread per request, SQLite's busy wait), and a request that stalls
 is dropped after ``REQUEST_TIMEOUT_S``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,10 +49,10 @@ from sggan.cli import UserError
 
 RATER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 RATER_RULE = "a rater id is 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"
-MAX_BODY = 10_000           # bytes of a POSTed form; an answer is a few hundred
+MAX_BODY = 10_000  # bytes of a POSTed form; an answer is a few hundred
 MAX_RESPONSE_MS = 86_400_000  # a longer "response time" is a page left open, not a response time
-REQUEST_TIMEOUT_S = 30.0    # a connection silent this long (a stalled or half-sent request) is closed
-LISTEN_BACKLOG = 128        # connections waiting to be accepted; the standard library's 5 drops raters
+REQUEST_TIMEOUT_S = 30.0  # a connection silent this long (a stalled or half-sent request) is closed
+LISTEN_BACKLOG = 128  # connections waiting to be accepted; the standard library's 5 drops raters
 
 
 # ------------------------------------------------------------------------------------------ study state
@@ -154,19 +155,24 @@ STYLE = """
 
 
 def page(title: str, body: str) -> str:
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
 
 
 def index_page(total: int) -> str:
-    return page("A/B study", f"""<h1>Image realism study</h1>
+    return page(
+        "A/B study",
+        f"""<h1>Image realism study</h1>
 <p>You will see {total} pairs of street scenes. For each, choose the image that looks more like a
 real photograph. Keys: <kbd>1</kbd> or <kbd>&larr;</kbd> left, <kbd>2</kbd> or <kbd>&rarr;</kbd> right.
 If you stop, enter the same id again to continue where you left off.</p>
 <form method="get" action="/rate">
   <label>Rater id <input name="rater" id="rater" required maxlength="64" pattern="[A-Za-z0-9][A-Za-z0-9_.@\\-]*" autofocus></label>
   <button type="submit" id="start">Start</button>
-</form>""")
+</form>""",
+    )
 
 
 def rate_page(rater: str, row: PairRow, answered: int, total: int, size: tuple[int, int]) -> str:
@@ -175,9 +181,15 @@ def rate_page(rater: str, row: PairRow, answered: int, total: int, size: tuple[i
     sides = "".join(
         f"""  <button type="submit" name="choice" value="{side}" id="{side}">
     <img src="/images/{quote(Path(image).name)}" width="{w}" height="{h}" alt="{side} image">{label}
-  </button>\n""" for side, image, label in (("left", row.left_image, "Left (<kbd>1</kbd> / <kbd>&larr;</kbd>)"),
-                                            ("right", row.right_image, "Right (<kbd>2</kbd> / <kbd>&rarr;</kbd>)")))
-    return page("A/B study", f"""<p class="progress" id="progress">{answered} of {total} answered</p>
+  </button>\n"""
+        for side, image, label in (
+            ("left", row.left_image, "Left (<kbd>1</kbd> / <kbd>&larr;</kbd>)"),
+            ("right", row.right_image, "Right (<kbd>2</kbd> / <kbd>&rarr;</kbd>)"),
+        )
+    )
+    return page(
+        "A/B study",
+        f"""<p class="progress" id="progress">{answered} of {total} answered</p>
 <h1>{esc(QUESTION)}</h1>
 <form method="post" action="/answer" id="answer">
 <input type="hidden" name="rater" value="{esc(rater)}">
@@ -196,17 +208,24 @@ def rate_page(rater: str, row: PairRow, answered: int, total: int, size: tuple[i
     var side = {{ArrowLeft: "left", "1": "left", ArrowRight: "right", "2": "right"}}[event.key];
     if (side && !sent) {{ event.preventDefault(); document.getElementById(side).click(); }}
   }});
-</script>""")
+</script>""",
+    )
 
 
 def done_page(rater: str, total: int) -> str:
-    return page("A/B study: done", f"""<h1 id="done">Done, thank you!</h1>
-<p class="progress" id="progress">{total} of {total} answered by {html.escape(rater)}.</p>""")
+    return page(
+        "A/B study: done",
+        f"""<h1 id="done">Done, thank you!</h1>
+<p class="progress" id="progress">{total} of {total} answered by {html.escape(rater)}.</p>""",
+    )
 
 
 def error_page(message: str) -> str:
-    return page("A/B study: error", f"""<h1>Bad request</h1><p class="error">{html.escape(message)}</p>
-<p><a href="/">Back to the start</a></p>""")
+    return page(
+        "A/B study: error",
+        f"""<h1>Bad request</h1><p class="error">{html.escape(message)}</p>
+<p><a href="/">Back to the start</a></p>""",
+    )
 
 
 # ------------------------------------------------------------------------------------------ server
@@ -247,8 +266,11 @@ class Handler(BaseHTTPRequestHandler):
         """The request's Host when it names this server, else None."""
         host = self.headers.get("Host", "")
         name, port = split_host(host)
-        if not name or port not in (None, self.server.server_address[1]) \
-                or not is_own_host(name, self.server.allowed_hosts):
+        if (
+            not name
+            or port not in (None, self.server.server_address[1])
+            or not is_own_host(name, self.server.allowed_hosts)
+        ):
             return None
         return host
 
@@ -283,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
             elif url.path == "/api/progress":
                 self._progress(valid_rater(query.get("rater", [""])[0]))
             elif url.path.startswith("/images/"):
-                self._image(unquote(url.path[len("/images/"):]))
+                self._image(unquote(url.path[len("/images/") :]))
             else:
                 self._not_found()
         except ValueError as err:
@@ -313,8 +335,7 @@ class Handler(BaseHTTPRequestHandler):
             self.study.answer(rater, field("pair_id"), field("choice"), field("shown_at"))
         except ValueError as err:
             return self._bad_request(str(err))
-        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8",
-                   {"Location": f"/rate?rater={quote(rater)}"})
+        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8", {"Location": f"/rate?rater={quote(rater)}"})
 
     def _rate(self, rater: str) -> None:
         answered, total, row = self.study.progress(rater)
@@ -325,8 +346,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _progress(self, rater: str) -> None:
         answered, total, row = self.study.progress(rater)
-        body = {"rater": rater, "answered": answered, "total": total,
-                "next_pair_id": row.pair_id if row else None, "done": row is None}
+        body = {
+            "rater": rater,
+            "answered": answered,
+            "total": total,
+            "next_pair_id": row.pair_id if row else None,
+            "done": row is None,
+        }
         self._send(HTTPStatus.OK, json.dumps(body).encode(), "application/json", {"Cache-Control": "no-store"})
 
     def _image(self, name: str) -> None:
@@ -341,35 +367,53 @@ class StudyServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address, study: Study, log_requests: bool = False, timeout: float = REQUEST_TIMEOUT_S,
-                 allowed_hosts: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        address,
+        study: Study,
+        log_requests: bool = False,
+        timeout: float = REQUEST_TIMEOUT_S,
+        allowed_hosts: tuple[str, ...] = (),
+    ):
         self.study = study
         self.log_requests = log_requests
-        self.allowed_hosts = frozenset(name.lower() for name in (
-            "localhost", socket.gethostname(), socket.getfqdn(), address[0], *allowed_hosts))
+        self.allowed_hosts = frozenset(
+            name.lower() for name in ("localhost", socket.gethostname(), socket.getfqdn(), address[0], *allowed_hosts)
+        )
         handler = type("StudyHandler", (Handler,), {"timeout": timeout})  # the socket timeout of each request
         super().__init__(address, handler)
 
 
-def make_server(kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765,
-                log_requests: bool = False, timeout: float = REQUEST_TIMEOUT_S,
-                allowed_hosts: tuple[str, ...] = ()) -> StudyServer:
+def make_server(
+    kit: str | Path,
+    db: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    log_requests: bool = False,
+    timeout: float = REQUEST_TIMEOUT_S,
+    allowed_hosts: tuple[str, ...] = (),
+) -> StudyServer:
     """The app, bound (``port`` 0: a free port, see ``server.server_address``) but not yet serving:
     call ``serve_forever()``, and ``shutdown()`` from another thread to stop."""
     study = Study(kit, db)
     try:
         return StudyServer((host, port), study, log_requests, timeout, allowed_hosts)
     except OSError as err:
-        raise UserError(f"cannot listen on {host}:{port} ({err.strerror or err}); choose another --port or "
-                        "--host") from None
+        raise UserError(
+            f"cannot listen on {host}:{port} ({err.strerror or err}); choose another --port or --host"
+        ) from None
 
 
-def serve(kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765,
-          allowed_hosts: tuple[str, ...] = ()) -> None:
+def serve(
+    kit: str | Path, db: str | Path, host: str = "127.0.0.1", port: int = 8765, allowed_hosts: tuple[str, ...] = ()
+) -> None:
     server = make_server(kit, db, host, port, log_requests=True, allowed_hosts=allowed_hosts)
     bound_host, bound_port = server.server_address[:2]
-    print(f"A/B study: {len(server.study.rows)} pairs from {kit}, answers to {db}\n"
-          f"open http://{bound_host}:{bound_port}/ (Ctrl-C stops; answers are kept)", file=sys.stderr)
+    print(
+        f"A/B study: {len(server.study.rows)} pairs from {kit}, answers to {db}\n"
+        f"open http://{bound_host}:{bound_port}/ (Ctrl-C stops; answers are kept)",
+        file=sys.stderr,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ The kit is built in a temporary sibling folder and renamed into place at the end
 run leaves no half kit and an existing kit is replaced whole. Answers are not part of the kit
 (they live in a SQLite file, :mod:`eval.ab.store`) and survive a rebuild.
 """
+
 from __future__ import annotations
 
 import csv
@@ -57,6 +58,7 @@ BATCH_COLUMNS = ("pair_id", "left_url", "right_url")
 @dataclass(frozen=True)
 class Pair:
     """A configured comparison: is ``a`` judged more realistic than ``b``?"""
+
     a: str
     b: str
     paper_percent: float | None = None
@@ -65,13 +67,14 @@ class Pair:
 @dataclass(frozen=True)
 class PairRow:
     """One row of ``pairs.csv``: a frame adapted by both methods of a pair, as shown to raters."""
+
     pair_id: str
     method_a: str
     method_b: str
     frame_id: str
     left_method: str
     right_method: str
-    left_image: str   # relative to the kit
+    left_image: str  # relative to the kit
     right_image: str
 
 
@@ -105,8 +108,10 @@ def check_pairs(pairs: list[Pair], adapted: dict[str, Path]) -> None:
             raise DataError(f"pair {pair.a}:{pair.b} compares a method with itself")
         unknown = [m for m in (pair.a, pair.b) if m not in adapted]
         if unknown:
-            raise DataError(f"pair {pair.a}:{pair.b} names {', '.join(unknown)}, which has no --adapted "
-                            f"NAME=DIR (given: {', '.join(adapted) or 'none'}); add --adapted for it")
+            raise DataError(
+                f"pair {pair.a}:{pair.b} names {', '.join(unknown)}, which has no --adapted "
+                f"NAME=DIR (given: {', '.join(adapted) or 'none'}); add --adapted for it"
+            )
         if (pair.a, pair.b) in seen:
             raise DataError(f"pair {pair.a}:{pair.b} is given more than once")
         seen.add((pair.a, pair.b))
@@ -118,15 +123,21 @@ def adapted_path(images: Path, frame_id: str) -> Path:
 
 def check_adapted(frames: list[Frame], methods: list[str], adapted: dict[str, Path]) -> None:
     """Fail before writing anything if an adapted image is missing, listing the first few."""
-    missing = [(m, adapted_path(adapted[m], f.id)) for m in methods for f in frames
-               if not adapted_path(adapted[m], f.id).is_file()]
+    missing = [
+        (m, adapted_path(adapted[m], f.id))
+        for m in methods
+        for f in frames
+        if not adapted_path(adapted[m], f.id).is_file()
+    ]
     if missing:
         shown = "\n  ".join(f"{path} ({method})" for method, path in missing[:10])
         more = f"\n  ... and {len(missing) - 10} more" if len(missing) > 10 else ""
         names = ", ".join(sorted({m for m, _ in missing}))
-        raise DataError(f"{len(missing)} adapted images are missing:\n  {shown}{more}\n"
-                        f"Run the adaptation of {names} first (python -m sggan.adapt, or the pipeline's "
-                        "adapt and gather_adapted rules) for the held-out frames.")
+        raise DataError(
+            f"{len(missing)} adapted images are missing:\n  {shown}{more}\n"
+            f"Run the adaptation of {names} first (python -m sggan.adapt, or the pipeline's "
+            "adapt and gather_adapted rules) for the held-out frames."
+        )
 
 
 # ------------------------------------------------------------------------------------------ sides
@@ -142,9 +153,18 @@ def assign_sides(pairs: list[Pair], frames: list[Frame], seed: int, rng: np.rand
     for pair in pairs:
         for frame, a_left in zip(frames, balanced_sides(len(frames), rng)):
             left, right = (pair.a, pair.b) if a_left else (pair.b, pair.a)
-            rows.append(PairRow(make_pair_id(pair.a, pair.b, frame.id), pair.a, pair.b, frame.id, left, right,
-                                f"{IMAGES}/{image_name(left, frame.id, seed)}",
-                                f"{IMAGES}/{image_name(right, frame.id, seed)}"))
+            rows.append(
+                PairRow(
+                    make_pair_id(pair.a, pair.b, frame.id),
+                    pair.a,
+                    pair.b,
+                    frame.id,
+                    left,
+                    right,
+                    f"{IMAGES}/{image_name(left, frame.id, seed)}",
+                    f"{IMAGES}/{image_name(right, frame.id, seed)}",
+                )
+            )
     return rows
 
 
@@ -157,8 +177,9 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def write_images(folder: Path, frames: list[Frame], methods: list[str], adapted: dict[str, Path],
-                 size: tuple[int, int], seed: int) -> int:
+def write_images(
+    folder: Path, frames: list[Frame], methods: list[str], adapted: dict[str, Path], size: tuple[int, int], seed: int
+) -> int:
     """Each method's frame once, however many pairs show it; returns how many were written."""
     for method in methods:
         for frame in frames:
@@ -176,8 +197,17 @@ def batch_csv(rows: list[PairRow], base_url: str, rng: np.random.Generator) -> s
     """One crowd task per (pair, frame), shuffled so that a worker taking tasks in batch order
     does not see one pair of methods over and over."""
     order = rng.permutation(len(rows))
-    return to_csv([{"pair_id": rows[i].pair_id, "left_url": image_url(base_url, rows[i].left_image),
-                    "right_url": image_url(base_url, rows[i].right_image)} for i in order], BATCH_COLUMNS)
+    return to_csv(
+        [
+            {
+                "pair_id": rows[i].pair_id,
+                "left_url": image_url(base_url, rows[i].left_image),
+                "right_url": image_url(base_url, rows[i].right_image),
+            }
+            for i in order
+        ],
+        BATCH_COLUMNS,
+    )
 
 
 TASK_TEMPLATE = """<!-- SG-GAN Table 1 A/B task: an HTML layout for Amazon Mechanical Turk (or any platform
@@ -219,8 +249,7 @@ TASK_TEMPLATE = """<!-- SG-GAN Table 1 A/B task: an HTML layout for Amazon Mecha
 
 def task_html(size: tuple[int, int]) -> str:
     h, w = size
-    return (TASK_TEMPLATE.replace("@@WIDTH@@", str(w)).replace("@@HEIGHT@@", str(h))
-            .replace("@@QUESTION@@", QUESTION))
+    return TASK_TEMPLATE.replace("@@WIDTH@@", str(w)).replace("@@HEIGHT@@", str(h)).replace("@@QUESTION@@", QUESTION)
 
 
 def study_record(pairs: list[Pair], frames: list[Frame], size: tuple[int, int], seed: int, base_url: str) -> dict:
@@ -231,9 +260,11 @@ def study_record(pairs: list[Pair], frames: list[Frame], size: tuple[int, int], 
         "num_frames": len(frames),
         "question": QUESTION,
         "image_base_url": base_url,
-        "created": (f"written by python -m eval.ab kit at {datetime.now(UTC).isoformat(timespec='seconds')}; "
-                    "collect answers with python -m eval.ab serve (in-lab) or crowd/ plus python -m eval.ab import, "
-                    "then tally them with python -m eval.table1"),
+        "created": (
+            f"written by python -m eval.ab kit at {datetime.now(UTC).isoformat(timespec='seconds')}; "
+            "collect answers with python -m eval.ab serve (in-lab) or crowd/ plus python -m eval.ab import, "
+            "then tally them with python -m eval.table1"
+        ),
     }
 
 
@@ -254,8 +285,16 @@ def replace_dir(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def build_kit(frames_tsv: str | Path, adapted: dict[str, str | Path], pairs: list[Pair], num: int,
-              size: tuple[int, int], seed: int, out: str | Path, image_base_url: str = "") -> list[PairRow]:
+def build_kit(
+    frames_tsv: str | Path,
+    adapted: dict[str, str | Path],
+    pairs: list[Pair],
+    num: int,
+    size: tuple[int, int],
+    seed: int,
+    out: str | Path,
+    image_base_url: str = "",
+) -> list[PairRow]:
     """Write the kit to ``out`` (replaced atomically); returns the rows of ``pairs.csv``."""
     if num < 1:
         raise DataError(f"--num must be at least 1, got {num}")
@@ -281,8 +320,9 @@ def build_kit(frames_tsv: str | Path, adapted: dict[str, str | Path], pairs: lis
         atomic_write_text(tmp / PAIRS_CSV, pairs_csv(rows))
         atomic_write_text(tmp / BATCH_CSV, batch_csv(rows, image_base_url, rng))
         atomic_write_text(tmp / TASK_HTML, task_html(size))
-        atomic_write_text(tmp / STUDY_JSON,
-                          json.dumps(study_record(pairs, frames, size, seed, image_base_url), indent=2) + "\n")
+        atomic_write_text(
+            tmp / STUDY_JSON, json.dumps(study_record(pairs, frames, size, seed, image_base_url), indent=2) + "\n"
+        )
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -301,8 +341,9 @@ def read_study(kit: str | Path) -> dict:
         raise DataError(f"{path} is not valid JSON ({err}); rebuild the kit with python -m eval.ab kit") from err
     pairs = study.get("pairs")
     if not isinstance(pairs, list) or any(not isinstance(p, dict) or not {"a", "b"} <= p.keys() for p in pairs):
-        raise DataError(f"{path} has no valid 'pairs' list of {{a, b, paper_percent}}; "
-                        "rebuild the kit with python -m eval.ab kit")
+        raise DataError(
+            f"{path} has no valid 'pairs' list of {{a, b, paper_percent}}; rebuild the kit with python -m eval.ab kit"
+        )
     return study
 
 
@@ -317,8 +358,9 @@ def read_pairs(kit: str | Path) -> list[PairRow]:
             reader = csv.DictReader(f)
             missing = [c for c in PAIRS_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise DataError(f"{path} lacks the columns {', '.join(missing)}; rebuild the kit with "
-                                "python -m eval.ab kit")
+                raise DataError(
+                    f"{path} lacks the columns {', '.join(missing)}; rebuild the kit with python -m eval.ab kit"
+                )
             return [PairRow(**{c: row[c] for c in PAIRS_COLUMNS}) for row in reader]
     except FileNotFoundError:
         raise DataError(f"{path} does not exist; build the kit with python -m eval.ab kit") from None

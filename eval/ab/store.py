@@ -14,6 +14,7 @@ pipeline, so a rerun can never delete answers. Each caller opens its own connect
 app one per request, as sqlite3 connections are not shared across threads); the database runs
 in WAL mode so that readers never block the raters' writes.
 """
+
 from __future__ import annotations
 
 import csv
@@ -68,14 +69,26 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def make_answer(row: PairRow, rater: str, choice: str, source: str, answered_at: str | None = None,
-                response_ms: int | None = None) -> Answer:
+def make_answer(
+    row: PairRow, rater: str, choice: str, source: str, answered_at: str | None = None, response_ms: int | None = None
+) -> Answer:
     """The answer ``choice`` (left/right) of ``rater`` to the pair shown as ``row``."""
     if choice not in CHOICES:
         raise ValueError(f"choice must be 'left' or 'right', got {choice!r}")
     chosen = row.left_method if choice == "left" else row.right_method
-    return Answer(rater, row.pair_id, row.method_a, row.method_b, row.frame_id, row.left_method, chosen,
-                  choice, source, answered_at or now_utc(), response_ms)
+    return Answer(
+        rater,
+        row.pair_id,
+        row.method_a,
+        row.method_b,
+        row.frame_id,
+        row.left_method,
+        chosen,
+        choice,
+        source,
+        answered_at or now_utc(),
+        response_ms,
+    )
 
 
 # ------------------------------------------------------------------------------------------ connections
@@ -88,8 +101,9 @@ def connect(db: str | Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(SCHEMA)
     except sqlite3.DatabaseError as err:
-        raise DataError(f"answers database {db} cannot be opened ({err}); is it a SQLite file written by "
-                        "python -m eval.ab?") from err
+        raise DataError(
+            f"answers database {db} cannot be opened ({err}); is it a SQLite file written by python -m eval.ab?"
+        ) from err
     return conn
 
 
@@ -107,8 +121,9 @@ def opened(db: str | Path):
 def record(conn: sqlite3.Connection, answer: Answer) -> bool:
     """Store ``answer``; False (and nothing stored) if the rater already answered this pair."""
     placeholders = ", ".join("?" for _ in ANSWER_COLUMNS)
-    cursor = conn.execute(f"INSERT OR IGNORE INTO answers ({', '.join(ANSWER_COLUMNS)}) VALUES ({placeholders})",
-                          astuple(answer))
+    cursor = conn.execute(
+        f"INSERT OR IGNORE INTO answers ({', '.join(ANSWER_COLUMNS)}) VALUES ({placeholders})", astuple(answer)
+    )
     return cursor.rowcount == 1
 
 
@@ -118,15 +133,18 @@ def answered_pairs(conn: sqlite3.Connection, rater: str) -> set[str]:
 
 def answers_of(conn: sqlite3.Connection, rater: str | None = None) -> list[Answer]:
     query = f"SELECT {', '.join(ANSWER_COLUMNS)} FROM answers"
-    rows = conn.execute(query + " WHERE rater = ? ORDER BY rowid", (rater,)) if rater is not None \
+    rows = (
+        conn.execute(query + " WHERE rater = ? ORDER BY rowid", (rater,))
+        if rater is not None
         else conn.execute(query + " ORDER BY rowid")
+    )
     return [Answer(*row) for row in rows]
 
 
 # ------------------------------------------------------------------------------------------ tallies
 @dataclass(frozen=True)
 class Tally:
-    prefer_a: int   # answers that chose method a
+    prefer_a: int  # answers that chose method a
     answers: int
     raters: int
 
@@ -136,7 +154,9 @@ def tally_pair(conn: sqlite3.Connection, a: str, b: str) -> Tally:
     for ``a`` when it chose ``a``, i.e. with its preference flipped."""
     prefer_a, answers, raters = conn.execute(
         "SELECT COALESCE(SUM(chosen_method = ?), 0), COUNT(*), COUNT(DISTINCT rater) FROM answers "
-        "WHERE (method_a = ? AND method_b = ?) OR (method_a = ? AND method_b = ?)", (a, a, b, b, a)).fetchone()
+        "WHERE (method_a = ? AND method_b = ?) OR (method_a = ? AND method_b = ?)",
+        (a, a, b, b, a),
+    ).fetchone()
     return Tally(prefer_a, answers, raters)
 
 
@@ -154,8 +174,9 @@ def read_only(db: str | Path):
     try:
         yield conn
     except sqlite3.DatabaseError as err:
-        raise DataError(f"answers database {db} cannot be read ({err}); is it a SQLite file written by "
-                        "python -m eval.ab?") from err
+        raise DataError(
+            f"answers database {db} cannot be read ({err}); is it a SQLite file written by python -m eval.ab?"
+        ) from err
     finally:
         conn.close()
 
@@ -177,8 +198,19 @@ def totals(db: str | Path) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------ crowd import
 CROWD_COLUMNS = ("WorkerId", "SubmitTime", "AssignmentStatus", "Input.pair_id", "Answer.choice")
 # Mechanical Turk writes SubmitTime as "Wed Mar 13 10:20:30 PDT 2019", in US zones or UTC/GMT.
-ZONE_HOURS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
-              "PST": -8, "PDT": -7}
+ZONE_HOURS = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+}
 
 
 @dataclass
@@ -186,13 +218,15 @@ class ImportReport:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
-    unknown: int = 0   # pair ids not in the kit
-    invalid: int = 0   # answers other than left/right (e.g. empty), or no worker id
+    unknown: int = 0  # pair ids not in the kit
+    invalid: int = 0  # answers other than left/right (e.g. empty), or no worker id
 
     def summary(self) -> str:
-        return (f"{self.stored} answers stored, {self.duplicates} duplicates ignored, "
-                f"{self.rejected} rejected assignments skipped, {self.unknown} unknown pair ids, "
-                f"{self.invalid} invalid rows (answer neither left nor right, or no WorkerId)")
+        return (
+            f"{self.stored} answers stored, {self.duplicates} duplicates ignored, "
+            f"{self.rejected} rejected assignments skipped, {self.unknown} unknown pair ids, "
+            f"{self.invalid} invalid rows (answer neither left nor right, or no WorkerId)"
+        )
 
 
 def parse_submit_time(text: str) -> str:
@@ -230,13 +264,16 @@ def read_crowd_results(results_csv: str | Path) -> list[dict]:
             reader = csv.DictReader(f)
             missing = [c for c in CROWD_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise DataError(f"crowd results {path} lack the columns {', '.join(missing)}; expected a "
-                                f"Mechanical Turk batch results CSV with {', '.join(CROWD_COLUMNS)} "
-                                "(a task made from the kit's crowd/task.html and crowd/batch.csv)")
+                raise DataError(
+                    f"crowd results {path} lack the columns {', '.join(missing)}; expected a "
+                    f"Mechanical Turk batch results CSV with {', '.join(CROWD_COLUMNS)} "
+                    "(a task made from the kit's crowd/task.html and crowd/batch.csv)"
+                )
             return list(reader)
     except FileNotFoundError:
-        raise DataError(f"crowd results {path} do not exist; download the batch results CSV from the "
-                        "crowd platform") from None
+        raise DataError(
+            f"crowd results {path} do not exist; download the batch results CSV from the crowd platform"
+        ) from None
 
 
 def import_crowd_results(db: str | Path, kit: str | Path, results_csv: str | Path) -> ImportReport:
@@ -257,8 +294,7 @@ def import_crowd_results(db: str | Path, kit: str | Path, results_csv: str | Pat
             if choice not in CHOICES or not worker:
                 report.invalid += 1
                 continue
-            answer = make_answer(pair, worker, choice, "crowd",
-                                 parse_submit_time(row["SubmitTime"]), _response_ms(row))
+            answer = make_answer(pair, worker, choice, "crowd", parse_submit_time(row["SubmitTime"]), _response_ms(row))
             if record(conn, answer):
                 report.stored += 1
             else:

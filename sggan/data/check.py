@@ -21,6 +21,7 @@ POLICY (also written into every report as its "policy" field):
 Decoding dominates the cost (24,966 full-size GTA-V frames), so frames are checked in a
 process pool with a progress bar.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,24 +89,39 @@ def inspect_frame(frame: Frame, max_label_id: int = MAX_LABEL_ID, dataset: str =
     if image is not None:
         _, std = cv2.meanStdDev(image)
         if float(std.max()) < BLANK_STD:
-            result["problems"].append({"reason": "blank", "detail": f"image {frame.image} is constant "
-                                       f"(largest channel std {float(std.max()):.2f} < {BLANK_STD})"})
+            result["problems"].append(
+                {
+                    "reason": "blank",
+                    "detail": f"image {frame.image} is constant "
+                    f"(largest channel std {float(std.max()):.2f} < {BLANK_STD})",
+                }
+            )
     if label is not None:
         counts = np.bincount(label.ravel(), minlength=NUM_LABEL_IDS)
         result["label_counts"] = counts
-        bad = [int(v) for v in np.flatnonzero(counts[max_label_id + 1:]) + max_label_id + 1]
+        bad = [int(v) for v in np.flatnonzero(counts[max_label_id + 1 :]) + max_label_id + 1]
         if bad:
-            result["problems"].append({"reason": "label_out_of_range", "values": bad,
-                                       "detail": f"label {frame.label} has values {bad} above the largest "
-                                                 f"label id {max_label_id}"})
+            result["problems"].append(
+                {
+                    "reason": "label_out_of_range",
+                    "values": bad,
+                    "detail": f"label {frame.label} has values {bad} above the largest label id {max_label_id}",
+                }
+            )
         if dataset == "gta":
             problem = gta_encoding_problem(frame.label, mode, palette, counts)
             if problem:
                 result["problems"].append({"reason": "label_encoding", "detail": problem})
         elif counts[255] and TRAIN_ID_VALUES[np.flatnonzero(counts)].all():
-            result["problems"].append({"reason": "train_ids", "detail": (
-                f"label {frame.label} holds Cityscapes trainIds (values 0..18 and 255), not labelIds; this "
-                "folder must hold the *_gtFine_labelIds.png files of gtFine_trainvaltest.zip")})
+            result["problems"].append(
+                {
+                    "reason": "train_ids",
+                    "detail": (
+                        f"label {frame.label} holds Cityscapes trainIds (values 0..18 and 255), not labelIds; this "
+                        "folder must hold the *_gtFine_labelIds.png files of gtFine_trainvaltest.zip"
+                    ),
+                }
+            )
     return result
 
 
@@ -119,23 +135,35 @@ def gta_encoding_problem(path, mode: str, palette: np.ndarray | None, counts: np
     if mode in ("RGB", "RGBA"):
         return None
     if mode != "P":
-        return (f"label {path} is a grey PNG: GTA-V labels are palette PNGs whose palette gives each id its "
-                "Cityscapes colour, so a grey label cannot be verified; use the dataset's original label")
+        return (
+            f"label {path} is a grey PNG: GTA-V labels are palette PNGs whose palette gives each id its "
+            "Cityscapes colour, so a grey label cannot be verified; use the dataset's original label"
+        )
     wrong = []
-    for index in np.flatnonzero(counts[:MAX_LABEL_ID + 1]):
+    for index in np.flatnonzero(counts[: MAX_LABEL_ID + 1]):
         colour = tuple(int(c) for c in palette[index]) if index < len(palette) else None
         if colour != tuple(int(c) for c in PALETTE[index]) and colour != GTA_PALETTE_VARIANTS.get(index):
-            wrong.append(f"index {index} is {colour}, label id {index}'s colour is {tuple(int(c) for c in PALETTE[index])}")
+            wrong.append(
+                f"index {index} is {colour}, label id {index}'s colour is {tuple(int(c) for c in PALETTE[index])}"
+            )
     if wrong:
-        return (f"label {path} has a palette that does not give the used indices their label ids' Cityscapes "
-                f"colours ({'; '.join(wrong[:3])}{'; ...' if len(wrong) > 3 else ''}): an image editor re-quantised "
-                "it, so its indices are not label ids; use the dataset's original label")
+        return (
+            f"label {path} has a palette that does not give the used indices their label ids' Cityscapes "
+            f"colours ({'; '.join(wrong[:3])}{'; ...' if len(wrong) > 3 else ''}): an image editor re-quantised "
+            "it, so its indices are not label ids; use the dataset's original label"
+        )
     return None
 
 
-def check_frames(frames: list[Frame], domain_name: str, missing: dict[str, list[str]] | None = None,
-                 workers: int = 1, max_label_id: int = MAX_LABEL_ID, progress: bool = True,
-                 dataset: str = "cityscapes") -> dict:
+def check_frames(
+    frames: list[Frame],
+    domain_name: str,
+    missing: dict[str, list[str]] | None = None,
+    workers: int = 1,
+    max_label_id: int = MAX_LABEL_ID,
+    progress: bool = True,
+    dataset: str = "cityscapes",
+) -> dict:
     """Inspect every frame and apply the policy; returns the report (JSON-serialisable).
 
     ``missing`` is a root's ``missing()``: ids without a partner file, excluded as such.
@@ -143,8 +171,9 @@ def check_frames(frames: list[Frame], domain_name: str, missing: dict[str, list[
     missing = missing or {}
     excluded = []
     for reason, ids in sorted(missing.items()):
-        excluded += [{"id": i, "reasons": [reason], "details": [f"{reason.replace('_', ' ')} for frame {i}"]}
-                     for i in ids]
+        excluded += [
+            {"id": i, "reasons": [reason], "details": [f"{reason.replace('_', ' ')} for frame {i}"]} for i in ids
+        ]
     resized = []
     out_of_range_values: dict[int, int] = {}
     pixel_counts = np.zeros(NUM_LABEL_IDS, np.int64)
@@ -155,12 +184,16 @@ def check_frames(frames: list[Frame], domain_name: str, missing: dict[str, list[
             for value in problem.get("values", []):
                 out_of_range_values[value] = out_of_range_values.get(value, 0) + 1
         if problems:
-            excluded.append({"id": result["id"], "reasons": [p["reason"] for p in problems],
-                             "details": [p["detail"] for p in problems]})
+            excluded.append(
+                {
+                    "id": result["id"],
+                    "reasons": [p["reason"] for p in problems],
+                    "details": [p["detail"] for p in problems],
+                }
+            )
             continue
         if result["image_size"] != result["label_size"]:
-            resized.append({"id": result["id"], "image_size": result["image_size"],
-                            "label_size": result["label_size"]})
+            resized.append({"id": result["id"], "image_size": result["image_size"], "label_size": result["label_size"]})
         pixel_counts += result["label_counts"]
         frame_counts += result["label_counts"] > 0
     candidates = len(frames) + sum(len(ids) for ids in missing.values())
@@ -186,8 +219,7 @@ def check_frames(frames: list[Frame], domain_name: str, missing: dict[str, list[
     }
 
 
-def _inspect_all(frames: list[Frame], domain_name: str, workers: int, max_label_id: int, progress: bool,
-                 dataset: str):
+def _inspect_all(frames: list[Frame], domain_name: str, workers: int, max_label_id: int, progress: bool, dataset: str):
     bar = tqdm(total=len(frames), desc=f"checking {domain_name}", unit="frame", disable=not progress)
     with bar:
         if workers <= 1 or len(frames) < 2:
@@ -197,8 +229,9 @@ def _inspect_all(frames: list[Frame], domain_name: str, workers: int, max_label_
             return
         chunk = max(1, min(32, len(frames) // (workers * 8)))  # amortise pickling, keep the bar moving
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(inspect_frame, frames, [max_label_id] * len(frames), [dataset] * len(frames),
-                                   chunksize=chunk):
+            for result in pool.map(
+                inspect_frame, frames, [max_label_id] * len(frames), [dataset] * len(frames), chunksize=chunk
+            ):
                 yield result
                 bar.update()
 
@@ -217,20 +250,28 @@ def enforce_policy(report: dict, max_excluded_fraction: float, report_path: str 
                 f"{report['domain']}: {report['excluded_by_reason']['train_ids']} of {report['candidates']} labels hold "
                 f"Cityscapes trainIds (0..18, 255 = ignore) where labelIds belong (report {report_path}). The "
                 f"benchmark reads labelIds: put the *_gtFine_labelIds.png files of gtFine_trainvaltest.zip there, "
-                f"not the output of cityscapesscripts' createTrainIdLabelImgs.")
+                f"not the output of cityscapesscripts' createTrainIdLabelImgs."
+            )
         reasons = ", ".join(f"{reason}: {n}" for reason, n in report["excluded_by_reason"].items())
         raise DataError(
             f"{report['domain']}: {report['excluded_count']} of {report['candidates']} frames excluded "
             f"({report['excluded_fraction']:.2%}, more than the allowed {max_excluded_fraction:.2%}; {reasons}). "
             f"The ids and reasons are in the report {report_path}. So many defects usually mean an "
             f"incomplete download or extraction; re-extract the dataset, or raise max_excluded_fraction "
-            f"if the exclusions are expected.")
+            f"if the exclusions are expected."
+        )
 
 
-def run_check(dataset: str, root: str | os.PathLike, report_path: str | os.PathLike,
-              frames_out: str | os.PathLike, split: str | None = None,
-              max_excluded_fraction: float = DEFAULT_MAX_EXCLUDED_FRACTION, workers: int = 1,
-              progress: bool = True) -> dict:
+def run_check(
+    dataset: str,
+    root: str | os.PathLike,
+    report_path: str | os.PathLike,
+    frames_out: str | os.PathLike,
+    split: str | None = None,
+    max_excluded_fraction: float = DEFAULT_MAX_EXCLUDED_FRACTION,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict:
     """Check a dataset root; write the report, then (if the policy holds) the kept frame list."""
     if dataset == "gta":
         gta = GTA5Root(root)
@@ -246,9 +287,11 @@ def run_check(dataset: str, root: str | os.PathLike, report_path: str | os.PathL
     else:
         raise DataError(f"unknown dataset {dataset!r}; use 'gta' or 'cityscapes'")
     if not frames:
-        raise DataError(f"{domain}: no frame has both an image and a label in {folders} "
-                        f"({len(missing['no_label'])} images without a label, {len(missing['no_image'])} labels "
-                        f"without an image); extract both the images and the labels there")
+        raise DataError(
+            f"{domain}: no frame has both an image and a label in {folders} "
+            f"({len(missing['no_label'])} images without a label, {len(missing['no_image'])} labels "
+            f"without an image); extract both the images and the labels there"
+        )
     report = check_frames(frames, domain, missing, workers=workers, progress=progress, dataset=dataset)
     report["max_excluded_fraction"] = max_excluded_fraction
     atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
@@ -258,8 +301,9 @@ def run_check(dataset: str, root: str | os.PathLike, report_path: str | os.PathL
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Check a GTA-V or Cityscapes root and write the kept frame list.",
-                                     epilog=POLICY)
+    parser = argparse.ArgumentParser(
+        description="Check a GTA-V or Cityscapes root and write the kept frame list.", epilog=POLICY
+    )
     parser.add_argument("--dataset", choices=["gta", "cityscapes"], required=True)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--split", choices=["train", "val", "test"], help="Cityscapes split folder: train, val or test")
@@ -270,11 +314,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.dataset == "cityscapes" and not args.split:
         parser.error("--split is required with --dataset cityscapes")
-    report = run_check(args.dataset, args.root, args.report, args.frames_out, args.split,
-                       args.max_excluded_fraction, args.workers)
-    print(f"{report['domain']}: kept {report['kept']} of {report['candidates']} frames, "
-          f"excluded {report['excluded_count']} {report['excluded_by_reason'] or ''}, "
-          f"{len(report['resized'])} to resize; report {args.report}, frames {args.frames_out}")
+    report = run_check(
+        args.dataset, args.root, args.report, args.frames_out, args.split, args.max_excluded_fraction, args.workers
+    )
+    print(
+        f"{report['domain']}: kept {report['kept']} of {report['candidates']} frames, "
+        f"excluded {report['excluded_count']} {report['excluded_by_reason'] or ''}, "
+        f"{len(report['resized'])} to resize; report {args.report}, frames {args.frames_out}"
+    )
 
 
 if __name__ == "__main__":

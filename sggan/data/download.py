@@ -10,6 +10,7 @@ fill DIR/images/NNNNN.png and DIR/labels/NNNNN.png, the layout `data.gta_root` p
 (sggan.data.readers.GTA5Root). An image without its label counts against the labels archive, and
 the other way round. The files' contents are the workflow's data check's business (check_gta).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,9 @@ def archives_in(root: str | os.PathLike) -> list[Archive]:
         ids = part_frame_ids(part)
         for kind in KINDS:
             absent = [i for i in ids if i not in present[kind]]
-            archives.append(Archive(archive_name(part, kind), len(ids), len(ids) - len(absent),
-                                    absent[0] if absent else None))
+            archives.append(
+                Archive(archive_name(part, kind), len(ids), len(ids) - len(absent), absent[0] if absent else None)
+            )
     return archives
 
 
@@ -87,7 +89,8 @@ def check(root: str | os.PathLike) -> str:
         raise DataError(
             f"GTA-V root {root}: {len(incomplete)} of {2 * PARTS} archives missing or incomplete: "
             f"{'; '.join(a.describe() for a in incomplete)}. Download them from {ARCHIVE_URL} "
-            f"(python -m sggan.data.download urls --root {root} lists them) and extract each into {root}.")
+            f"(python -m sggan.data.download urls --root {root} lists them) and extract each into {root}."
+        )
     return f"GTA-V root {root}: all {2 * PARTS} archives complete, {FRAMES} frames with image and label"
 
 

@@ -4,6 +4,7 @@ A *frame list* is a TSV with the header ``id image label``: one frame per line, 
 written by the data stage. Every stage after the data stage reads only frame lists, so toy
 and real datasets (and adapted copies of them) are interchangeable.
 """
+
 from __future__ import annotations
 
 import csv
@@ -110,8 +111,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"image {path} does not exist")
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise DataError(f"image {path} cannot be decoded (corrupt or not an image); "
-                        "re-extract it from the dataset archive")
+        raise DataError(
+            f"image {path} cannot be decoded (corrupt or not an image); re-extract it from the dataset archive"
+        )
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -135,15 +137,18 @@ def decode_label(path: str | os.PathLike) -> tuple[np.ndarray, str, np.ndarray |
             if img.format != "PNG":
                 raise LabelEncodingError(
                     f"label {path} is a {img.format} file, not a PNG (lossy compression changes label ids "
-                    "along every edge); use the dataset's original PNG")
+                    "along every edge); use the dataset's original PNG"
+                )
             if img.mode in ("P", "L"):
                 palette = img.getpalette() if img.mode == "P" else None
                 ids = np.asarray(img, dtype=np.uint8).copy()
                 return ids, img.mode, None if palette is None else np.asarray(palette, np.uint8).reshape(-1, 3)
             if img.mode in ("RGB", "RGBA"):
                 return colours_to_ids(np.asarray(img.convert("RGB")), path), img.mode, None
-            raise DataError(f"label {path} has mode {img.mode}; expected a palette ('P') or grey ('L') PNG of "
-                            "label ids, or an RGB PNG in Cityscapes colours (Cityscapes: use *_gtFine_labelIds.png)")
+            raise DataError(
+                f"label {path} has mode {img.mode}; expected a palette ('P') or grey ('L') PNG of "
+                "label ids, or an RGB PNG in Cityscapes colours (Cityscapes: use *_gtFine_labelIds.png)"
+            )
     except DataError:
         raise
     except Exception as err:  # PIL raises several types for truncated or non-image files
@@ -184,7 +189,8 @@ def colours_to_ids(rgb: np.ndarray, path: str | os.PathLike) -> np.ndarray:
         colours = sorted({tuple(int(c) for c in colour) for colour in rgb[unknown][:10_000]})
         raise LabelEncodingError(
             f"label {path} is an RGB label with {int(unknown.sum())} pixels in colours that are not Cityscapes "
-            f"label colours (e.g. {colours[:3]}): it was re-coloured or compressed; use the dataset's original label")
+            f"label colours (e.g. {colours[:3]}): it was re-coloured or compressed; use the dataset's original label"
+        )
     return ids
 
 

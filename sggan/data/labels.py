@@ -2,6 +2,7 @@
 
 GTA-V labels store Cityscapes label ids as palette indices, so one table serves both domains.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,10 @@ IGNORE = 255
 NUM_LABEL_IDS = 256  # lookup tables cover every uint8 value; ids > 33 are "out of range"
 MAX_LABEL_ID = max(label.id for label in CITYSCAPES_LABELS if label.id >= 0)
 
-TRAIN_CLASSES = [label.name for label in sorted(
-    (lab for lab in CITYSCAPES_LABELS if 0 <= lab.trainId < IGNORE), key=lambda lab: lab.trainId)]
+TRAIN_CLASSES = [
+    label.name
+    for label in sorted((lab for lab in CITYSCAPES_LABELS if 0 <= lab.trainId < IGNORE), key=lambda lab: lab.trainId)
+]
 NUM_CLASSES = len(TRAIN_CLASSES)  # 19
 LABEL_ID = {label.name: label.id for label in CITYSCAPES_LABELS}
 
@@ -38,11 +41,11 @@ def _lut(values: dict[int, int], default: int) -> np.ndarray:
 
 
 # label id -> train id (255 = ignore), for every uint8 value
-LABEL_TO_TRAIN = _lut({lab.id: (lab.trainId if 0 <= lab.trainId < IGNORE else IGNORE)
-                       for lab in CITYSCAPES_LABELS if lab.id >= 0}, IGNORE)
+LABEL_TO_TRAIN = _lut(
+    {lab.id: (lab.trainId if 0 <= lab.trainId < IGNORE else IGNORE) for lab in CITYSCAPES_LABELS if lab.id >= 0}, IGNORE
+)
 # train id -> label id (for writing Cityscapes-style predictions)
-TRAIN_TO_LABEL = _lut({lab.trainId: lab.id for lab in CITYSCAPES_LABELS
-                       if 0 <= lab.trainId < IGNORE}, 0)
+TRAIN_TO_LABEL = _lut({lab.trainId: lab.id for lab in CITYSCAPES_LABELS if 0 <= lab.trainId < IGNORE}, 0)
 # label id -> RGB colour; the palette used for GTA-style label PNGs
 PALETTE = np.zeros((NUM_LABEL_IDS, 3), dtype=np.uint8)
 for _lab in CITYSCAPES_LABELS:

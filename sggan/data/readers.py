@@ -4,6 +4,7 @@ A root is validated when it is constructed, with an error that says what is expe
 and how to obtain the data; ``frames()`` pairs images with labels, ``missing()`` lists the
 ids that have only one of the two.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,8 @@ class GTA5Root:
                 f"(RGB, 1914x1052) and {self.labels}/NNNNN.png (palette PNG whose index is the Cityscapes "
                 f"label id). Get the 'Playing for Data' GTA-V dataset: download the 10 parts "
                 f"(images and labels) from {GTA5_URL} and extract their images/ and labels/ folders into "
-                f"{self.root}.")
+                f"{self.root}."
+            )
 
     def _ids(self, folder: Path) -> set[str]:
         return {p.stem for p in folder.iterdir() if p.suffix == ".png" and not p.name.startswith(".")}
@@ -61,15 +63,18 @@ class CityscapesRoot:
                 f"{self.images}/{{train,val,test}}/CITY/CITY_SEQ_FRAME{CITYSCAPES_IMAGE_SUFFIX} (RGB, 2048x1024) "
                 f"and {self.labels}/{{train,val,test}}/CITY/CITY_SEQ_FRAME{CITYSCAPES_LABEL_SUFFIX} (label ids). "
                 f"Get them with cityscapesscripts (needs a Cityscapes account from cityscapes-dataset.com): "
-                f"`csDownload leftImg8bit_trainvaltest.zip gtFine_trainvaltest.zip`, then unzip both in {self.root}.")
+                f"`csDownload leftImg8bit_trainvaltest.zip gtFine_trainvaltest.zip`, then unzip both in {self.root}."
+            )
 
     def _split_dir(self, base: Path, split: str) -> Path:
         folder = base / split
         if not folder.is_dir():
             present = sorted(p.name for p in base.iterdir() if p.is_dir())
-            raise DataError(f"Cityscapes root {self.root}: no split folder {folder} (splits present in "
-                            f"{base}: {', '.join(present) or 'none'}); use one of train, val, test and check "
-                            f"that both archives were unzipped there")
+            raise DataError(
+                f"Cityscapes root {self.root}: no split folder {folder} (splits present in "
+                f"{base}: {', '.join(present) or 'none'}); use one of train, val, test and check "
+                f"that both archives were unzipped there"
+            )
         return folder
 
     def _ids(self, base: Path, split: str, suffix: str) -> dict[str, Path]:
@@ -86,9 +91,11 @@ class CityscapesRoot:
         images = self._ids(self.images, split, CITYSCAPES_IMAGE_SUFFIX)
         labels = self._ids(self.labels, split, CITYSCAPES_LABEL_SUFFIX)
         if images and not labels and self._ids(self.labels, split, CITYSCAPES_TRAIN_ID_SUFFIX):
-            raise DataError(f"Cityscapes root {self.root}: {self.labels / split} holds trainIds "
-                            f"(*{CITYSCAPES_TRAIN_ID_SUFFIX}) but no labelIds (*{CITYSCAPES_LABEL_SUFFIX}); the "
-                            f"benchmark reads labelIds: unzip gtFine_trainvaltest.zip in {self.root}")
+            raise DataError(
+                f"Cityscapes root {self.root}: {self.labels / split} holds trainIds "
+                f"(*{CITYSCAPES_TRAIN_ID_SUFFIX}) but no labelIds (*{CITYSCAPES_LABEL_SUFFIX}); the "
+                f"benchmark reads labelIds: unzip gtFine_trainvaltest.zip in {self.root}"
+            )
         return [Frame(i, images[i], labels[i]) for i in sorted(images.keys() & labels.keys())]
 
     def missing(self, split: str) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ the seed and the set of ids only, never on directory listing order.
         --translator-target 2000 --heldout-source 500 --heldout-target 500 \
         --regime 2k=2000 --regime 25k=all --out results/splits
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,27 +33,38 @@ def take(frames: list[Frame], start: int, count: int, what: str, source: str) ->
     if count < 0:
         raise DataError(f"{what}: a count must not be negative, got {count}")
     if start + count > len(frames):
-        raise DataError(f"{what} needs {count} frames after {start} held out, but {source} has only "
-                        f"{len(frames)}; lower the count in the config's 'splits' section")
-    return frames[start:start + count]
+        raise DataError(
+            f"{what} needs {count} frames after {start} held out, but {source} has only "
+            f"{len(frames)}; lower the count in the config's 'splits' section"
+        )
+    return frames[start : start + count]
 
 
-def make_splits(source: list[Frame], target: list[Frame], seed: int, translator_target: int,
-                heldout_source: int, heldout_target: int,
-                regimes: dict[str, int | None]) -> dict[str, list[Frame]]:
+def make_splits(
+    source: list[Frame],
+    target: list[Frame],
+    seed: int,
+    translator_target: int,
+    heldout_source: int,
+    heldout_target: int,
+    regimes: dict[str, int | None],
+) -> dict[str, list[Frame]]:
     """Named frame lists; a regime's count ``None`` means all source frames."""
     source_order = seeded_order(source, seed)
     target_order = seeded_order(target, seed + 1)  # an independent draw for the other domain
     splits = {
         "heldout_source": take(source_order, 0, heldout_source, "heldout_source", "the source list"),
         "heldout_target": take(target_order, 0, heldout_target, "heldout_target", "the target list"),
-        "translator_target": take(target_order, heldout_target, translator_target,
-                                  "translator_target", "the target list"),
+        "translator_target": take(
+            target_order, heldout_target, translator_target, "translator_target", "the target list"
+        ),
     }
     for name, count in regimes.items():
         splits[f"{name}/translator_source"] = (
-            sorted(source, key=lambda f: f.id) if count is None
-            else take(source_order, heldout_source, count, f"regime {name}", "the source list"))
+            sorted(source, key=lambda f: f.id)
+            if count is None
+            else take(source_order, heldout_source, count, f"regime {name}", "the source list")
+        )
     return splits
 
 
@@ -74,8 +86,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--regime", type=parse_regime, action="append", required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    splits = make_splits(read_frame_list(args.source), read_frame_list(args.target), args.seed,
-                         args.translator_target, args.heldout_source, args.heldout_target, dict(args.regime))
+    splits = make_splits(
+        read_frame_list(args.source),
+        read_frame_list(args.target),
+        args.seed,
+        args.translator_target,
+        args.heldout_source,
+        args.heldout_target,
+        dict(args.regime),
+    )
     for name, frames in splits.items():
         write_frame_list(args.out / f"{name}.tsv", frames)
 

@@ -24,6 +24,7 @@ Output of :func:`generate_toy_world`::
     out/ideal/images/NNNNN.png                                        (labels = gta/labels)
     out/README.txt
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ from sggan.cli import run
 from sggan.data.io import atomic_write_text, write_image, write_label_ids
 from sggan.data.labels import LABEL_ID
 
-GTA_SIZE = (1914, 1052)         # width, height of the real GTA-V frames
+GTA_SIZE = (1914, 1052)  # width, height of the real GTA-V frames
 CITYSCAPES_SIZE = (2048, 1024)  # width, height of the real Cityscapes frames
 TRAIN_CITIES = ("toyburg", "mockstadt")
 VAL_CITIES = ("fakefurt",)
@@ -61,9 +62,11 @@ def scaled_size(size: tuple[int, int], scale: int) -> tuple[int, int]:
 
 # ----------------------------------------------------------------------------- layout
 
+
 @dataclass
 class Canvas:
     """A label-id map plus an instance map; each instance has one tone (a colour role)."""
+
     labels: np.ndarray
     instances: np.ndarray
     tones: list[str] = field(default_factory=list)
@@ -112,6 +115,7 @@ class Canvas:
 @dataclass(frozen=True)
 class LayoutStats:
     """Object counts per frame (inclusive ranges); the domains differ a little, as real ones do."""
+
     horizon: tuple[float, float]
     cars: tuple[int, int]
     people: tuple[int, int]
@@ -120,22 +124,23 @@ class LayoutStats:
     ego_hood: bool
 
 
-VIRTUAL_LAYOUT = LayoutStats(horizon=(0.36, 0.50), cars=(2, 7), people=(0, 4), poles=(1, 4),
-                             trees=(1, 4), ego_hood=False)
-REAL_LAYOUT = LayoutStats(horizon=(0.34, 0.48), cars=(1, 6), people=(1, 6), poles=(2, 5),
-                          trees=(2, 5), ego_hood=True)
+VIRTUAL_LAYOUT = LayoutStats(
+    horizon=(0.36, 0.50), cars=(2, 7), people=(0, 4), poles=(1, 4), trees=(1, 4), ego_hood=False
+)
+REAL_LAYOUT = LayoutStats(horizon=(0.34, 0.48), cars=(1, 6), people=(1, 6), poles=(2, 5), trees=(2, 5), ego_hood=True)
 
 
 @dataclass(frozen=True)
 class Street:
     """The ground geometry: horizon, vanishing point, and bottom-row x of the edges."""
+
     height: int
     width: int
     horizon: float
     vx: float
     road_left: float
     road_right: float
-    walk_left: float   # outer edge of the left sidewalk
+    walk_left: float  # outer edge of the left sidewalk
     walk_right: float  # outer edge of the right sidewalk
 
     def depth(self, y: float) -> float:
@@ -172,12 +177,16 @@ def draw_layout(rng: np.random.Generator, height: int, width: int, stats: Layout
 def _street(rng: np.random.Generator, height: int, width: int, stats: LayoutStats) -> Street:
     road_left = width * rng.uniform(-0.25, 0.15)
     road_right = width * rng.uniform(0.85, 1.25)
-    return Street(height, width,
-                  horizon=height * rng.uniform(*stats.horizon),
-                  vx=width * rng.uniform(0.38, 0.62),
-                  road_left=road_left, road_right=road_right,
-                  walk_left=road_left - width * rng.uniform(0.15, 0.45),
-                  walk_right=road_right + width * rng.uniform(0.15, 0.45))
+    return Street(
+        height,
+        width,
+        horizon=height * rng.uniform(*stats.horizon),
+        vx=width * rng.uniform(0.38, 0.62),
+        road_left=road_left,
+        road_right=road_right,
+        walk_left=road_left - width * rng.uniform(0.15, 0.45),
+        walk_right=road_right + width * rng.uniform(0.15, 0.45),
+    )
 
 
 def _draw_ground(canvas: Canvas, s: Street, rng: np.random.Generator) -> None:
@@ -188,8 +197,9 @@ def _draw_ground(canvas: Canvas, s: Street, rng: np.random.Generator) -> None:
     top = s.horizon
     canvas.polygon(canvas.part("sidewalk"), [(s.vx, top), (s.road_left, h), (s.walk_left, h)])
     canvas.polygon(canvas.part("sidewalk"), [(s.vx, top), (s.walk_right, h), (s.road_right, h)])
-    canvas.polygon(canvas.part("road"), [(s.vx - 0.005 * w, top), (s.vx + 0.005 * w, top),
-                                         (s.road_right, h), (s.road_left, h)])
+    canvas.polygon(
+        canvas.part("road"), [(s.vx - 0.005 * w, top), (s.vx + 0.005 * w, top), (s.road_right, h), (s.road_left, h)]
+    )
     _draw_lane_marks(canvas, s, rng)
 
 
@@ -220,8 +230,12 @@ def _draw_facades(canvas: Canvas, s: Street, rng: np.random.Generator, side: int
             continue
         # Height relative to the camera height: a façade's top is a line through the
         # vanishing point, k times as far above the horizon as its foot is below it.
-        k = {"building": rng.uniform(1.2, 5.0), "wall": rng.uniform(0.4, 0.9),
-             "fence": rng.uniform(0.35, 0.7), "vegetation": rng.uniform(0.5, 1.2)}[kind]
+        k = {
+            "building": rng.uniform(1.2, 5.0),
+            "wall": rng.uniform(0.4, 0.9),
+            "fence": rng.uniform(0.35, 0.7),
+            "vegetation": rng.uniform(0.5, 1.2),
+        }[kind]
         xs = np.linspace(xa, xb, 6)
         feet = np.array([s.edge_y(bottom, x) for x in xs])
         tops = s.horizon - k * (feet - s.horizon)
@@ -231,8 +245,7 @@ def _draw_facades(canvas: Canvas, s: Street, rng: np.random.Generator, side: int
             _draw_windows(canvas, rng, xs, tops, feet)
 
 
-def _draw_windows(canvas: Canvas, rng: np.random.Generator, xs: np.ndarray, tops: np.ndarray,
-                  feet: np.ndarray) -> None:
+def _draw_windows(canvas: Canvas, rng: np.random.Generator, xs: np.ndarray, tops: np.ndarray, feet: np.ndarray) -> None:
     """Rows of windows on a façade, labelled building (Cityscapes does the same)."""
     if abs(xs[-1] - xs[0]) < 6 or rng.random() < 0.2:
         return
@@ -295,10 +308,18 @@ def _draw_car(canvas: Canvas, x: float, y: float, w: float) -> None:
     h = 0.8 * w
     body = canvas.part("car")
     canvas.rect(body, x - w / 2, y - 0.6 * h, x + w / 2, y - 0.12 * h)
-    canvas.polygon(body, [(x - 0.42 * w, y - 0.6 * h), (x + 0.42 * w, y - 0.6 * h),
-                          (x + 0.32 * w, y - h), (x - 0.32 * w, y - h)])
-    canvas.polygon(canvas.part("car", "window"), [(x - 0.36 * w, y - 0.63 * h), (x + 0.36 * w, y - 0.63 * h),
-                                                  (x + 0.29 * w, y - 0.94 * h), (x - 0.29 * w, y - 0.94 * h)])
+    canvas.polygon(
+        body, [(x - 0.42 * w, y - 0.6 * h), (x + 0.42 * w, y - 0.6 * h), (x + 0.32 * w, y - h), (x - 0.32 * w, y - h)]
+    )
+    canvas.polygon(
+        canvas.part("car", "window"),
+        [
+            (x - 0.36 * w, y - 0.63 * h),
+            (x + 0.36 * w, y - 0.63 * h),
+            (x + 0.29 * w, y - 0.94 * h),
+            (x - 0.29 * w, y - 0.94 * h),
+        ],
+    )
     wheels = canvas.part("car", "wheel")
     canvas.rect(wheels, x - 0.46 * w, y - 0.15 * h, x - 0.26 * w, y)
     canvas.rect(wheels, x + 0.26 * w, y - 0.15 * h, x + 0.46 * w, y)
@@ -343,8 +364,15 @@ def _draw_figure(canvas: Canvas, clothes: tuple[int, int], x: float, y: float, h
     w = 0.28 * h
     canvas.rect(clothes, x - 0.4 * w, y - 0.48 * h, x - 0.05 * w, y)
     canvas.rect(clothes, x + 0.05 * w, y - 0.48 * h, x + 0.4 * w, y)
-    canvas.polygon(clothes, [(x - 0.5 * w, y - 0.82 * h), (x + 0.5 * w, y - 0.82 * h),
-                             (x + 0.42 * w, y - 0.46 * h), (x - 0.42 * w, y - 0.46 * h)])
+    canvas.polygon(
+        clothes,
+        [
+            (x - 0.5 * w, y - 0.82 * h),
+            (x + 0.5 * w, y - 0.82 * h),
+            (x + 0.42 * w, y - 0.46 * h),
+            (x - 0.42 * w, y - 0.46 * h),
+        ],
+    )
     head_label = "rider" if clothes[0] == LABEL_ID["rider"] else "person"
     canvas.ellipse(canvas.part(head_label, "skin"), x, y - 0.9 * h, 0.3 * w, 0.09 * h)
 
@@ -396,37 +424,53 @@ def _draw_ego_hood(canvas: Canvas, rng: np.random.Generator) -> None:
 
 # ----------------------------------------------------------------------------- rendering
 
+
 @dataclass(frozen=True)
 class Style:
     """Colours per tone (one picked per object), texture, gradients and camera effects."""
+
     name: str
     colours: dict[str, tuple[tuple[int, int, int], ...]]
-    jitter: float            # relative brightness spread between objects of one tone
-    offset: float            # per-channel colour spread between objects (0..255 units)
-    texture: dict[str, float] = field(default_factory=dict)   # luminance texture std per tone
+    jitter: float  # relative brightness spread between objects of one tone
+    offset: float  # per-channel colour spread between objects (0..255 units)
+    texture: dict[str, float] = field(default_factory=dict)  # luminance texture std per tone
     gradient: dict[str, float] = field(default_factory=dict)  # vertical brightness slope per tone
     object_gradient: float = 0.0  # random per-object brightness slope (uneven lighting)
     sensor_noise: float = 0.0
-    blur_sigma: float = 0.0       # at scale 8; grows gently for larger frames
-    vignetting: float = 0.0       # share of brightness lost in the corners
+    blur_sigma: float = 0.0  # at scale 8; grows gently for larger frames
+    vignetting: float = 0.0  # share of brightness lost in the corners
 
 
 VIRTUAL = Style(
     name="virtual",
     colours={
-        "sky": ((255, 196, 120),), "road": ((170, 140, 165),), "lane": ((255, 250, 235),),
-        "sidewalk": ((236, 200, 150),), "terrain": ((205, 230, 90),),
-        "building": ((214, 110, 80), (205, 150, 90), (226, 120, 140)), "window": ((120, 205, 255),),
-        "wall": ((240, 228, 130),), "fence": ((195, 120, 40),),
-        "vegetation": ((110, 232, 50),), "trunk": ((160, 95, 40),),
-        "pole": ((80, 80, 125),), "traffic sign": ((255, 235, 0),),
-        "traffic light": ((255, 130, 0),), "lamp": ((255, 40, 40),),
-        "person": ((250, 40, 170), (175, 40, 250), (250, 80, 80)), "skin": ((255, 205, 165),),
-        "rider": ((20, 215, 240),), "bicycle": ((255, 20, 20),),
-        "car": ((30, 70, 255), (0, 175, 255), (125, 0, 255)), "wheel": ((25, 25, 35),),
-        "truck": ((40, 170, 250),), "bus": ((255, 210, 0),), "ego vehicle": ((30, 30, 30),),
+        "sky": ((255, 196, 120),),
+        "road": ((170, 140, 165),),
+        "lane": ((255, 250, 235),),
+        "sidewalk": ((236, 200, 150),),
+        "terrain": ((205, 230, 90),),
+        "building": ((214, 110, 80), (205, 150, 90), (226, 120, 140)),
+        "window": ((120, 205, 255),),
+        "wall": ((240, 228, 130),),
+        "fence": ((195, 120, 40),),
+        "vegetation": ((110, 232, 50),),
+        "trunk": ((160, 95, 40),),
+        "pole": ((80, 80, 125),),
+        "traffic sign": ((255, 235, 0),),
+        "traffic light": ((255, 130, 0),),
+        "lamp": ((255, 40, 40),),
+        "person": ((250, 40, 170), (175, 40, 250), (250, 80, 80)),
+        "skin": ((255, 205, 165),),
+        "rider": ((20, 215, 240),),
+        "bicycle": ((255, 20, 20),),
+        "car": ((30, 70, 255), (0, 175, 255), (125, 0, 255)),
+        "wheel": ((25, 25, 35),),
+        "truck": ((40, 170, 250),),
+        "bus": ((255, 210, 0),),
+        "ego vehicle": ((30, 30, 30),),
     },
-    jitter=0.1, offset=8.0,
+    jitter=0.1,
+    offset=8.0,
     gradient={"sky": 0.12},  # a warm glow towards the horizon, nothing else shaded
 )
 
@@ -437,24 +481,49 @@ VIRTUAL = Style(
 REAL = Style(
     name="real",
     colours={
-        "sky": ((215, 232, 250),), "road": ((72, 72, 78),), "lane": ((200, 200, 195),),
-        "sidewalk": ((150, 145, 140),), "terrain": ((125, 128, 78),),
-        "building": ((122, 114, 106), (96, 92, 90), (142, 132, 120)), "window": ((55, 65, 78),),
-        "wall": ((152, 146, 132),), "fence": ((110, 104, 94),),
-        "vegetation": ((45, 86, 35),), "trunk": ((62, 46, 36),),
-        "pole": ((168, 168, 162),), "traffic sign": ((210, 50, 45), (40, 80, 170), (230, 230, 224)),
-        "traffic light": ((34, 34, 36),), "lamp": ((225, 205, 80),),
-        "person": ((60, 55, 60), (92, 72, 60), (40, 50, 82), (150, 140, 130)), "skin": ((200, 160, 136),),
-        "rider": ((112, 40, 35), (50, 50, 52)), "bicycle": ((32, 32, 36),),
+        "sky": ((215, 232, 250),),
+        "road": ((72, 72, 78),),
+        "lane": ((200, 200, 195),),
+        "sidewalk": ((150, 145, 140),),
+        "terrain": ((125, 128, 78),),
+        "building": ((122, 114, 106), (96, 92, 90), (142, 132, 120)),
+        "window": ((55, 65, 78),),
+        "wall": ((152, 146, 132),),
+        "fence": ((110, 104, 94),),
+        "vegetation": ((45, 86, 35),),
+        "trunk": ((62, 46, 36),),
+        "pole": ((168, 168, 162),),
+        "traffic sign": ((210, 50, 45), (40, 80, 170), (230, 230, 224)),
+        "traffic light": ((34, 34, 36),),
+        "lamp": ((225, 205, 80),),
+        "person": ((60, 55, 60), (92, 72, 60), (40, 50, 82), (150, 140, 130)),
+        "skin": ((200, 160, 136),),
+        "rider": ((112, 40, 35), (50, 50, 52)),
+        "bicycle": ((32, 32, 36),),
         "car": ((150, 30, 30), (182, 182, 188), (32, 32, 36), (228, 228, 228), (40, 52, 92)),
-        "wheel": ((18, 18, 18),), "truck": ((214, 214, 204),), "bus": ((60, 110, 160),),
+        "wheel": ((18, 18, 18),),
+        "truck": ((214, 214, 204),),
+        "bus": ((60, 110, 160),),
         "ego vehicle": ((26, 29, 36),),
     },
-    jitter=0.12, offset=6.0,
-    texture={"road": 9.0, "sidewalk": 9.0, "terrain": 14.0, "vegetation": 18.0, "building": 10.0,
-             "wall": 8.0, "fence": 8.0, "sky": 2.5, "trunk": 8.0},
+    jitter=0.12,
+    offset=6.0,
+    texture={
+        "road": 9.0,
+        "sidewalk": 9.0,
+        "terrain": 14.0,
+        "vegetation": 18.0,
+        "building": 10.0,
+        "wall": 8.0,
+        "fence": 8.0,
+        "sky": 2.5,
+        "trunk": 8.0,
+    },
     gradient={"sky": 0.12, "road": 0.15, "building": -0.1},
-    object_gradient=0.2, sensor_noise=3.0, blur_sigma=0.7, vignetting=0.3,
+    object_gradient=0.2,
+    sensor_noise=3.0,
+    blur_sigma=0.7,
+    vignetting=0.3,
 )
 
 STYLES = {"virtual": VIRTUAL, "real": REAL}
@@ -472,8 +541,8 @@ def render(canvas: Canvas, style: Style, rng: np.random.Generator, scale: int = 
     if style.texture:
         image += (textures[canvas.instances] * _texture_field(rng, h, w))[..., None]
     if style.vignetting:
-        radius2 = (xs ** 2 + ys ** 2) * 2.0  # 0 in the centre, 1 in the corners
-        image *= (1.0 - style.vignetting * radius2 ** 2)[..., None]
+        radius2 = (xs**2 + ys**2) * 2.0  # 0 in the centre, 1 in the corners
+        image *= (1.0 - style.vignetting * radius2**2)[..., None]
     if style.blur_sigma:
         image = cv2.GaussianBlur(image, (0, 0), style.blur_sigma * max(1.0, 8.0 / scale) ** 0.5)
     if style.sensor_noise:
@@ -510,6 +579,7 @@ def _texture_field(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- frames
 
+
 def _rng(seed: int, domain: str, index: int, purpose: int) -> np.random.Generator:
     return np.random.default_rng([seed, _DOMAIN_KEY[domain], index, purpose])
 
@@ -538,8 +608,9 @@ def cityscapes_name(split: str, index: int) -> tuple[str, str]:
     return city, f"{city}_{index // len(cities):06d}_{CITYSCAPES_FRAME:06d}"
 
 
-def generate_toy_world(out: Path, seed: int, scale: int, gta_frames: int, cityscapes_train: int,
-                       cityscapes_val: int) -> None:
+def generate_toy_world(
+    out: Path, seed: int, scale: int, gta_frames: int, cityscapes_train: int, cityscapes_val: int
+) -> None:
     """Write the toy GTA-V, Cityscapes and ideal roots under ``out``.
 
     Every file is written atomically and is a pure function of (seed, scale, its index), so a
@@ -594,8 +665,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gta-frames", type=int, default=160)
     parser.add_argument("--cityscapes-train", type=int, default=80)
     parser.add_argument("--cityscapes-val", type=int, default=30)
-    parser.add_argument("--done", type=Path, help="write the world's README here once every file is written "
-                        "(the workflow's marker); a world of other settings in --out is replaced")
+    parser.add_argument(
+        "--done",
+        type=Path,
+        help="write the world's README here once every file is written "
+        "(the workflow's marker); a world of other settings in --out is replaced",
+    )
     args = parser.parse_args(argv)
     for name in ("scale", "gta_frames", "cityscapes_train", "cityscapes_val"):
         if getattr(args, name) < (1 if name == "scale" else 0):

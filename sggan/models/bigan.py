@@ -14,6 +14,7 @@ whole frames at any multiple of 2**depth, like every other translator here.
   convolutions, and joint 1x1 convolutions on their concatenation to one logit per code cell;
   dropout 0.2 in the joint layers as in ALI's discriminator.
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,9 +48,10 @@ def _downsampling(ngf: int, depth: int) -> nn.Sequential:
 class Encoder(nn.Module):
     def __init__(self, ngf: int = 64, depth: int = 4, code_channels: int = 64):
         super().__init__()
-        self.size_multiple = 2 ** depth
-        self.net = nn.Sequential(_downsampling(ngf, depth),
-                                 nn.Conv2d(encoder_widths(ngf, depth)[-1], code_channels, 1), nn.Tanh())
+        self.size_multiple = 2**depth
+        self.net = nn.Sequential(
+            _downsampling(ngf, depth), nn.Conv2d(encoder_widths(ngf, depth)[-1], code_channels, 1), nn.Tanh()
+        )
         _init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,13 +77,16 @@ class Generator(nn.Module):
 class JointDiscriminator(nn.Module):
     def __init__(self, ndf: int = 64, depth: int = 4, code_channels: int = 64, dropout: float = 0.2):
         super().__init__()
-        self.size_multiple = 2 ** depth
+        self.size_multiple = 2**depth
         image_width = encoder_widths(ndf, depth)[-1]
         self.image_path = _downsampling(ndf, depth)
         self.code_path = nn.Sequential(nn.Conv2d(code_channels, image_width, 1), nn.LeakyReLU(0.2))
         self.joint = nn.Sequential(
-            nn.Dropout(dropout), nn.Conv2d(2 * image_width, image_width, 1), nn.LeakyReLU(0.2),
-            nn.Dropout(dropout), nn.Conv2d(image_width, 1, 1),
+            nn.Dropout(dropout),
+            nn.Conv2d(2 * image_width, image_width, 1),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            nn.Conv2d(image_width, 1, 1),
         )
         _init(self)
 

@@ -15,6 +15,7 @@ default, the others because ``use_bias`` is true with instance norm). Weights N(
 SG-GAN's own discriminator (sggan.models.patchgan) differs: bias-free convolutions, affine
 instance norm and TensorFlow "SAME" padding, as the original TensorFlow code builds it.
 """
+
 from __future__ import annotations
 
 import torch

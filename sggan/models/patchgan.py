@@ -10,6 +10,7 @@ Semantic-aware (paper Sec. 3.2): the s group channels are multiplied by the one-
 the *source* image of what is judged (for a translated image, the image it was translated from),
 then summed over channels to one realism map (N,1,h,w). Standard: one output channel, no mask.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,17 @@ class PatchDiscriminator(nn.Module):
         self.semantic = semantic
         self.num_groups = num_groups
         self.net = nn.Sequential(
-            Conv2dSame(in_channels, ndf, 4, 2), nn.LeakyReLU(0.2),
-            Conv2dSame(ndf, ndf * 2, 4, 2), InstanceNorm(ndf * 2), nn.LeakyReLU(0.2),
-            Conv2dSame(ndf * 2, ndf * 4, 4, 2), InstanceNorm(ndf * 4), nn.LeakyReLU(0.2),
-            Conv2dSame(ndf * 4, ndf * 8, 4, 1), InstanceNorm(ndf * 8), nn.LeakyReLU(0.2),
+            Conv2dSame(in_channels, ndf, 4, 2),
+            nn.LeakyReLU(0.2),
+            Conv2dSame(ndf, ndf * 2, 4, 2),
+            InstanceNorm(ndf * 2),
+            nn.LeakyReLU(0.2),
+            Conv2dSame(ndf * 2, ndf * 4, 4, 2),
+            InstanceNorm(ndf * 4),
+            nn.LeakyReLU(0.2),
+            Conv2dSame(ndf * 4, ndf * 8, 4, 1),
+            InstanceNorm(ndf * 8),
+            nn.LeakyReLU(0.2),
             Conv2dSame(ndf * 8, num_groups if semantic else 1, 4, 1),
         )
         init_weights(self)
@@ -62,6 +70,8 @@ class PatchDiscriminator(nn.Module):
         if mask is None:
             raise ValueError("the semantic-aware discriminator needs the group mask of the source image")
         if mask.shape[1:] != out.shape[1:]:
-            raise ValueError(f"group mask has shape {tuple(mask.shape[1:])}, the discriminator output "
-                             f"{tuple(out.shape[1:])} (groups, H/8, W/8)")
+            raise ValueError(
+                f"group mask has shape {tuple(mask.shape[1:])}, the discriminator output "
+                f"{tuple(out.shape[1:])} (groups, H/8, W/8)"
+            )
         return (out * mask.to(out.dtype)).sum(dim=1, keepdim=True)

@@ -8,6 +8,7 @@ the reference PyTorch code) and ReLU; convolutions keep their bias, which instan
 harmless and the reference code keeps. 9 blocks at 256x256 and above in the paper, 6 at 128x128.
 Weights are N(0, 0.02), as the reference code initialises them. Input sides must be multiples of 4.
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,13 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels), nn.ReLU(),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
+            nn.ReLU(),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,8 +46,11 @@ class ResnetGenerator(nn.Module):
             layers += [nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), _norm(2 * width), nn.ReLU()]
         layers += [ResidualBlock(4 * ngf) for _ in range(blocks)]
         for width in (4 * ngf, 2 * ngf):  # upsampling
-            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1),
-                       _norm(width // 2), nn.ReLU()]
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1),
+                _norm(width // 2),
+                nn.ReLU(),
+            ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_normal(self)
@@ -49,8 +58,10 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         if height % self.size_multiple or width % self.size_multiple:
-            raise ValueError(f"the ResNet generator needs input sides that are multiples of {self.size_multiple}; "
-                             f"got {height}x{width}")
+            raise ValueError(
+                f"the ResNet generator needs input sides that are multiples of {self.size_multiple}; "
+                f"got {height}x{width}"
+            )
         return self.net(x)
 
 

@@ -12,6 +12,7 @@ outputs one score per local patch (receptive field 23x23 pixels, a map at 1/4 re
 local adversarial loss. The paper's two-way softmax per patch is one logit here (softmax over two
 scores equals the sigmoid of their difference).
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,9 @@ from torch import nn
 class RefinerBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(channels, channels, 3, padding=1))
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1)
+        )
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,9 +37,11 @@ class Refiner(nn.Module):
     def __init__(self, width: int = 64, blocks: int = 4, channels: int = 3):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.ReLU(),
             *[RefinerBlock(width) for _ in range(blocks)],
-            nn.Conv2d(width, channels, 1), nn.Tanh(),
+            nn.Conv2d(width, channels, 1),
+            nn.Tanh(),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,11 +53,15 @@ class LocalDiscriminator(nn.Module):
         super().__init__()
         w1, w2, w3, w4 = widths
         self.net = nn.Sequential(
-            nn.Conv2d(channels, w1, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(w1, w2, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, w1, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w1, w2, 3, stride=2, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(3, stride=1, padding=1),
-            nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w3, w4, 1), nn.ReLU(),
+            nn.Conv2d(w2, w3, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w3, w4, 1),
+            nn.ReLU(),
             nn.Conv2d(w4, 1, 1),
         )
 

@@ -8,6 +8,7 @@ encoder output; the last one maps to RGB and ends in tanh. Convolutions have no 
 truncated-normal(0.02) weights, the norms' scales N(1, 0.02), as in the original ops.py.
 At the paper scale (depth 8, ngf 64) input sides must be multiples of 256.
 """
+
 from __future__ import annotations
 
 import torch
@@ -57,12 +58,19 @@ def init_weights(module: nn.Module) -> None:
 
 
 def encoder_widths(ngf: int, depth: int) -> list[int]:
-    return [ngf * min(2 ** i, 8) for i in range(depth)]
+    return [ngf * min(2**i, 8) for i in range(depth)]
 
 
 class UNetGenerator(nn.Module):
-    def __init__(self, ngf: int = 64, depth: int = 8, in_channels: int = 3, out_channels: int = 3,
-                 dropout: float = 0.5, dropout_layers: int = 3):
+    def __init__(
+        self,
+        ngf: int = 64,
+        depth: int = 8,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        dropout: float = 0.5,
+        dropout_layers: int = 3,
+    ):
         super().__init__()
         if depth < 2:
             raise ValueError(f"U-Net depth must be at least 2, got {depth}")
@@ -71,8 +79,9 @@ class UNetGenerator(nn.Module):
 
         down = [nn.Sequential(nn.Conv2d(in_channels, widths[0], 4, 2, 1, bias=False), InstanceNorm(widths[0]))]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            down.append(nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False),
-                                      InstanceNorm(c_out)))
+            down.append(
+                nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), InstanceNorm(c_out))
+            )
         self.down = nn.ModuleList(down)
 
         # Decoder layer k undoes encoder layer depth-1-k; its output is concatenated with the
@@ -86,20 +95,23 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Dropout(dropout))  # before the norm, as in the original
             layers.append(InstanceNorm(c_out))
             up.append(nn.Sequential(*layers))
-        up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * widths[0], out_channels, 4, 2, 1, bias=False),
-                                nn.Tanh()))
+        up.append(
+            nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * widths[0], out_channels, 4, 2, 1, bias=False), nn.Tanh())
+        )
         self.up = nn.ModuleList(up)
         init_weights(self)
 
     @property
     def size_multiple(self) -> int:
-        return 2 ** self.depth
+        return 2**self.depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         if height % self.size_multiple or width % self.size_multiple:
-            raise ValueError(f"U-Net of depth {self.depth} needs input sides that are multiples of "
-                             f"{self.size_multiple}; got {height}x{width}")
+            raise ValueError(
+                f"U-Net of depth {self.depth} needs input sides that are multiples of "
+                f"{self.size_multiple}; got {height}x{width}"
+            )
         skips = []
         h = x
         for layer in self.down:

@@ -3,6 +3,7 @@
 Adding a translator means one module here that subclasses :class:`Translator` and decorates it
 with :func:`register`, plus one entry under ``translators:`` in the config. The rules never change.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,6 +22,7 @@ def register(name: str):
         cls.name = name
         _REGISTRY[name] = cls
         return cls
+
     return decorate
 
 
@@ -38,8 +40,10 @@ def available() -> list[str]:
 def get_translator(name: str) -> type[Translator]:
     _load_all()
     if name not in _REGISTRY:
-        raise UserError(f"unknown translator model {name!r}; available: {', '.join(sorted(_REGISTRY))}. "
-                       "A new translator is a module in sggan/translators/ decorated with @register(name)")
+        raise UserError(
+            f"unknown translator model {name!r}; available: {', '.join(sorted(_REGISTRY))}. "
+            "A new translator is a module in sggan/translators/ decorated with @register(name)"
+        )
     return _REGISTRY[name]
 
 

@@ -6,6 +6,7 @@ frame lists into a run folder, and adapts source frames: by default through a ge
 :mod:`sggan.adaptation`; a translator that is not a torch network (an external program) overrides
 :meth:`Translator.adapt` instead.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,7 @@ class Translator:
     def __init__(self, params: dict[str, Any]):
         self.config = parse_config(self.Config, params, self.name) if self.Config else None
 
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path,
-              device: torch.device, seed: int) -> None:
+    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device, seed: int) -> None:
         """Train on the two frame lists.
 
         Writes ``run_dir/checkpoint.pt`` during training (and resumes from it when present) and
@@ -54,10 +54,10 @@ class Translator:
     def size_multiple(self) -> int:
         return 1
 
-    def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None,
-              options: AdaptOptions) -> None:
-        adapt_frames(self.generator(run_dir, options.device), frames, out_dir, options,
-                     size_multiple=self.size_multiple())
+    def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None, options: AdaptOptions) -> None:
+        adapt_frames(
+            self.generator(run_dir, options.device), frames, out_dir, options, size_multiple=self.size_multiple()
+        )
 
 
 def parse_config(cls: type, params: dict[str, Any], owner: str):
@@ -71,15 +71,17 @@ def parse_config(cls: type, params: dict[str, Any], owner: str):
     translator, the parameter and the fix, raised before any work starts.
     """
     if not isinstance(params, dict):
-        raise ConfigError(f"translator {owner!r}: params must be a mapping of parameter names to values, "
-                          f"got {params!r}")
+        raise ConfigError(
+            f"translator {owner!r}: params must be a mapping of parameter names to values, got {params!r}"
+        )
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - fields)
     if unknown:
         raise ConfigError(f"translator {owner!r}: unknown parameter(s) {unknown}; known: {sorted(fields)}")
     types = typing.get_type_hints(cls)
-    kwargs = {name: checked(value, types[name], f"translator {owner!r}: parameter {name}")
-              for name, value in params.items()}
+    kwargs = {
+        name: checked(value, types[name], f"translator {owner!r}: parameter {name}") for name, value in params.items()
+    }
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:

@@ -20,6 +20,7 @@ Each iteration takes a real batch r (and z drawn from the prior):
 Adam 2e-4, beta1 0.5, weight decay 2.5e-5 on every network (the papers' settings); the code is
 a spatial map (see :mod:`sggan.models.bigan`) so the networks stay fully convolutional.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,14 +40,14 @@ class Config(TrainingConfig):
     lr: float = 2e-4
     beta1: float = 0.5
     weight_decay: float = 2.5e-5
-    depth: int = 4                           # the code map is 1/2**depth of the image
+    depth: int = 4  # the code map is 1/2**depth of the image
     code_channels: int = 64
-    ngf: int = 64                            # encoder and generator width
+    ngf: int = 64  # encoder and generator width
     ndf: int = 64
     d_dropout: float = 0.2
 
     def crop_multiple(self) -> int:
-        return 2 ** self.depth
+        return 2**self.depth
 
 
 class BiGANNetworks(nn.Module):
@@ -60,7 +61,7 @@ class BiGANNetworks(nn.Module):
 def sample_prior(like: torch.Tensor, config: Config) -> torch.Tensor:
     """z ~ U(-1, 1), one code map per image of the batch ``like``."""
     n, _, height, width = like.shape
-    scale = 2 ** config.depth
+    scale = 2**config.depth
     return torch.rand(n, config.code_channels, height // scale, width // scale, device=like.device) * 2 - 1
 
 
@@ -114,8 +115,10 @@ class BiGAN(GANTranslator):
         return [[v[0], self.adapter(v)[0]], [r[0], self.adapter(r)[0]], [images["generated"][0]]]
 
     def generator_network(self) -> nn.Module:
-        return EncodeGenerate(Encoder(self.config.ngf, self.config.depth, self.config.code_channels),
-                              Generator(self.config.ngf, self.config.depth, self.config.code_channels))
+        return EncodeGenerate(
+            Encoder(self.config.ngf, self.config.depth, self.config.code_channels),
+            Generator(self.config.ngf, self.config.depth, self.config.code_channels),
+        )
 
     def generator_state(self) -> dict[str, torch.Tensor]:
         return self.adapter.state_dict()

@@ -26,6 +26,7 @@ what readers of the paper take "CycleGAN" to mean (docs/fidelity.md):
   layers and receptive field, bias-free, affine norm, TensorFlow "SAME" padding), as this
   benchmark used before.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,16 +59,16 @@ DISCRIMINATORS = {
 @dataclasses.dataclass
 class Config(TrainingConfig):
     epochs: int = 200
-    decay_epochs: int | None = None          # epochs of linear decay at the end; None: the second half
+    decay_epochs: int | None = None  # epochs of linear decay at the end; None: the second half
     lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5             # relative to lambda_cycle (cycle_gan_model.py)
+    lambda_identity: float = 0.5  # relative to lambda_cycle (cycle_gan_model.py)
     lr: float = 2e-4
     beta1: float = 0.5
     pool_size: int = 50
     ngf: int = 64
     ndf: int = 64
-    blocks: int = 9                          # residual blocks: 9 at 256x256 and above, 6 at 128x128
-    discriminator: str = "reference"         # 'reference' (networks.py NLayerDiscriminator) or 'sggan'
+    blocks: int = 9  # residual blocks: 9 at 256x256 and above, 6 at 128x128
+    discriminator: str = "reference"  # 'reference' (networks.py NLayerDiscriminator) or 'sggan'
     load_size: tuple[int, int] = (286, 572)  # base_options.py --load_size 286, at 1:2
     crop_size: tuple[int, int] = (256, 512)  # --crop_size 256, at 1:2
 
@@ -79,8 +80,9 @@ class Config(TrainingConfig):
         if self.decay_epochs is not None and not 0 <= self.decay_epochs <= self.epochs:
             raise ValueError(f"cyclegan: decay_epochs must be between 0 and epochs ({self.epochs})")
         if self.discriminator not in DISCRIMINATORS:
-            raise ValueError(f"cyclegan: discriminator must be one of {list(DISCRIMINATORS)}, "
-                             f"got {self.discriminator!r}")
+            raise ValueError(
+                f"cyclegan: discriminator must be one of {list(DISCRIMINATORS)}, got {self.discriminator!r}"
+            )
 
     def lr_factor(self, epoch: int) -> float:
         """The reference code's linear policy: 1 until the decay starts, then linearly towards 0."""
@@ -89,10 +91,12 @@ class Config(TrainingConfig):
 
 
 def networks(config: Config) -> CycleNetworks:
-    return CycleNetworks(ResnetGenerator(config.ngf, config.blocks),   # G: virtual -> real
-                         ResnetGenerator(config.ngf, config.blocks),   # F: real -> virtual
-                         DISCRIMINATORS[config.discriminator](config.ndf),
-                         DISCRIMINATORS[config.discriminator](config.ndf))
+    return CycleNetworks(
+        ResnetGenerator(config.ngf, config.blocks),  # G: virtual -> real
+        ResnetGenerator(config.ngf, config.blocks),  # F: real -> virtual
+        DISCRIMINATORS[config.discriminator](config.ndf),
+        DISCRIMINATORS[config.discriminator](config.ndf),
+    )
 
 
 def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Config) -> tuple[dict, dict]:
@@ -118,8 +122,10 @@ def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Confi
 def discriminator_objective(nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_v, config: Config) -> dict:
     """The D step's terms: each discriminator's real frames against (pooled) translated ones."""
     with autocast_for(config, batch.v.device):
-        return {"d_r": lsgan_discriminator_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
-                "d_v": lsgan_discriminator_loss(nets.d_v(batch.v), nets.d_v(fake_v))}
+        return {
+            "d_r": lsgan_discriminator_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
+            "d_v": lsgan_discriminator_loss(nets.d_v(batch.v), nets.d_v(fake_v)),
+        }
 
 
 @register("cyclegan")

@@ -17,6 +17,7 @@ depending on the task (500, the middle, by default), n_critic to 2-4 and c withi
 the defaults take the low ends, n_critic = 2 and c = 0.01 (WGAN's own). No history pool: neither
 paper uses one. Clipping covers every critic parameter, the norms' scales included, as WGAN does.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,18 +34,18 @@ from sggan.translators import register
 
 @dataclasses.dataclass
 class Config(TrainingConfig):
-    epochs: int = 45                         # the DualGAN code's README trains 45 epochs
-    lambda_v: float = 500.0                  # reconstruction of virtual frames, |G_B(G_A(v)) - v|
-    lambda_r: float = 500.0                  # reconstruction of real frames, |G_A(G_B(r)) - r|
-    clip: float = 0.01                       # critic weights are kept in [-clip, clip]
-    n_critic: int = 2                        # critic steps per generator step
-    lr: float = 5e-5                         # RMSProp, both critics and generators
+    epochs: int = 45  # the DualGAN code's README trains 45 epochs
+    lambda_v: float = 500.0  # reconstruction of virtual frames, |G_B(G_A(v)) - v|
+    lambda_r: float = 500.0  # reconstruction of real frames, |G_A(G_B(r)) - r|
+    clip: float = 0.01  # critic weights are kept in [-clip, clip]
+    n_critic: int = 2  # critic steps per generator step
+    lr: float = 5e-5  # RMSProp, both critics and generators
     ngf: int = 64
     ndf: int = 64
     generator_depth: int = 8
 
     def crop_multiple(self) -> int:
-        return 2 ** self.generator_depth
+        return 2**self.generator_depth
 
     def __post_init__(self):
         super().__post_init__()
@@ -53,10 +54,12 @@ class Config(TrainingConfig):
 
 
 def networks(config: Config) -> CycleNetworks:
-    return CycleNetworks(UNetGenerator(config.ngf, config.generator_depth),   # G_A: virtual -> real (primal)
-                         UNetGenerator(config.ngf, config.generator_depth),   # G_B: real -> virtual (dual)
-                         PatchDiscriminator(config.ndf, 1, semantic=False),   # critic of real frames
-                         PatchDiscriminator(config.ndf, 1, semantic=False))   # critic of virtual frames
+    return CycleNetworks(
+        UNetGenerator(config.ngf, config.generator_depth),  # G_A: virtual -> real (primal)
+        UNetGenerator(config.ngf, config.generator_depth),  # G_B: real -> virtual (dual)
+        PatchDiscriminator(config.ndf, 1, semantic=False),  # critic of real frames
+        PatchDiscriminator(config.ndf, 1, semantic=False),
+    )  # critic of virtual frames
 
 
 @torch.no_grad()
@@ -67,8 +70,10 @@ def clip_critics(nets: CycleNetworks, clip: float) -> None:
 
 
 def critic_objective(nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_v) -> dict:
-    return {"d_r": wasserstein_critic_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
-            "d_v": wasserstein_critic_loss(nets.d_v(batch.v), nets.d_v(fake_v))}
+    return {
+        "d_r": wasserstein_critic_loss(nets.d_r(batch.r), nets.d_r(fake_r)),
+        "d_v": wasserstein_critic_loss(nets.d_v(batch.v), nets.d_v(fake_v)),
+    }
 
 
 def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Config) -> tuple[dict, dict]:
@@ -80,8 +85,12 @@ def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, config: Confi
         "recon_v": cycle_loss(batch.v, images["cycled_v"]),
         "recon_r": cycle_loss(batch.r, images["cycled_r"]),
     }
-    losses["g_total"] = (losses["g_adv_r"] + losses["g_adv_v"]
-                         + config.lambda_v * losses["recon_v"] + config.lambda_r * losses["recon_r"])
+    losses["g_total"] = (
+        losses["g_adv_r"]
+        + losses["g_adv_v"]
+        + config.lambda_v * losses["recon_v"]
+        + config.lambda_r * losses["recon_r"]
+    )
     return losses, images
 
 
@@ -94,10 +103,12 @@ class DualGAN(GANTranslator):
     def build(self, device: torch.device, seed: int) -> None:
         self.nets = networks(self.config).to(device)
         clip_critics(self.nets, self.config.clip)  # the critics start inside the constraint set
-        self.opt_g = torch.optim.RMSprop(itertools.chain(*(n.parameters() for n in self.nets.generators())),
-                                         lr=self.config.lr)
-        self.opt_d = torch.optim.RMSprop(itertools.chain(*(n.parameters() for n in self.nets.discriminators())),
-                                         lr=self.config.lr)
+        self.opt_g = torch.optim.RMSprop(
+            itertools.chain(*(n.parameters() for n in self.nets.generators())), lr=self.config.lr
+        )
+        self.opt_d = torch.optim.RMSprop(
+            itertools.chain(*(n.parameters() for n in self.nets.discriminators())), lr=self.config.lr
+        )
 
     def train_step(self, batch: UnpairedBatch, step: int) -> tuple[dict, dict]:
         """A critic step, then a G step on every n_critic-th iteration."""

@@ -33,6 +33,7 @@ complete (and the input that makes adaptation wait for training and redo frames 
 retraining), here a small file recording the command, since an external program has no torch
 generator to save.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,15 +63,19 @@ TRAIN_PLACEHOLDERS = ("source", "target", "run_dir", "seed")
 def placeholders(template: str, known: tuple[str, ...], what: str) -> set[str]:
     """The placeholder names a template uses; refuses unknown names, format specs, stray braces."""
     try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)
-                  if name is not None]
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name is not None
+        ]
     except ValueError as err:
         raise ValueError(f"external: {what} {template!r}: {err} (write a literal brace as {{{{ or }}}})") from None
     for name, spec, conversion in fields:
         if name not in known or spec or conversion:
-            raise ValueError(f"external: {what} {template!r} has the placeholder {{{name}}}"
-                             f"{' with a format' if spec or conversion else ''}; known: "
-                             + ", ".join(f"{{{k}}}" for k in known))
+            raise ValueError(
+                f"external: {what} {template!r} has the placeholder {{{name}}}"
+                f"{' with a format' if spec or conversion else ''}; known: " + ", ".join(f"{{{k}}}" for k in known)
+            )
     return {name for name, _, _ in fields}
 
 
@@ -96,16 +101,18 @@ def run_command(argv: list[str], what: str) -> None:
 class Config:
     adapt_command: str = ""
     train_command: str | None = None
-    shell: bool = False                  # run the templates under /bin/sh -c (pipes, redirections...)
+    shell: bool = False  # run the templates under /bin/sh -c (pipes, redirections...)
 
     def __post_init__(self):
         if not self.adapt_command:
             raise ValueError("external: adapt_command is required, e.g. 'python my.py --list {frames} --out {out}'")
         missing = {"frames", "out"} - placeholders(self.adapt_command, ADAPT_PLACEHOLDERS, "adapt_command")
         if missing:
-            raise ValueError(f"external: adapt_command {self.adapt_command!r} must use "
-                             + " and ".join(f"{{{k}}}" for k in sorted(missing))
-                             + ": the frame list to adapt and the folder to write {id}.png into")
+            raise ValueError(
+                f"external: adapt_command {self.adapt_command!r} must use "
+                + " and ".join(f"{{{k}}}" for k in sorted(missing))
+                + ": the frame list to adapt and the folder to write {id}.png into"
+            )
         if self.train_command is not None:
             if not self.train_command.strip():
                 raise ValueError("external: train_command is empty; leave it out for a program with nothing to train")
@@ -121,11 +128,11 @@ class External(Translator):
         return self.config.train_command is not None
 
     def generator(self, run_dir: Path | None, device: torch.device) -> nn.Module:
-        raise NotImplementedError("an external translator has no torch generator: it adapts by running its "
-                                  "adapt_command")
+        raise NotImplementedError(
+            "an external translator has no torch generator: it adapts by running its adapt_command"
+        )
 
-    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device,
-              seed: int) -> None:
+    def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device, seed: int) -> None:
         if not self.trainable:
             raise NotImplementedError("this external translator has no train_command: nothing to train")
         run_dir = Path(run_dir)
@@ -139,8 +146,10 @@ class External(Translator):
         write_frame_list(lists["target"], target)
         argv = render(self.config.train_command, {**lists, "run_dir": run_dir, "seed": seed}, self.config.shell)
         run_command(argv, "train_command")
-        atomic_save({"external": True, "train_command": argv, "seed": seed,
-                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, marker)
+        atomic_save(
+            {"external": True, "train_command": argv, "seed": seed, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            marker,
+        )
 
     def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None, options: AdaptOptions) -> None:
         out_dir = Path(out_dir)
@@ -161,10 +170,12 @@ class External(Translator):
             shutil.rmtree(staging, ignore_errors=True)
         if problems:
             shown = "\n  ".join(problems[:20]) + (f"\n  ... {len(problems) - 20} more" if len(problems) > 20 else "")
-            raise DataError(f"external: the adapt_command did not write {len(problems)} of {len(todo)} frames "
-                            f"correctly (each must be {{out}}/ID.png at its label's size); the "
-                            f"{len(todo) - len(problems)} written correctly are kept, a rerun retries the rest:"
-                            f"\n  {shown}")
+            raise DataError(
+                f"external: the adapt_command did not write {len(problems)} of {len(todo)} frames "
+                f"correctly (each must be {{out}}/ID.png at its label's size); the "
+                f"{len(todo) - len(problems)} written correctly are kept, a rerun retries the rest:"
+                f"\n  {shown}"
+            )
 
 
 def _place(frame: Frame, staged: Path, out_dir: Path) -> str | None:

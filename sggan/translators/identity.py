@@ -6,6 +6,7 @@ row costs no disk instead of a copy of the source (70 GB for GTA-V). A frame who
 differs from its label's (or that is not a PNG) is written as a PNG at its label's size, as
 every translator's output must be.
 """
+
 from __future__ import annotations
 
 import os

@@ -17,6 +17,7 @@ TensorFlow code that the paper leaves open are marked "original" in comments.
 Variants by config only: ``use_gradient_loss: false`` (no L_grad) and
 ``semantic_discriminator: false`` (standard PatchGAN).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,9 +49,10 @@ class Config(TrainingConfig):
 
     The original resizes every frame straight to 256x512 with no crop: load_size == crop_size.
     """
+
     lambda_cycle: float = 10.0
     lambda_grad: float = 5.0
-    alpha_beta_switch_epoch: int = 3         # (alpha, beta) = early before this epoch, late from it
+    alpha_beta_switch_epoch: int = 3  # (alpha, beta) = early before this epoch, late from it
     alpha_beta_early: tuple[float, float] = (1.0, 0.0)
     alpha_beta_late: tuple[float, float] = (0.9, 0.1)
     lr: float = 2e-4
@@ -61,14 +63,14 @@ class Config(TrainingConfig):
     generator_depth: int = 8
     semantic_discriminator: bool = True
     use_gradient_loss: bool = True
-    grouping: str = "sggan"                  # 'sggan' (8 groups of the original) or 'cityscapes'
+    grouping: str = "sggan"  # 'sggan' (8 groups of the original) or 'cityscapes'
     # B of the soft gradient term: 'colour', the original code's (utils.load_train_data, model.py
     # 65-78: colour labels, PIL bilinear resize, central differences), or 'label_ids'
     # (differences of label ids after a nearest resize: a band about 43% narrower)
     boundary: str = "colour"
 
     def crop_multiple(self) -> int:
-        return 2 ** self.generator_depth
+        return 2**self.generator_depth
 
     def __post_init__(self):
         super().__post_init__()
@@ -84,14 +86,17 @@ class Config(TrainingConfig):
 
 
 def networks(config: Config, num_groups: int) -> CycleNetworks:
-    return CycleNetworks(UNetGenerator(config.ngf, config.generator_depth),   # G: virtual -> real
-                         UNetGenerator(config.ngf, config.generator_depth),   # F: real -> virtual
-                         PatchDiscriminator(config.ndf, num_groups, config.semantic_discriminator),  # SD_R
-                         PatchDiscriminator(config.ndf, num_groups, config.semantic_discriminator))  # SD_V
+    return CycleNetworks(
+        UNetGenerator(config.ngf, config.generator_depth),  # G: virtual -> real
+        UNetGenerator(config.ngf, config.generator_depth),  # F: real -> virtual
+        PatchDiscriminator(config.ndf, num_groups, config.semantic_discriminator),  # SD_R
+        PatchDiscriminator(config.ndf, num_groups, config.semantic_discriminator),
+    )  # SD_V
 
 
-def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, alpha: float, beta: float,
-                        config: Config) -> tuple[dict, dict]:
+def generator_objective(
+    nets: CycleNetworks, batch: UnpairedBatch, alpha: float, beta: float, config: Config
+) -> tuple[dict, dict]:
     """The G step's terms and total on one batch, and the images they came from."""
     v, r = batch.v, batch.r
     with autocast_for(config, v.device):  # in the original's order, which the dropout draws follow
@@ -111,8 +116,7 @@ def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, alpha: float,
         "grad_v": soft_gradient_loss(v, fake_r, batch.v_boundary, alpha, beta),
         "grad_r": soft_gradient_loss(r, fake_v, batch.r_boundary, alpha, beta),
     }
-    total = (losses["g_adv_r"] + losses["g_adv_v"]
-             + config.lambda_cycle * (losses["cycle_v"] + losses["cycle_r"]))
+    total = losses["g_adv_r"] + losses["g_adv_v"] + config.lambda_cycle * (losses["cycle_v"] + losses["cycle_r"])
     if config.use_gradient_loss:
         total = total + config.lambda_grad * (losses["grad_v"] + losses["grad_r"])
     losses["g_total"] = total
@@ -120,21 +124,32 @@ def generator_objective(nets: CycleNetworks, batch: UnpairedBatch, alpha: float,
     return losses, images
 
 
-def discriminator_objective(nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_r_mask, fake_v, fake_v_mask,
-                            config: Config) -> dict:
+def discriminator_objective(
+    nets: CycleNetworks, batch: UnpairedBatch, fake_r, fake_r_mask, fake_v, fake_v_mask, config: Config
+) -> dict:
     """The D step's terms: each discriminator's real frames against (pooled) translated ones."""
     with autocast_for(config, batch.v.device):
         d_real_r, d_fake_r = nets.d_r(batch.r, batch.r_mask), nets.d_r(fake_r, fake_r_mask)
         d_real_v, d_fake_v = nets.d_v(batch.v, batch.v_mask), nets.d_v(fake_v, fake_v_mask)
-    return {"d_r": lsgan_discriminator_loss(d_real_r, d_fake_r),
-            "d_v": lsgan_discriminator_loss(d_real_v, d_fake_v)}
+    return {"d_r": lsgan_discriminator_loss(d_real_r, d_fake_r), "d_v": lsgan_discriminator_loss(d_real_v, d_fake_v)}
 
 
 @register("sggan")
 class SGGAN(GANTranslator):
     Config = Config
-    log_fields = ("alpha", "beta", "g_adv_r", "g_adv_v", "cycle_v", "cycle_r", "grad_v", "grad_r", "g_total",
-                  "d_r", "d_v")
+    log_fields = (
+        "alpha",
+        "beta",
+        "g_adv_r",
+        "g_adv_v",
+        "cycle_v",
+        "cycle_r",
+        "grad_v",
+        "grad_r",
+        "g_total",
+        "d_r",
+        "d_v",
+    )
     checkpointed = ("nets", "opt_g", "opt_d", "pool_r", "pool_v")
 
     def build(self, device: torch.device, seed: int) -> None:

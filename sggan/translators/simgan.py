@@ -26,6 +26,7 @@ SG-GAN's (1 frame) and the history pool the shared one (each new refined image r
 stored one half of the time, so about half of each D batch is history, as in the paper).
 lambda_reg has no published value for this task: 1.0 by default.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,11 +45,11 @@ PHASES = ("refiner-pretraining", "discriminator-pretraining", "adversarial")
 @dataclasses.dataclass
 class Config(TrainingConfig):
     lambda_reg: float = 1.0
-    self_regularization: str = "channel_mean"   # psi: 'channel_mean' (SG-GAN's choice) or 'identity'
+    self_regularization: str = "channel_mean"  # psi: 'channel_mean' (SG-GAN's choice) or 'identity'
     pretrain_refiner_steps: int = 1000
     pretrain_discriminator_steps: int = 200
-    refiner_steps_per_d_step: int = 2          # K_g (K_d = 1)
-    optimizer: str = "sgd"                     # 'sgd' (the paper) or 'adam' (beta1 0.5)
+    refiner_steps_per_d_step: int = 2  # K_g (K_d = 1)
+    optimizer: str = "sgd"  # 'sgd' (the paper) or 'adam' (beta1 0.5)
     lr: float = 0.001
     pool_size: int = 50
     refiner_width: int = 64
@@ -58,8 +59,9 @@ class Config(TrainingConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.self_regularization not in ("channel_mean", "identity"):
-            raise ValueError(f"simgan: self_regularization must be 'channel_mean' or 'identity', "
-                             f"got {self.self_regularization!r}")
+            raise ValueError(
+                f"simgan: self_regularization must be 'channel_mean' or 'identity', got {self.self_regularization!r}"
+            )
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"simgan: optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.refiner_steps_per_d_step < 1:
@@ -81,8 +83,9 @@ class SimGANNetworks(nn.Module):
         self.d = LocalDiscriminator(tuple(config.d_widths))
 
 
-def refiner_objective(nets: SimGANNetworks, v: torch.Tensor, config: Config,
-                      adversarial: bool) -> tuple[dict, torch.Tensor]:
+def refiner_objective(
+    nets: SimGANNetworks, v: torch.Tensor, config: Config, adversarial: bool
+) -> tuple[dict, torch.Tensor]:
     """The refiner objective's terms and total on one batch, and the refined images."""
     refined = nets.refiner(v)
     losses = {"r_reg": self_regularization_loss(refined, v, config.self_regularization)}
@@ -124,8 +127,9 @@ class SimGAN(GANTranslator):
         else:
             losses, refined = self.refiner_step(v, adversarial=phase == "adversarial")
         first_adversarial = cfg.pretrain_refiner_steps + cfg.pretrain_discriminator_steps
-        if (phase == "discriminator-pretraining"
-                or (phase == "adversarial" and (step - first_adversarial + 1) % cfg.refiner_steps_per_d_step == 0)):
+        if phase == "discriminator-pretraining" or (
+            phase == "adversarial" and (step - first_adversarial + 1) % cfg.refiner_steps_per_d_step == 0
+        ):
             losses["d"] = self.discriminator_step(batch.r, refined)
         losses["phase"] = phase
         return losses, {"v": v, "refined": refined, "r": batch.r}
