@@ -39,7 +39,8 @@ except UserError as err:
 
 
 # Jobs run the interpreter that runs Snakemake (and its packages), whatever the shell's PATH holds.
-shell.prefix("set -euo pipefail; PYTHON=" + shlex.quote(sys.executable).replace("{", "{{").replace("}", "}}") + "; ")
+PYTHON = shlex.quote(sys.executable).replace("{", "{{").replace("}", "}}")  # braces are Snakemake's
+shell.prefix(f"set -euo pipefail; PYTHON={PYTHON}; ")
 
 
 report: "workflow/report/workflow.rst"

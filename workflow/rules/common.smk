@@ -31,7 +31,7 @@ def toy_world_done(wildcards=None):
 
 def translator_name(wildcards):
     if "translated" in wildcards.keys():
-        return wildcards.translated.split("/seed")[0]
+        return wildcards.translated.split(os.sep)[0]  # "{method}/seed{N}" or "{method}" -> the method
     return wildcards.trained
 
 
