@@ -27,16 +27,15 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from eval.ground_truth import GT_SUFFIX, open_ground_truth, read_label_ids
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 from sggan.cli import run
-from sggan.data.io import DataError, atomic_write, atomic_write_text, is_png, read_label
+from sggan.data.io import DataError, atomic_write, atomic_write_text
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
 
-GT_SUFFIX = "_gtFine_labelIds.png"
 _LISTED = 10  # names shown in an error before "... and N more"
 ENCODINGS = ("labelid", "trainid")
 # Label ids that a label-id prediction of the 19 evaluated classes never holds (void classes,
@@ -55,23 +54,6 @@ def frame_key(path: Path) -> str | None:
 def _listing(items: list[str]) -> str:
     shown = ", ".join(items[:_LISTED])
     return shown + (f" ... and {len(items) - _LISTED} more" if len(items) > _LISTED else "")
-
-
-def find_ground_truth(gt_dir: Path) -> dict[str, Path]:
-    if not gt_dir.is_dir():
-        raise DataError(f"ground-truth folder {gt_dir} does not exist; pass Cityscapes' gtFine/val")
-    files = sorted(gt_dir.rglob(f"*{GT_SUFFIX}"))
-    if not files:
-        raise DataError(f"no *{GT_SUFFIX} files under {gt_dir}; pass Cityscapes' gtFine/val")
-    by_frame: dict[str, Path] = {}
-    for f in files:
-        key = f.name[: -len(GT_SUFFIX)]
-        if key in by_frame:
-            raise DataError(
-                f"frame {key} has two ground-truth files, {by_frame[key]} and {f}; pass one split folder (gtFine/val)"
-            )
-        by_frame[key] = f
-    return by_frame
 
 
 def match_predictions(pred_dir: Path, frames: list[str]) -> tuple[dict[str, Path], int]:
@@ -108,18 +90,6 @@ def match_predictions(pred_dir: Path, frames: list[str]) -> tuple[dict[str, Path
     return {key: paths[0] for key, paths in found.items()}, unused
 
 
-def read_label_ids(path: Path) -> np.ndarray:
-    """uint8 label-id map; OpenCV decodes grey PNGs fastest, anything else goes through read_label."""
-    if not is_png(path):  # OpenCV would decode a JPEG named .png; read_label refuses it by name
-        return read_label(path)
-    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if array is None or array.ndim != 2:
-        return read_label(path)  # palette PNGs, and clear errors for colour or corrupt files
-    if array.dtype != np.uint8:
-        raise DataError(f"label {path} is {array.dtype}; expected an 8-bit PNG of Cityscapes label ids")
-    return array
-
-
 def encoding_problem(pred_counts: np.ndarray, encoding: str, pred_path: str) -> str | None:
     """Why a prediction's values (counts per uint8 value) are not in ``encoding``, or None."""
     present = np.flatnonzero(pred_counts)
@@ -151,14 +121,14 @@ def train_ids_as_label_ids(histogram: np.ndarray) -> np.ndarray:
     return as_label_ids
 
 
-def image_confusion(pair: tuple[str, str, str]) -> np.ndarray:
-    """Train-id confusion matrix of one (prediction, ground truth, encoding) triple; runs in a worker."""
-    pred_path, gt_path, encoding = pair
-    pred, gt = read_label_ids(Path(pred_path)), read_label_ids(Path(gt_path))
+def image_confusion(pred_path: str, ground_truth, key: str, encoding: str) -> np.ndarray:
+    """Train-id confusion matrix of one prediction against frame ``key`` of the ground truth
+    (:func:`eval.ground_truth.open_ground_truth`); runs in a worker."""
+    pred, gt = read_label_ids(Path(pred_path)), ground_truth.read(key)
     if pred.shape != gt.shape:
         raise DataError(
             f"prediction {pred_path} is {pred.shape[1]}x{pred.shape[0]} but ground truth "
-            f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
+            f"{ground_truth.name(key)} is {gt.shape[1]}x{gt.shape[0]}; predictions must be written at "
             "the ground truth's size"
         )
     histogram = label_id_histogram(gt, pred)
@@ -170,7 +140,8 @@ def image_confusion(pair: tuple[str, str, str]) -> np.ndarray:
     gt_bad, pred_bad = out_of_range_ids(histogram)
     if gt_bad:
         raise DataError(
-            f"ground truth {gt_path} holds ids {gt_bad} above {MAX_LABEL_ID}; it is not a *{GT_SUFFIX} file"
+            f"ground truth {ground_truth.name(key)} holds ids {gt_bad} above {MAX_LABEL_ID}; "
+            f"it is not a *{GT_SUFFIX} file"
         )
     if pred_bad:
         raise DataError(
@@ -184,22 +155,29 @@ def default_workers() -> int:
     return min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def frame_confusions(pairs: list[tuple[str, str, str]], workers: int, progress: bool = True) -> np.ndarray:
-    """(frames, 19, 20) int64: the train-id confusion matrix of each pair, in the order given.
+def frame_confusions(
+    predictions: list[str], ground_truth, encoding: str, workers: int, progress: bool = True
+) -> np.ndarray:
+    """(frames, 19, 20) int64: the train-id confusion matrix of each prediction against the
+    ground truth's frame of the same position (``ground_truth.frames``).
 
     Kept per frame (not only summed) so that a bootstrap can resample validation frames.
     """
-    conf = np.zeros((len(pairs), NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
-    bar = tqdm(total=len(pairs), desc="evaluate", unit="image", disable=not progress, file=sys.stderr)
+    conf = np.zeros((len(predictions), NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
+    bar = tqdm(total=len(predictions), desc="evaluate", unit="image", disable=not progress, file=sys.stderr)
+
+    def confusion(i: int) -> np.ndarray:
+        return image_confusion(predictions[i], ground_truth, ground_truth.frames[i], encoding)
+
     if workers <= 1:
-        for i, pair in enumerate(pairs):
-            conf[i] = image_confusion(pair)
+        for i in range(len(predictions)):
+            conf[i] = confusion(i)
             bar.update()
     else:
         # threads, not processes: OpenCV's decoding and histogram release the GIL, and threads
         # cost no process start-up or pickling (which made 2 processes slower than 1 on 2 cores)
         with ThreadPoolExecutor(workers) as pool:
-            for i, image_conf in enumerate(pool.map(image_confusion, pairs)):
+            for i, image_conf in enumerate(pool.map(confusion, range(len(predictions)))):
                 conf[i] = image_conf
                 bar.update()
     bar.close()
@@ -217,26 +195,28 @@ def evaluate_frames(
     progress: bool = True,
     encoding: str = "labelid",
 ) -> tuple[dict, list[str], np.ndarray]:
-    """Scores of a prediction folder against a gtFine split folder, as written to the JSON file,
-    with the frames' keys (sorted) and their confusion matrices (frames, 19, 20)."""
-    pred_dir, gt_dir = Path(predictions), Path(ground_truth)
-    gt_files = find_ground_truth(gt_dir)
-    matches, unused = match_predictions(pred_dir, list(gt_files))
+    """Scores of a prediction folder against a gtFine split folder (or its decoded file, see
+    :mod:`eval.ground_truth`), as written to the JSON file, with the frames' keys (sorted) and
+    their confusion matrices (frames, 19, 20)."""
+    pred_dir = Path(predictions)
+    gt = open_ground_truth(ground_truth)
+    matches, unused = match_predictions(pred_dir, gt.frames)
     if unused:
         print(
             f"evaluate: {unused} PNG files under {pred_dir} match no ground-truth frame and were not used",
             file=sys.stderr,
         )
-    pairs = [(str(matches[key]), str(gt_files[key]), encoding) for key in gt_files]
-    per_frame = frame_confusions(pairs, workers or default_workers(), progress)
+    per_frame = frame_confusions(
+        [str(matches[key]) for key in gt.frames], gt, encoding, workers or default_workers(), progress
+    )
     result = {
         **score_record(per_frame.sum(axis=0)),
-        "num_images": len(pairs),
+        "num_images": len(gt.frames),
         "predictions": str(pred_dir),
-        "ground_truth": str(gt_dir),
+        "ground_truth": gt.source,
         "encoding": encoding,
     }
-    return result, list(gt_files), per_frame
+    return result, gt.frames, per_frame
 
 
 def evaluate(
@@ -312,7 +292,11 @@ def read_frame_confusions(path: str | os.PathLike) -> tuple[list[str], np.ndarra
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictions", required=True, help="folder of label-id PNGs, searched recursively")
-    parser.add_argument("--ground-truth", required=True, help="Cityscapes gtFine/val (or any gtFine split folder)")
+    parser.add_argument(
+        "--ground-truth",
+        required=True,
+        help="Cityscapes gtFine/val (or any gtFine split folder), or its .npz of python -m eval.ground_truth",
+    )
     parser.add_argument(
         "--out",
         required=True,
