@@ -20,7 +20,6 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-
 # A value of the wrong type or out of range: Snakemake's validation message is many lines of
 # schema dump; the user sees the first, which names the key and the value.
 try:

@@ -4,7 +4,6 @@ import json
 import os
 import re
 
-
 SEGMENTATION = config["segmentation"]
 
 
@@ -61,8 +60,11 @@ def translator_run_dir(wildcards):
 
 def translator_checkpoint(wildcards):
     """The generator that adapts these frames, or nothing for a translator with nothing to learn."""
-    return [f"results/translators/{wildcards.translated}/generator.pt"] \
-        if translator_name(wildcards) in PLAN.trainable else []
+    return (
+        [f"results/translators/{wildcards.translated}/generator.pt"]
+        if translator_name(wildcards) in PLAN.trainable
+        else []
+    )
 
 
 def shard_of(scatteritem):

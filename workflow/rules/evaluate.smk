@@ -48,12 +48,13 @@ rule table2:
     output:
         csv=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2.md",
-        per_class=report("results/tables/table2_per_class.csv", caption="../report/table2_per_class.rst",
-                         category="Tables"),
-        comparisons=report("results/tables/table2_comparisons.csv", caption="../report/table2_comparisons.rst",
-                           category="Tables"),
-        chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst",
-                     category="Figures"),
+        per_class=report(
+            "results/tables/table2_per_class.csv", caption="../report/table2_per_class.rst", category="Tables"
+        ),
+        comparisons=report(
+            "results/tables/table2_comparisons.csv", caption="../report/table2_comparisons.rst", category="Tables"
+        ),
+        chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst", category="Figures"),
     log:
         "logs/evaluate/table2.log",
     params:
@@ -124,19 +125,22 @@ rule semantic_preservation:
 rule translator_quality:
     input:
         kid=[f"results/quality/{shown(m)}/kid.json" for m in PLAN.adapted],
-        semantic=[f"results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted]
-        if "oracle" in PLAN.methods else [],
+        semantic=[f"results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted] if "oracle" in PLAN.methods else [],
         provenance="results/provenance.json",
     output:
-        csv=report("results/tables/translator_quality.csv", caption="../report/translator_quality.rst",
-                   category="Tables"),
+        csv=report(
+            "results/tables/translator_quality.csv", caption="../report/translator_quality.rst", category="Tables"
+        ),
         md="results/tables/translator_quality.md",
     log:
         "logs/quality/translator_quality.log",
     params:
         kid=[f"--kid={m}=results/quality/{shown(m)}/kid.json" for m in PLAN.adapted],
-        semantic=[f"--semantic={m}=results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted]
-        if "oracle" in PLAN.methods else [],
+        semantic=(
+            [f"--semantic={m}=results/quality/{shown(m)}/semantic.json" for m in PLAN.adapted]
+            if "oracle" in PLAN.methods
+            else []
+        ),
     threads: 1
     shell:
         '"$PYTHON" -m eval.quality {params.kid:q} {params.semantic:q} --provenance {input.provenance:q}'

@@ -17,8 +17,11 @@ rule ab_kit:
         pairs=[f"--pair={p['a']}:{p['b']}" + (f"={p['paper']}" if "paper" in p else "") for p in PLAN.ab_pairs],
         num=config.get("ab_study", {}).get("num_frames", 500),
         size=config.get("ab_study", {}).get("size", [256, 512]),
-        base_url=["--image-base-url", config["ab_study"]["image_base_url"]]
-        if config.get("ab_study", {}).get("image_base_url") else [],
+        base_url=(
+            ["--image-base-url", config["ab_study"]["image_base_url"]]
+            if config.get("ab_study", {}).get("image_base_url")
+            else []
+        ),
         seed=PLAN.seed,
     threads: 1
     resources:
