@@ -9,7 +9,16 @@ from conftest import make_frame
 from torch import nn
 
 from sggan.adapt import main as adapt_main
-from sggan.adaptation import AdaptOptions, adapt_frames, check_working_size, output_path, to_network, to_uint8
+from sggan.adaptation import (
+    AdaptOptions,
+    _resize_to_labels,
+    _SourceFrames,
+    adapt_frames,
+    check_working_size,
+    output_path,
+    to_network,
+    to_uint8,
+)
 from sggan.cli import UserError
 from sggan.data.io import (
     DataError,
@@ -122,3 +131,69 @@ def test_identity_command_copies_frames_and_writes_the_shard_list(tmp_path):
     assert len(read_frame_list(tmp_path / "shard0.tsv")) == 2
     for frame in frames:
         assert np.array_equal(read_image(tmp_path / "out" / f"{frame.id}.png"), read_image(frame.image))
+
+
+# ----------------------------------------------------------------- the resizes, against NumPy
+def numpy_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w, ...) -> (height, width, ...) float64: bilinear with half-pixel centres, edges clamped
+    (OpenCV's INTER_LINEAR and torch's align_corners=False), written out by hand."""
+
+    def taps(out_size: int, in_size: int):
+        src = np.clip((np.arange(out_size) + 0.5) * in_size / out_size - 0.5, 0, in_size - 1)
+        low = np.floor(src).astype(int)
+        return low, np.minimum(low + 1, in_size - 1), src - low
+
+    y0, y1, wy = taps(height, image.shape[0])
+    x0, x1, wx = taps(width, image.shape[1])
+    image = image.astype(np.float64)
+    wy, wx = wy.reshape(-1, 1, *[1] * (image.ndim - 2)), wx.reshape(1, -1, *[1] * (image.ndim - 2))
+    top = image[y0][:, x0] * (1 - wx) + image[y0][:, x1] * wx
+    bottom = image[y1][:, x0] * (1 - wx) + image[y1][:, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def test_source_frames_are_resized_bilinearly_to_the_working_size_and_carry_the_label_size(tmp_path):
+
+    small = make_frame(tmp_path, "small", (12, 20), (10, 14))  # image, label (H, W): all differ
+    exact = make_frame(tmp_path, "exact", (16, 32), (9, 7), seed=1)
+    frames = _SourceFrames([small, exact], (16, 32))
+    image, label_hw, index = frames[0]
+    assert image.shape == (16, 32, 3) and image.dtype == torch.uint8 and index == 0
+    assert label_hw.tolist() == [10, 14]
+    expected = numpy_bilinear(read_image(small.image), 16, 32)
+    assert np.abs(image.numpy() - expected).max() <= 1.0  # OpenCV's fixed-point weights
+    image, label_hw, index = frames[1]  # already at the working size: the pixels as they are
+    assert np.array_equal(image.numpy(), read_image(exact.image)) and label_hw.tolist() == [9, 7] and index == 1
+
+
+def test_translated_batches_return_to_each_labels_size_bilinearly():
+
+    torch.manual_seed(0)
+    y = torch.rand(3, 3, 8, 16) * 2 - 1
+
+    def expected(k: int, height: int, width: int) -> np.ndarray:
+        resized = numpy_bilinear(y[k].permute(1, 2, 0).double().numpy(), height, width)
+        return np.clip(np.round((resized + 1) * 127.5), 0, 255)
+
+    def check(sizes):
+        frames = _resize_to_labels(y, torch.tensor(sizes))
+        assert len(frames) == len(sizes)
+        for k, (frame, (height, width)) in enumerate(zip(frames, sizes)):
+            assert frame.shape == (height, width, 3) and frame.dtype == np.uint8
+            difference = np.abs(frame.astype(np.float64) - expected(k, height, width))
+            assert difference.max() <= 1 and (difference > 0).mean() < 0.01  # float32 ties only
+
+    check([[10, 14]] * 3)  # one size for the batch
+    check([[10, 14], [6, 20], [8, 16]])  # mixed sizes, one of them the working size
+
+
+def test_pixel_conversions_by_hand():
+    images = torch.tensor([[[[0, 51, 255], [102, 127, 128]]]], dtype=torch.uint8)  # (1, 1, 2, 3): H 1, W 2
+    x = to_network(images, torch.device("cpu"), channels_last=False)
+    expected = torch.tensor([[[[-1.0, -0.2]], [[-0.6, -0.003921569]], [[1.0, 0.003921569]]]])
+    assert x.shape == (1, 3, 1, 2) and torch.allclose(x, expected, atol=1e-6)
+    assert to_network(images, torch.device("cpu"), channels_last=True).is_contiguous(memory_format=torch.channels_last)
+    # (x + 1) * 127.5, rounded half to even, clamped: -2 -> 0, 0 -> 127.5 -> 128, 0.1 -> 140.25 -> 140
+    y = torch.tensor([-2.0, -1.0, 0.0, 0.1, 1.0, 2.0]).reshape(1, 3, 1, 2)
+    assert to_uint8(y).shape == (1, 1, 2, 3)
+    assert to_uint8(y)[0, 0].T.tolist() == [[0, 0], [128, 140], [255, 255]]
