@@ -2,6 +2,7 @@
 
     pip install -e ".[mutation]"
     python benchmarks/mutation.py [--only eval/metrics.py ...] [--out benchmarks/out/mutation] [--report-only]
+    python benchmarks/mutation.py --only eval/table2.py --functions 'eval.table2.x_per_class_*'
 
 On demand, not part of the test run. mutmut makes small changes ("mutants") to one module at a time
 (``a + b`` -> ``a - b``, ``0`` -> ``1``, ``<`` -> ``<=``, a dropped argument...) and runs that
@@ -16,6 +17,7 @@ survivor left does not matter. A module of ~200 mutants takes about 5-10 minutes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -44,10 +46,7 @@ TARGETS = [
     Target("eval/evaluate.py", ("tests/test_evaluate.py",)),
     Target(
         "segmentation/predict.py",
-        (
-            "tests/test_inference.py",
-            "tests/test_segmentation_train.py::test_predict_writes_label_id_pngs_of_the_frame_size",
-        ),
+        ("tests/test_inference.py",),
     ),
     # adaptation's resizes: the frame to the working size, the network's range, back to the label's size
     Target(
@@ -60,9 +59,21 @@ TARGETS = [
             "sggan.adaptation.x__resize_to_labels*",
         ),
     ),
+    # the SG-GAN objective as assembled: which terms, weights, masks and boundary maps
+    Target(
+        "sggan/translators/sggan.py",
+        ("tests/test_sggan_objective.py",),
+        (
+            "sggan.translators.sggan.x_generator_objective*",
+            "sggan.translators.sggan.x_discriminator_objective*",
+            "sggan.translators.sggan.*Config*alpha_beta*",
+            "sggan.translators.sggan.*SGGAN*before_epoch*",
+            "sggan.translators.sggan.*SGGAN*discriminator_step*",
+        ),
+    ),
     Target(
         "eval/tables.py",
-        ("tests/test_table2.py", "tests/test_table1.py", "tests/test_quality.py"),
+        ("tests/test_tables.py", "tests/test_table2.py", "tests/test_table1.py", "tests/test_quality.py"),
         deselect=("tests/test_table2.py::test_code_version_is_git_describe_of_this_checkout",),
     ),
     Target(
@@ -189,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="MODULE", help="modules to mutate (default: all of them)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "mutation")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs in --out")
+    parser.add_argument(
+        "--functions",
+        nargs="+",
+        metavar="GLOB",
+        help="with one --only module: mutate only these functions (mutmut names, e.g. 'eval.table2.x_per_class_*')",
+    )
     args = parser.parse_args(argv)
     if shutil.which("mutmut") is None:
         parser.error('mutmut is not installed: pip install -e ".[mutation]"')
@@ -197,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(known)}")
     targets = [known[m] for m in args.only] if args.only else TARGETS
+    if args.functions:
+        if len(targets) != 1:
+            parser.error("--functions needs exactly one --only module")
+        targets = [dataclasses.replace(targets[0], functions=tuple(args.functions))]
     results = {}
     for target in targets:  # the report grows after each module: a long run can be stopped midway
         if not args.report_only:

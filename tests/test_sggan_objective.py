@@ -108,7 +108,8 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
         return real_gradient_term(x, y, boundary, alpha, beta)
 
     monkeypatch.setattr(sggan_module, "soft_gradient_loss", gradient_spy)
-    losses, images = generator_objective(nets, batch, ALPHA, BETA, tiny_config())
+    # amp asks for bf16 autocast on CUDA only: on the CPU the terms are fp32
+    losses, images = generator_objective(nets, batch, ALPHA, BETA, tiny_config(amp=True))
 
     v, r = batch.v, batch.r
     with torch.no_grad():
@@ -133,7 +134,11 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
         + LAMBDA_GRAD * (expected["grad_v"] + expected["grad_r"])
     )
     assert losses["g_total"].item() == pytest.approx(total, rel=1e-5)
+    # the images the sample grids show, under the names they are drawn from
+    assert images.keys() == {"v", "fake_r", "cycled_v", "r", "fake_v", "cycled_r"}
+    assert images["v"] is v and images["r"] is r
     assert torch.equal(images["fake_r"], fake_r) and torch.equal(images["fake_v"], fake_v)
+    assert torch.equal(images["cycled_v"], F(fake_r)) and torch.equal(images["cycled_r"], G(fake_v))
 
     # the spies: which mask reached each discriminator, which boundary map each gradient term
     [(judged_r, mask_r)], [(judged_v, mask_v)] = nets.d_r.calls, nets.d_v.calls
@@ -155,7 +160,7 @@ def test_generator_objective_equals_a_hand_computation(nets, batch, monkeypatch)
 def test_discriminator_objective_equals_a_hand_computation(nets, batch):
     fake_r, fake_v = torch.rand(1, 3, 16, 32) * 2 - 1, torch.rand(1, 3, 16, 32) * 2 - 1
     fake_r_mask, fake_v_mask = one_hot([[2, 2, 2, 2], [6, 6, 6, 6]]), one_hot([[5, 4, 3, 2], [1, 0, 1, 0]])
-    losses = discriminator_objective(nets, batch, fake_r, fake_r_mask, fake_v, fake_v_mask, tiny_config())
+    losses = discriminator_objective(nets, batch, fake_r, fake_r_mask, fake_v, fake_v_mask, tiny_config(amp=True))
     with torch.no_grad():
         D_R, D_V = nets.d_r.net, nets.d_v.net
         d_r = (((n(D_R(batch.r, batch.r_mask)) - 1) ** 2).mean() + (n(D_R(fake_r, fake_r_mask)) ** 2).mean()) / 2
@@ -183,3 +188,23 @@ def test_the_d_step_judges_each_translated_frame_with_its_source_frames_groups(b
     assert real_v is batch.v and torch.equal(real_v_mask, batch.v_mask)
     assert torch.equal(pooled_v, images["fake_v"]) and torch.equal(pooled_v_mask, batch.r_mask)
     assert (translator.alpha, translator.beta) == (ALPHA, BETA)
+
+
+def test_the_d_step_descends_the_sum_of_both_discriminators_terms(batch, built_translator, monkeypatch):
+    translator = built_translator("sggan", TINY)
+    _, images = translator.generator_step(batch)
+    stepped = []
+    monkeypatch.setattr(sggan_module, "update", lambda optimizer, loss: stepped.append((optimizer, loss)))
+    losses = translator.discriminator_step(batch, images)
+    [(optimizer, loss)] = stepped
+    assert optimizer is translator.opt_d
+    assert loss.item() == pytest.approx(losses["d_r"].item() + losses["d_v"].item(), rel=1e-6)
+    assert losses["d_v"].item() > 0  # a sign flip of either term would show
+
+
+def test_alpha_beta_switch_at_the_configured_epoch_and_are_logged(built_translator):
+    translator = built_translator("sggan", {**TINY, "alpha_beta_switch_epoch": 3})
+    assert (translator.alpha, translator.beta) == (1.0, 0.0)  # the paper's early (alpha, beta)
+    for epoch, expected in ((0, (1.0, 0.0)), (2, (1.0, 0.0)), (3, (ALPHA, BETA)), (7, (ALPHA, BETA))):
+        assert translator.before_epoch(epoch) == {"alpha": expected[0], "beta": expected[1]}, epoch
+        assert (translator.alpha, translator.beta) == expected
