@@ -12,9 +12,12 @@ same arrays, checked by each evaluation as the folder's are.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import threading
+import zipfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -77,13 +80,17 @@ def _member(index: int) -> str:
     return f"label_{index}"
 
 
-def write_decoded(path: str | os.PathLike, frames: dict[str, np.ndarray], source: str) -> None:
-    """``frames`` (key -> uint8 label ids) as one uncompressed npz, with their keys and source."""
+def write_decoded(path: str | os.PathLike, keys: list[str], labels: Iterable[np.ndarray], source: str) -> None:
+    """The label-id maps of ``keys`` (``labels``, in that order) as one uncompressed npz, with the
+    keys and their source, written one member at a time as np.savez lays them out: the 500
+    frames of Cityscapes val (1 GB decoded) need not be in memory together."""
 
     def write(tmp):
-        with open(tmp, "wb") as f:  # a file object: savez would append .npz to a name
-            arrays = {_member(i): labels for i, labels in enumerate(frames.values())}
-            np.savez(f, format=np.array(FORMAT), source=np.array(source), frames=np.array(list(frames)), **arrays)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            members = [("format", np.array(FORMAT)), ("source", np.array(source)), ("frames", np.array(keys))]
+            for name, array in itertools.chain(members, ((_member(i), a) for i, a in enumerate(labels))):
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
 
     atomic_write(Path(path), write)
 
@@ -132,9 +139,8 @@ def decode(gt_dir: str | os.PathLike, out: str | os.PathLike, workers: int = 1) 
     """Decode every ``*_gtFine_labelIds.png`` under ``gt_dir`` into ``out``; returns the count."""
     folder = GroundTruthFolder(gt_dir)
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        labels = dict(zip(folder.frames, pool.map(folder.read, folder.frames)))
-    write_decoded(out, labels, folder.source)
-    return len(labels)
+        write_decoded(out, folder.frames, pool.map(folder.read, folder.frames), folder.source)
+    return len(folder.frames)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,31 @@
 # Evaluation: scores per method and seed against the target's val labels, provenance, Table 2.
 
 
+# Every evaluation scores against the same val labels: decoded once (most of an evaluation's time).
+rule decode_ground_truth:
+    input:
+        "results/data/cityscapes_val.tsv",  # the checked val frames
+    output:
+        "results/data/cityscapes_val_labels.npz",
+    log:
+        "logs/evaluate/decode_ground_truth.log",
+    benchmark:
+        "results/benchmarks/decode_ground_truth/decode_ground_truth.tsv"
+    params:
+        ground_truth=f"{PLAN.cityscapes_root}/gtFine/val",
+    threads: config.get("evaluation", {}).get("workers", 2)
+    resources:
+        mem_mb=PLAN.resource("evaluate", "mem_mb"),
+        runtime=PLAN.resource("evaluate", "runtime"),
+    shell:
+        '"$PYTHON" -m eval.ground_truth --ground-truth {params.ground_truth:q} --out {output:q}'
+        " --workers {threads} 2> {log:q}"
+
+
 # The evaluator checks that every val frame has exactly one prediction: the shards' gather.
 rule evaluate:
     input:
-        toy_world_done,
+        ground_truth="results/data/cityscapes_val_labels.npz",
         shards=gather.predict("results/predictions/{{method}}/seed{{seed}}/shards/{scatteritem}.tsv"),
     output:
         scores="results/scores/{method}/seed{seed}.json",
@@ -13,13 +34,12 @@ rule evaluate:
         "logs/evaluate/{method}/seed{seed}.log",
     params:
         predictions=lambda wildcards: predicted_labels(wildcards.method, wildcards.seed),
-        ground_truth=f"{PLAN.cityscapes_root}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
         mem_mb=PLAN.resource("evaluate", "mem_mb"),
         runtime=PLAN.resource("evaluate", "runtime"),
     shell:
-        '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {params.ground_truth:q}'
+        '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {input.ground_truth:q}'
         " --out {output.scores:q} --workers {threads} 2> {log:q}"
 
 
