@@ -285,3 +285,28 @@ def test_kubernetes_profile_keeps_the_bulk_on_the_shared_volume(tmp_path):
         assert re.search(rf"--run-dir {volume}/results/{run} --out \S*/storage/results/{run}/{made} ", out), made
     assert "&& cp" not in out
     assert " results/adapted/sggan-2k/seed0/images" not in out
+
+
+def parsed_workflow(workdir: Path, *deployment_methods: str) -> dict:
+    """The rules and the jobs' shell prefix as Snakemake parses them (tests/parsed_workflow.py)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tests/parsed_workflow.py"), str(workdir), *deployment_methods],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_every_job_that_runs_a_program_records_its_time_and_memory(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    rules = parsed_workflow(tmp_path)["rules"]
+    assert len([rule for rule in rules.values() if rule["shell"]]) >= 27
+    for name, rule in rules.items():
+        if rule["shell"]:
+            assert rule["benchmark"], f"rule {name} has no benchmark:"
+            bench = rule["benchmark"]
+            assert bench == f"results/benchmarks/{name}.tsv" or bench.startswith(f"results/benchmarks/{name}/"), bench
+            # a wildcard the file name lacks would have that rule's jobs overwrite each other's record
+            assert rule["benchmark_wildcards"] == rule["output_wildcards"], name

@@ -45,6 +45,8 @@ rule gather_adapted:
         "results/adapted/{translated}/frames.tsv",
     log:
         "logs/adapt/{translated}/gather.log",
+    benchmark:
+        "results/benchmarks/gather_adapted/{translated}.tsv"
     params:
         images=lambda wildcards: adapted_images(wildcards.translated),
     threads: 1

@@ -7,6 +7,8 @@ if PLAN.toy:
             "results/data/toy_world.txt",
         log:
             "logs/data/toy_world.log",
+        benchmark:
+            "results/benchmarks/toy_world.tsv"
         params:
             out=PLAN.toy_dir,
             world=config["toy_world"],
@@ -29,6 +31,8 @@ if PLAN.toy:
             "results/adapted/ideal/frames.tsv",
         log:
             "logs/data/ideal_frames.log",
+        benchmark:
+            "results/benchmarks/ideal_frames.tsv"
         params:
             images=adapted_images("ideal"),
         threads: 1
@@ -45,6 +49,8 @@ rule check_gta:
         report="results/data/gta_report.json",
     log:
         "logs/data/check_gta.log",
+    benchmark:
+        "results/benchmarks/check_gta.tsv"
     params:
         root=PLAN.gta_root,
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
@@ -66,6 +72,8 @@ rule check_cityscapes:
         report="results/data/cityscapes_{split}_report.json",
     log:
         "logs/data/check_cityscapes_{split}.log",
+    benchmark:
+        "results/benchmarks/check_cityscapes/{split}.tsv"
     params:
         root=PLAN.cityscapes_root,
         max_excluded=config["data"].get("max_excluded_fraction", 0.01),
@@ -90,6 +98,8 @@ rule splits:
         expand("results/splits/{regime}/translator_source.tsv", regime=config["splits"]["regimes"]),
     log:
         "logs/data/splits.log",
+    benchmark:
+        "results/benchmarks/splits.tsv"
     params:
         splits=config["splits"],
         regimes=[f"--regime={name}={count}" for name, count in config["splits"]["regimes"].items()],

@@ -32,6 +32,8 @@ rule evaluate:
         frames="results/scores/{method}/seed{seed}.frames.npz",  # written beside the scores by eval.evaluate
     log:
         "logs/evaluate/{method}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{method}/seed{seed}.tsv"
     params:
         predictions=lambda wildcards: predicted_labels(wildcards.method, wildcards.seed),
     threads: config.get("evaluation", {}).get("workers", 2)
@@ -48,6 +50,8 @@ rule provenance:
         report("results/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     log:
         "logs/evaluate/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv"
     params:
         config=lambda wildcards: json.dumps(config, sort_keys=True),
         config_files=[str(path) for path in workflow.configfiles],
@@ -77,6 +81,8 @@ rule table2:
         chart=report("results/figures/per_class_iou.png", caption="../report/per_class_iou.rst", category="Figures"),
     log:
         "logs/evaluate/table2.log",
+    benchmark:
+        "results/benchmarks/table2.tsv"
     params:
         scores=table2_scores(),
         comparisons=table2_comparisons(),
@@ -101,6 +107,8 @@ rule kid:
         "results/quality/{adapted}/kid.json",
     log:
         "logs/quality/kid_{adapted}.log",
+    benchmark:
+        "results/benchmarks/kid/{adapted}.tsv"
     params:
         images=lambda wildcards: adapted_images(wildcards.adapted),
         weights=kid_weights(),
@@ -129,6 +137,8 @@ rule semantic_preservation:
         "results/quality/{adapted}/semantic.json",
     log:
         "logs/quality/semantic_{adapted}.log",
+    benchmark:
+        "results/benchmarks/semantic_preservation/{adapted}.tsv"
     params:
         device=PLAN.device,
         tile=tile_flag(),
@@ -154,6 +164,8 @@ rule translator_quality:
         md="results/tables/translator_quality.md",
     log:
         "logs/quality/translator_quality.log",
+    benchmark:
+        "results/benchmarks/translator_quality.tsv"
     params:
         kid=[f"--kid={m}=results/quality/{shown(m)}/kid.json" for m in PLAN.adapted],
         semantic=(

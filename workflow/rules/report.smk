@@ -10,6 +10,8 @@ rule fig4_translations:
         report("results/figures/fig4_translations.png", caption="../report/fig4.rst", category="Figures"),
     log:
         "logs/report/fig4_translations.log",
+    benchmark:
+        "results/benchmarks/fig4_translations.tsv"
     params:
         adapted=[f"--adapted={m}={adapted_images(shown(m))}" for m in PLAN.figure("fig4_translations")],
         num=figure_frames(),
@@ -27,6 +29,8 @@ rule fig5_gradient_zoom:
         report("results/figures/fig5_gradient_zoom.png", caption="../report/fig5.rst", category="Figures"),
     log:
         "logs/report/fig5_gradient_zoom.log",
+    benchmark:
+        "results/benchmarks/fig5_gradient_zoom.tsv"
     params:
         images=[adapted_images(shown(m)) for m in PLAN.figure("fig5_gradient_zoom")],
         num=figure_frames(),
@@ -44,6 +48,8 @@ rule fig6_discriminator_diff:
         report("results/figures/fig6_discriminator_diff.png", caption="../report/fig6.rst", category="Figures"),
     log:
         "logs/report/fig6_discriminator_diff.log",
+    benchmark:
+        "results/benchmarks/fig6_discriminator_diff.tsv"
     params:
         images=[adapted_images(shown(m)) for m in PLAN.figure("fig6_discriminator_diff")],
         num=figure_frames(),
@@ -62,6 +68,8 @@ rule fig7_segmentation:
         report("results/figures/fig7_segmentation.png", caption="../report/fig7.rst", category="Figures"),
     log:
         "logs/report/fig7_segmentation.log",
+    benchmark:
+        "results/benchmarks/fig7_segmentation.tsv"
     params:
         predictions=[f"--prediction={m}={predicted_labels(m, PLAN.seed)}" for m in PLAN.figure("fig7_segmentation")],
         num=figure_frames(),
@@ -80,6 +88,8 @@ rule loss_curves:
         report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Figures"),
     log:
         "logs/report/loss_curves.log",
+    benchmark:
+        "results/benchmarks/loss_curves.tsv"
     params:
         logs=[f"--log={m}={translator_run(shown(m))}/loss_log.csv" for m in PLAN.trainable],
     threads: 1

@@ -11,6 +11,8 @@ rule class_stats:
         "results/segmentation/{method}/seed{seed}/class_stats.json",
     log:
         "logs/segment/{method}/seed{seed}/class_stats.log",
+    benchmark:
+        "results/benchmarks/class_stats/{method}/seed{seed}.tsv"
     params:
         workers=SEGMENTATION.get("workers", 0),
     threads: PLAN.threads_per_job
@@ -58,6 +60,8 @@ rule dump_frontend_scores:
         temp(directory("results/segmentation/{method}/seed{seed}/frontend_scores")),
     log:
         "logs/segment/{method}/seed{seed}/dump_frontend_scores.log",
+    benchmark:
+        "results/benchmarks/dump_frontend_scores/{method}/seed{seed}.tsv"
     params:
         device=PLAN.device,
         workers=SEGMENTATION.get("workers", 0),
@@ -135,6 +139,8 @@ rule predict:
         "results/predictions/{method}/seed{seed}/shards/{scatteritem}.tsv",
     log:
         "logs/segment/{method}/seed{seed}/predict/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/predict/{method}/seed{seed}/{scatteritem}.tsv"
     params:
         labels=lambda wildcards: predicted_labels(wildcards.method, wildcards.seed),
         shard=lambda wildcards: shard_of(wildcards.scatteritem),

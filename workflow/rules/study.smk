@@ -12,6 +12,8 @@ rule ab_kit:
         directory("results/ab_study/kit"),
     log:
         "logs/study/ab_kit.log",
+    benchmark:
+        "results/benchmarks/ab_kit.tsv"
     params:
         adapted=[f"--adapted={m}={adapted_images(shown(m))}" for m in PLAN.ab_methods],
         pairs=[f"--pair={p['a']}:{p['b']}" + (f"={p['paper']}" if "paper" in p else "") for p in PLAN.ab_pairs],
@@ -42,6 +44,8 @@ rule table1:
         md="results/tables/table1.md",
     log:
         "logs/study/table1.log",
+    benchmark:
+        "results/benchmarks/table1.tsv"
     params:
         answers=PLAN.ab_answers,
     threads: 1
