@@ -1,5 +1,4 @@
-# The benchmark's software in a CUDA image: the Kubernetes profile's container-image, and the
-# image of `snakemake --software-deployment-method apptainer` (the Snakefile's `container:`).
+# The benchmark's software in a CUDA image: the Kubernetes profile's container-image.
 #   docker build --build-arg SGGAN_CODE_VERSION=$(git describe --always --dirty) -t <registry>/sggan-benchmark:<tag> .
 # The base brings Python and a CUDA build of torch and torchvision; any pytorch/pytorch tag with
 # torch 2.4-2.14 and Python >= 3.11 fits (the tests ran on torch 2.14.1: --build-arg BASE=...).

@@ -1,9 +1,11 @@
 # SG-GAN benchmark: GTA-V -> Cityscapes adaptation, dilated segmentation, Tables 1 and 2, figures.
 # Wiring only: the stages live in workflow/rules/*.smk, the work in the Python packages.
+import os
 import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version, validate
 
 from segmentation import stages
@@ -37,8 +39,15 @@ except UserError as err:
     sys.exit(2)
 
 
-# Jobs run the interpreter that runs Snakemake (and its packages), whatever the shell's PATH holds.
-PYTHON = shlex.quote(sys.executable).replace("{", "{{").replace("}", "}}")  # braces are Snakemake's
+# Jobs run the interpreter that runs Snakemake (and its packages), whatever the shell's PATH holds;
+# with --software-deployment-method conda, the `python` of the rules' environment, into which
+# workflow/envs/sggan.post-deploy.sh installs the checkout named here (a value this process sets for
+# that script, not one the user must provide, hence no envvars: directive).
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    PYTHON = "python"
+    os.environ.update(SGGAN_CHECKOUT=workflow.basedir)
+else:
+    PYTHON = shlex.quote(sys.executable).replace("{", "{{").replace("}", "}}")  # braces are Snakemake's
 shell.prefix(f"set -euo pipefail; PYTHON={PYTHON}; ")
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -310,3 +311,48 @@ def test_every_job_that_runs_a_program_records_its_time_and_memory(tmp_path):
             assert bench == f"results/benchmarks/{name}.tsv" or bench.startswith(f"results/benchmarks/{name}/"), bench
             # a wildcard the file name lacks would have that rule's jobs overwrite each other's record
             assert rule["benchmark_wildcards"] == rule["output_wildcards"], name
+
+
+def test_every_rule_names_the_one_conda_environment(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    rules = parsed_workflow(tmp_path)["rules"]
+    for name, rule in rules.items():
+        if rule["shell"]:
+            assert rule["conda"] == str(REPO / "workflow/envs/sggan.yaml"), name
+
+
+def test_jobs_run_the_deployed_environments_python_under_conda(tmp_path):
+    # read from the parsed workflow: a dry run with --software-deployment-method conda calls conda
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    host = parsed_workflow(tmp_path)
+    assert host["prefix"] == f"set -euo pipefail; PYTHON={shlex.quote(sys.executable)}; " and host["checkout"] is None
+    # conda activates the rule's environment before the prefix runs: its `python` has the checkout
+    # installed by workflow/envs/sggan.post-deploy.sh from the path the Snakefile hands it
+    conda = parsed_workflow(tmp_path, "conda")
+    assert conda["prefix"] == "set -euo pipefail; PYTHON=python; " and conda["checkout"] == str(REPO)
+    # environment modules alone change no rule (none declares envmodules:), so the host's interpreter stays
+    assert parsed_workflow(tmp_path, "env_modules")["prefix"] == host["prefix"]
+
+
+def test_post_deploy_script_installs_the_checkout_it_is_given(tmp_path):
+    (tmp_path / "python").write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n')
+    (tmp_path / "python").chmod(0o755)
+    script = REPO / "workflow/envs/sggan.post-deploy.sh"
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "SGGAN_CHECKOUT": "/some/checkout"}
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "args").read_text().split() == ["-m", "pip", "install", "--no-cache-dir", "-e", "/some/checkout"]
+    del env["SGGAN_CHECKOUT"]
+    (tmp_path / "args").unlink()
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("error: SGGAN_CHECKOUT is not set")
+    assert not (tmp_path / "args").exists()
+
+
+def test_snakemake_lint_finds_nothing(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    command = [sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")]
+    result = subprocess.run(
+        [*command, "--directory", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert result.returncode == 0 and "Lints for" not in result.stdout, result.stdout[-3000:]

@@ -29,6 +29,8 @@ rule adapt:
         mem_mb=PLAN.resource("adapt", "mem_mb"),
         runtime=PLAN.resource("adapt", "runtime"),
         gpu=PLAN.gpu_request(),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m sggan.adapt --model {params.model:q} --params {params.params:q}'
         " --run-dir {params.run_dir:q} --frames {input.frames:q} --out {params.images:q}"
@@ -50,5 +52,7 @@ rule gather_adapted:
     params:
         images=lambda wildcards: adapted_images(wildcards.translated),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m sggan.gather --frames {input.frames:q} --images {params.images:q} --out {output:q} 2> {log:q}'

@@ -17,6 +17,8 @@ if PLAN.toy:
         resources:
             mem_mb=PLAN.resource("data", "mem_mb"),
             runtime=PLAN.resource("data", "runtime"),
+        conda:
+            "../envs/sggan.yaml"
         shell:
             '"$PYTHON" -m sggan.data.toyworld --out {params.out:q} --seed {params.seed}'
             " --scale {params.world[scale]} --gta-frames {params.world[gta_frames]}"
@@ -36,6 +38,8 @@ if PLAN.toy:
         params:
             images=adapted_images("ideal"),
         threads: 1
+        conda:
+            "../envs/sggan.yaml"
         shell:
             '"$PYTHON" -m sggan.gather --frames {input.source:q} --images {params.images:q}'
             " --out {output:q} 2> {log:q}"
@@ -58,6 +62,8 @@ rule check_gta:
     resources:
         mem_mb=PLAN.resource("data", "mem_mb"),
         runtime=PLAN.resource("data", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m sggan.data.check --dataset gta --root {params.root:q} --report {output.report:q}'
         " --frames-out {output.frames:q} --max-excluded-fraction {params.max_excluded}"
@@ -81,6 +87,8 @@ rule check_cityscapes:
     resources:
         mem_mb=PLAN.resource("data", "mem_mb"),
         runtime=PLAN.resource("data", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m sggan.data.check --dataset cityscapes --split {wildcards.split} --root {params.root:q}'
         " --report {output.report:q} --frames-out {output.frames:q}"
@@ -105,6 +113,8 @@ rule splits:
         regimes=[f"--regime={name}={count}" for name, count in config["splits"]["regimes"].items()],
         seed=PLAN.seed,
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m sggan.data.splits --source {input.source:q} --target {input.target:q} --seed {params.seed}'
         " --translator-target {params.splits[translator_target]}"

@@ -40,6 +40,8 @@ rule evaluate:
     resources:
         mem_mb=PLAN.resource("evaluate", "mem_mb"),
         runtime=PLAN.resource("evaluate", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {input.ground_truth:q}'
         " --out {output.scores:q} --workers {threads} 2> {log:q}"
@@ -57,6 +59,8 @@ rule provenance:
         config_files=[str(path) for path in workflow.configfiles],
         seeds=PLAN.seeds,
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.provenance --config-json {params.config:q} --seed {params.seeds}'
         " --config-file {params.config_files:q} --out {output:q} 2> {log:q}"
@@ -88,6 +92,8 @@ rule table2:
         comparisons=table2_comparisons(),
         draws=bootstrap_draws(),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.table2 {params.scores:q} {params.comparisons:q} {params.draws:q}'
         " --out-csv {output.csv:q} --out-md {output.md:q} --out-per-class-csv {output.per_class:q}"
@@ -121,6 +127,8 @@ rule kid:
         mem_mb=PLAN.resource("quality", "mem_mb"),
         runtime=PLAN.resource("quality", "runtime"),
         gpu=PLAN.gpu_request(most=1),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.kid --source-frames {input.heldout:q}'
         " --adapted-dir {params.images:q} --target-frames {input.target:q} {params.weights:q} --seed {params.seed}"
@@ -147,6 +155,8 @@ rule semantic_preservation:
         mem_mb=PLAN.resource("quality", "mem_mb"),
         runtime=PLAN.resource("quality", "runtime"),
         gpu=PLAN.gpu_request(most=1),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.semantic --model {input.model:q} --heldout {input.heldout:q}'
         " --adapted {input.adapted:q} --device {params.device:q} {params.tile:q} --out {output:q} 2> {log:q}"
@@ -174,6 +184,8 @@ rule translator_quality:
             else []
         ),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.quality {params.kid:q} {params.semantic:q} --provenance {input.provenance:q}'
         " --out-csv {output.csv:q} --out-md {output.md:q} 2> {log:q}"

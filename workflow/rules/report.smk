@@ -16,6 +16,8 @@ rule fig4_translations:
         adapted=[f"--adapted={m}={adapted_images(shown(m))}" for m in PLAN.figure("fig4_translations")],
         num=figure_frames(),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig4 --frames {input.frames:q} {params.adapted:q} {params.num:q}'
         " --out {output:q} 2> {log:q}"
@@ -35,6 +37,8 @@ rule fig5_gradient_zoom:
         images=[adapted_images(shown(m)) for m in PLAN.figure("fig5_gradient_zoom")],
         num=figure_frames(),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig5 --frames {input.frames:q} --with-grad {params.images[0]:q}'
         " --without-grad {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
@@ -54,6 +58,8 @@ rule fig6_discriminator_diff:
         images=[adapted_images(shown(m)) for m in PLAN.figure("fig6_discriminator_diff")],
         num=figure_frames(),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig6 --frames {input.frames:q} --with-sd {params.images[0]:q}'
         " --without-sd {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
@@ -74,6 +80,8 @@ rule fig7_segmentation:
         predictions=[f"--prediction={m}={predicted_labels(m, PLAN.seed)}" for m in PLAN.figure("fig7_segmentation")],
         num=figure_frames(),
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig7 --frames {input.frames:q} {params.predictions:q} {params.num:q}'
         " --out {output:q} 2> {log:q}"
@@ -93,5 +101,7 @@ rule loss_curves:
     params:
         logs=[f"--log={m}={translator_run(shown(m))}/loss_log.csv" for m in PLAN.trainable],
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} 2> {log:q}'

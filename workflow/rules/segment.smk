@@ -19,6 +19,8 @@ rule class_stats:
     resources:
         mem_mb=PLAN.resource("data", "mem_mb"),
         runtime=PLAN.resource("data", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS=1 "$PYTHON" -m segmentation.class_stats --frames {input.frames:q} --out {output:q}'
         " --workers {params.workers} 2> {log:q}"
@@ -45,6 +47,8 @@ rule train_frontend:
         mem_mb=PLAN.resource("segmentation", "mem_mb"),
         runtime=PLAN.resource("segmentation", "runtime"),
         gpu=PLAN.gpu_request(),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --frames {input.frames:q} --class-stats {input.stats:q} --seed {params.seed} --device {params.device:q}"
@@ -71,6 +75,8 @@ rule dump_frontend_scores:
         mem_mb=PLAN.resource("segmentation", "mem_mb"),
         runtime=PLAN.resource("segmentation", "runtime"),
         gpu=PLAN.gpu_request(most=1),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.dump --model {input.model:q} --frames {input.frames:q}'
         " --out {output:q} --device {params.device:q} --workers {params.workers} {params.amp:q} 2> {log:q}"
@@ -97,6 +103,8 @@ rule train_context:
         mem_mb=PLAN.resource("segmentation", "mem_mb"),
         runtime=PLAN.resource("segmentation", "runtime"),
         gpu=PLAN.gpu_request(),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --scores {input.scores:q} --init-from {input.frontend:q} --seed {params.seed} --device {params.device:q}"
@@ -125,6 +133,8 @@ rule train_joint:
         mem_mb=PLAN.resource("segmentation", "mem_mb"),
         runtime=PLAN.resource("segmentation", "runtime"),
         gpu=PLAN.gpu_request(),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --frames {input.frames:q} --init-from {input.context:q} --class-stats {input.stats:q}"
@@ -152,6 +162,8 @@ rule predict:
         mem_mb=PLAN.resource("predict", "mem_mb"),
         runtime=PLAN.resource("predict", "runtime"),
         gpu=PLAN.gpu_request(most=1),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.predict --model {input.model:q}'
         " --frames {input.frames:q} --out {params.labels:q} --shard {params.shard[0]} --num-shards {params.shard[1]}"

@@ -29,6 +29,8 @@ rule ab_kit:
     resources:
         mem_mb=PLAN.resource("data", "mem_mb"),
         runtime=PLAN.resource("data", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.ab kit --frames {input.frames:q} {params.adapted:q} {params.pairs:q} --num {params.num}'
         " --size {params.size[0]} {params.size[1]} --seed {params.seed} {params.base_url:q}"
@@ -49,6 +51,8 @@ rule table1:
     params:
         answers=PLAN.ab_answers,
     threads: 1
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.table1 --kit {input.kit:q} --db {params.answers:q} --out-csv {output.csv:q}'
         " --out-md {output.md:q} 2> {log:q}"

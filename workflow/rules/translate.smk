@@ -22,6 +22,8 @@ rule train_translator:
         mem_mb=PLAN.resource("translator", "mem_mb"),
         runtime=PLAN.resource("translator", "runtime"),
         gpu=PLAN.gpu_request(),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m sggan.train --model {params.model:q} --params {params.params:q}'
         " --source {input.source:q} --target {input.target:q} --run-dir {params.run_dir:q} --out {output:q}"
