@@ -10,13 +10,15 @@ rule decode_ground_truth:
     log:
         "logs/evaluate/decode_ground_truth.log",
     benchmark:
-        "results/benchmarks/decode_ground_truth/decode_ground_truth.tsv"
+        "results/benchmarks/decode_ground_truth.tsv"
     params:
         ground_truth=f"{PLAN.cityscapes_root}/gtFine/val",
     threads: config.get("evaluation", {}).get("workers", 2)
     resources:
         mem_mb=PLAN.resource("evaluate", "mem_mb"),
         runtime=PLAN.resource("evaluate", "runtime"),
+    conda:
+        "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.ground_truth --ground-truth {params.ground_truth:q} --out {output:q}'
         " --workers {threads} 2> {log:q}"
