@@ -12,8 +12,9 @@ COPY sggan sggan
 COPY segmentation segmentation
 COPY eval eval
 # the base's torch and torchvision satisfy the requirements and stay; [cluster] brings the
-# storage plugin the Kubernetes profile's jobs run Snakemake with
-RUN pip install --no-cache-dir ".[cluster]" && python -c "import cv2, torch, cityscapesscripts, sggan, segmentation, eval"
+# storage plugin the Kubernetes profile's jobs run Snakemake with, [metrics] the standard KID/FID
+# network of paper.yaml
+RUN pip install --no-cache-dir ".[cluster,metrics]" && python -c "import cv2, torch, torch_fidelity, cityscapesscripts, sggan, segmentation, eval"
 COPY Snakefile config.yaml ./
 COPY workflow workflow
 

@@ -1,50 +1,58 @@
-"""Kernel Inception Distance (KID) between adapted source frames and real target images.
+"""Kernel Inception Distance (KID) and Fréchet Inception Distance (FID) between adapted source
+frames and real target images.
 
     python -m eval.kid --source-frames results/splits/heldout_source.tsv \
         --adapted-dir results/adapted/NAME/images --target-frames results/splits/heldout_target.tsv \
-        --weights imagenet|random [--weights-file PATH] [--seed 0] [--subsets 100] [--subset-size 1000] \
-        [--batch-size 32] [--workers 0] [--device auto] [--no-amp] --out results/quality/NAME/kid.json
+        --weights tf-inception|imagenet|random [--weights-file PATH] [--seed 0] [--subsets 100] \
+        [--subset-size 1000] [--batch-size 32] [--workers 0] [--device auto] [--no-amp] \
+        --out results/quality/NAME/kid.json
 
-How real the adapted frames look, independently of the segmentation network: the smaller the KID
-between the adapted frames and the target's images, the closer their distributions of Inception
-features. KID (Binkowski et al., *Demystifying MMD GANs*, ICLR 2018) is the squared maximum mean
-discrepancy between the two sets of 2048-d pool features under the cubic polynomial kernel
-k(x, y) = (x.y / d + 1)^3, estimated without bias and averaged over random subsets; unlike FID it
-is unbiased for small sets, so translators evaluated on a few hundred frames still compare
-fairly. It can come out slightly negative when the two distributions are the same.
+How real the adapted frames look, independently of the segmentation network: the smaller the
+distance between the adapted frames and the target's images, the closer their distributions of
+Inception features (2048-d pool features). KID (Binkowski et al., *Demystifying MMD GANs*, ICLR
+2018) is the squared maximum mean discrepancy under the cubic polynomial kernel
+k(x, y) = (x.y / d + 1)^3, estimated without bias and averaged over random subsets (torch-fidelity's
+draws); unlike FID it is unbiased for small sets, so translators evaluated on a few hundred frames
+still compare fairly, and it can come out slightly negative when the two distributions are the same.
+FID (Heusel et al., NeurIPS 2017) is the Fréchet distance between Gaussians fitted to the two sets,
+in float64; it is biased upwards for small sets (compare equal set sizes only).
 
 The adapted image of a source frame is ``{adapted-dir}/{id}.png`` (written by ``python -m
 sggan.adapt`` and ``python -m sggan.gather``); the real images are the ``image`` column of the
-target frame list. Every image is resized whole to 299x299 (bilinear, antialiased; squashed rather
-than cropped, so the whole frame counts, as in FID/KID practice) and normalised as torchvision's
-Inception weights expect.
+target frame list.
 
-Writes ``{"kid", "kid_std", "num_adapted", "num_target", "subsets", "subset_size", "weights",
-"seed"}`` atomically to ``--out``: the raw KID (not x100), the standard deviation over subsets,
-and the subset size actually used (``--subset-size`` clipped to the smaller set).
+Writes ``{"kid", "kid_std", "fid", "num_adapted", "num_target", "subsets", "subset_size",
+"subset_size_requested", "seed", "weights", "network", "comparable_with_literature", ...}``
+atomically to ``--out``: the raw KID (not x100), the standard deviation over subsets, the subset
+size actually used (``--subset-size`` capped to the smaller set, with a note on stderr) and the
+weights' provenance (``weights_file``, ``weights_sha256``, ``weights_url`` where a file is used).
 
-Weights (``--weights``):
+Networks (``--weights``):
 
+* ``tf-inception``: the network of published FID/KID numbers, TensorFlow's ``inception-2015-12-05``
+  as ported by torch-fidelity, through torch-fidelity's own ``FeatureExtractorInceptionV3`` (its
+  TF1-compatible resize to 299x299 of each image at its own size, its input scaling, float32).
+  Needs the ``metrics`` extra and ``--weights-file``, a local copy of :data:`TF_INCEPTION`'s URL,
+  loaded offline and refused unless its sha256 starts as the published file's name says.
 * ``imagenet``: torchvision's ``Inception_V3_Weights.IMAGENET1K_V1``, fetched and cached by
-  torchvision (``torch.hub.get_dir()/checkpoints/inception_v3_google-0cc3c7bd.pth``). On a machine
-  without network, copy that file there or pass it with ``--weights-file PATH``.
-* ``random``: a seeded random initialisation, for the tests and the offline toy world. Its KIDs
-  are ONLY COMPARABLE WITHIN ONE SEED (the same ``--seed`` for every method being compared),
-  never with KIDs from other seeds, from ImageNet weights, or with published numbers.
-
-Even with ImageNet weights the numbers are not those of published FID/KID tables: those use the
-TensorFlow Inception graph ``inception-2015-12-05`` (ported to PyTorch as ``pt_inception-2015-12-05``
-by pytorch-fid and torch-fidelity), whose weights and resizing differ from torchvision's. The values
-rank translators within this benchmark; they are not comparable with papers.
+  torchvision (``torch.hub.get_dir()/checkpoints/inception_v3_google-0cc3c7bd.pth``), or a local
+  copy given with ``--weights-file PATH``. Images are squashed to 299x299 (bilinear, antialiased).
+  Its numbers rank translators within this benchmark; they are not comparable with papers.
+* ``random``: a seeded random initialisation of torchvision's network, for the tests and the
+  offline toy world. Its numbers are ONLY COMPARABLE WITHIN ONE SEED (the same ``--seed`` for every
+  method being compared), never with other seeds, other weights, or published numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import sys
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -110,13 +118,45 @@ def kid(feats_x, feats_y, subsets: int = 100, subset_size: int = 1000, seed: int
     if subsets < 1:
         raise ValueError(f"subsets must be at least 1, got {subsets}")
     size = effective_subset_size(len(x), len(y), subset_size)
-    rng = np.random.default_rng(seed)
+    # torch-fidelity's draws (legacy RandomState, x then y per subset): for the same features and
+    # seed the value is torch-fidelity's kid_features_to_metric's (tests/test_kid.py checks it)
+    rng = np.random.RandomState(seed)
     values = np.empty(subsets)
     for s in range(subsets):
         xs = x[rng.choice(len(x), size, replace=False)]
         ys = y[rng.choice(len(y), size, replace=False)]
         values[s] = mmd2_unbiased(xs, ys)
     return float(values.mean()), float(values.std())
+
+
+def _covariance_root(cov: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a covariance matrix (negative rounding eigenvalues taken as 0)."""
+    values, vectors = np.linalg.eigh(cov)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def fid(feats_x, feats_y) -> float:
+    """Fréchet Inception Distance (Heusel et al., NeurIPS 2017) of two feature sets (n, d), in float64:
+    |mu_x - mu_y|^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2)) between Gaussians fitted to each set
+    (covariances with n - 1, as pytorch-fid and torch-fidelity).
+
+    tr((S_x S_y)^(1/2)) is computed as tr((R S_y R)^(1/2)) with R = S_x^(1/2): the same eigenvalues,
+    but of a symmetric positive semi-definite matrix, so that no complex rounding parts arise when
+    n < d leaves the covariances singular. Unlike KID, FID is biased upwards for small sets: compare
+    FIDs of equal set sizes only.
+    """
+    x = np.asarray(feats_x, dtype=np.float64)
+    y = np.asarray(feats_y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"expected two feature matrices (n, d) of the same d, got {x.shape} and {y.shape}")
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError(f"FID needs at least 2 samples per set; got {len(x)} and {len(y)}")
+    cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
+    root_x = _covariance_root(cov_x)
+    middle = root_x @ cov_y @ root_x
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    diff = x.mean(axis=0) - y.mean(axis=0)
+    return float(diff @ diff + np.trace(cov_x) + np.trace(cov_y) - 2 * trace_root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,10 +265,17 @@ def imagenet_normalisation() -> tuple[list[float], list[float]]:
 
 
 class InceptionFeatures(nn.Module):
-    """RGB in [0, 1] at 299x299 (N, 3, 299, 299) -> Inception v3 pool features (N, 2048)."""
+    """torchvision's Inception v3: RGB in [0, 1] at 299x299 (N, 3, 299, 299) -> pool features (N, 2048).
 
-    def __init__(self, inception: nn.Module):
+    ``provenance`` says which weights it holds (recorded in every output); ``prepare`` turns an
+    image file's pixels into this network's input."""
+
+    amp = True  # bf16 on CUDA unless --no-amp: these numbers rank within a run only
+    prepare = staticmethod(lambda image: resize_for_inception(image))
+
+    def __init__(self, inception: nn.Module, provenance: dict):
         super().__init__()
+        self.provenance = provenance
         inception.fc = nn.Identity()  # the pool features are the input of the classifier
         inception.aux_logits, inception.AuxLogits = False, None  # used in training mode only
         self.inception = inception.eval()
@@ -241,20 +288,139 @@ class InceptionFeatures(nn.Module):
         return self.inception((x - self.mean) / self.std)
 
 
+# ---------------------------------------------------------------------------------------------
+# The standard network of published FID/KID numbers
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """A published weights file: where to get it, and the start of its sha256, which (torch.hub's
+    convention) is the hex part after the last '-' of its file name."""
+
+    url: str
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def sha256_prefix(self) -> str:
+        return re.search(r"-([0-9a-f]{8,})\.", self.filename).group(1)
+
+
+# TensorFlow's inception-2015-12-05 graph (the FID/KID reference implementations' network) ported
+# to PyTorch by torch-fidelity (feature_extractor_inceptionv3.URL_INCEPTION_V3, v0.4.0); pytorch-fid
+# and clean-fid publish the same network as pt_inception-2015-12-05-6726825d.pth (same sha256 prefix).
+TF_INCEPTION = PublishedWeights(
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_published_weights(path: str | Path, published: PublishedWeights) -> str:
+    """The sha256 of ``path`` when it is the ``published`` file; a DataError saying where to get it
+    otherwise (missing, or other bytes: a truncated download, torchvision's Inception weights ...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; download {published.url} and give its path")
+    digest = file_sha256(path)
+    if not digest.startswith(published.sha256_prefix):
+        raise DataError(
+            f"{path} is not {published.filename} (its sha256 starts {digest[:8]}, the published file's "
+            f"{published.sha256_prefix}); download {published.url} and give its path"
+        )
+    return digest
+
+
+class StandardInceptionFeatures(nn.Module):
+    """torch-fidelity's FeatureExtractorInceptionV3 (the TF-ported network, its TF1-compatible bilinear
+    resize to 299x299 and its (x - 128) / 128 input scaling, which published numbers depend on):
+    uint8 RGB (N, 3, H, W) at the image's own size -> pool features (N, 2048), in float32."""
+
+    amp = False  # float32 always: the published numbers were computed so
+    prepare = staticmethod(lambda image: torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
+
+    def __init__(self, extractor: nn.Module, provenance: dict):
+        super().__init__()
+        self.extractor = extractor
+        self.provenance = provenance
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.extractor(x)[0]
+
+
+def load_standard_inception(weights_file: str | Path, published: PublishedWeights) -> StandardInceptionFeatures:
+    """torch-fidelity's network holding ``weights_file``, refused unless it is the ``published`` file."""
+    try:
+        digest = check_published_weights(weights_file, published)
+    except DataError as err:
+        raise DataError(f"--weights-file {err}") from None
+    try:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    except ImportError as err:
+        raise DataError(
+            f"the standard Inception network is torch-fidelity's ({err}); install the metrics extra: "
+            f"pip install 'sggan-benchmark[metrics]'"
+        ) from None
+    # the file is the published one (checked above), so torch-fidelity's own torch.load may read it
+    extractor = FeatureExtractorInceptionV3(
+        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights_file)
+    )
+    provenance = {
+        "weights": "tf-inception",
+        "network": "TF inception-2015-12-05 (torch-fidelity FeatureExtractorInceptionV3, 2048-d pool)",
+        "weights_file": Path(weights_file).name,
+        "weights_sha256": digest,
+        "weights_url": published.url,
+        "comparable_with_literature": True,
+    }
+    return StandardInceptionFeatures(extractor, provenance)
+
+
+WEIGHTS = ("tf-inception", "imagenet", "random")
+
+
 def load_inception(
     weights: str = "imagenet", weights_file: str | Path | None = None, seed: int = 0
-) -> InceptionFeatures:
-    """The feature extractor, in eval mode on the CPU: ``weights`` is ``imagenet`` (torchvision's,
-    or the local copy ``weights_file``) or ``random`` (seeded by ``seed``)."""
+) -> InceptionFeatures | StandardInceptionFeatures:
+    """The feature extractor, in eval mode on the CPU: ``weights`` is ``tf-inception`` (the standard
+    FID/KID network, from the local file ``weights_file``), ``imagenet`` (torchvision's, or the
+    local copy ``weights_file``) or ``random`` (seeded by ``seed``)."""
+    if weights == "tf-inception":
+        if weights_file is None:
+            raise DataError(f"--weights tf-inception needs --weights-file PATH, a copy of {TF_INCEPTION.url}")
+        return load_standard_inception(weights_file, TF_INCEPTION)
+    not_comparable = {"comparable_with_literature": False}
     if weights_file is not None:
         if weights == "random":
             raise ValueError("--weights random and --weights-file exclude each other")
-        return InceptionFeatures(inception_from_state(load_state_file(weights_file), str(weights_file)))
+        inception = inception_from_state(load_state_file(weights_file), str(weights_file))
+        return InceptionFeatures(
+            inception,
+            {"weights": "imagenet", "network": "torchvision inception_v3", "weights_file": Path(weights_file).name}
+            | {"weights_sha256": file_sha256(weights_file), "weights_url": weights_url()}
+            | not_comparable,
+        )
     if weights == "imagenet":
-        return InceptionFeatures(inception_from_state(load_imagenet_state(), weights_url()))
+        return InceptionFeatures(
+            inception_from_state(load_imagenet_state(), weights_url()),
+            {"weights": "imagenet", "network": "torchvision inception_v3", "weights_url": weights_url()}
+            | not_comparable,
+        )
     if weights == "random":
-        return InceptionFeatures(random_inception(seed))
-    raise ValueError(f"unknown weights {weights!r}; expected 'imagenet' or 'random'")
+        return InceptionFeatures(
+            random_inception(seed),
+            {"weights": "random", "network": f"torchvision inception_v3, random weights of seed {seed}"}
+            | not_comparable,
+        )
+    raise ValueError(f"unknown weights {weights!r}; expected one of {', '.join(WEIGHTS)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,19 +438,32 @@ def resize_for_inception(image: np.ndarray) -> torch.Tensor:
 
 
 class _Images(Dataset):
-    def __init__(self, paths: list[Path]):
+    def __init__(self, paths: list[Path], prepare):
         self.paths = paths
+        self.prepare = prepare
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return resize_for_inception(read_image(self.paths[index]))
+        return self.prepare(read_image(self.paths[index]))
+
+
+def same_shape_runs(images: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Consecutive images of one shape stacked into a batch each, in order (the standard network
+    takes images at their own size, and a set may mix sizes)."""
+    runs = []
+    for image in images:
+        if runs and runs[-1][-1].shape == image.shape:
+            runs[-1].append(image)
+        else:
+            runs.append([image])
+    return [torch.stack(run) for run in runs]
 
 
 @torch.inference_mode()
 def extract_features(
-    net: InceptionFeatures,
+    net: InceptionFeatures | StandardInceptionFeatures,
     paths: list[Path],
     device: torch.device,
     batch_size: int = 32,
@@ -294,21 +473,28 @@ def extract_features(
     desc: str = "features",
 ) -> np.ndarray:
     """Pool features (len(paths), 2048) float64 of the images, in order."""
-    amp = amp and device.type == "cuda"
+    amp = amp and net.amp and device.type == "cuda"
     net = net.to(device).eval()
     if amp:
         net = net.to(memory_format=torch.channels_last)
-    loader = DataLoader(_Images(paths), batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        _Images(paths, net.prepare),
+        batch_size=batch_size,
+        num_workers=workers,
+        collate_fn=same_shape_runs,
+        pin_memory=device.type == "cuda",
+    )
     features = []
     with tqdm(total=len(paths), desc=desc, unit="image", disable=not progress, file=sys.stderr) as bar:
-        for batch in loader:
-            x = batch.to(device, non_blocking=True)
-            if amp:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                out = net(x)
-            features.append(out.float().cpu().numpy())
-            bar.update(len(batch))
+        for batches in loader:
+            for batch in batches:
+                x = batch.to(device, non_blocking=True)
+                if amp:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    out = net(x)
+                features.append(out.float().cpu().numpy())
+                bar.update(len(batch))
     if not features:
         return np.zeros((0, FEATURE_DIM))
     return np.concatenate(features).astype(np.float64)
@@ -340,7 +526,7 @@ def measure(
     source_frames: Path,
     adapted_dir: Path,
     target_frames: Path,
-    net: InceptionFeatures,
+    net: InceptionFeatures | StandardInceptionFeatures,
     device: torch.device,
     subsets: int = 100,
     subset_size: int = 1000,
@@ -350,7 +536,7 @@ def measure(
     amp: bool = True,
     progress: bool = True,
 ) -> dict:
-    """KID between the adapted frames of ``source_frames`` and the images of ``target_frames``."""
+    """KID and FID between the adapted frames of ``source_frames`` and the images of ``target_frames``."""
     adapted = adapted_paths(read_frame_list(source_frames), adapted_dir)
     target = [frame.image for frame in read_frame_list(target_frames)]
     require_count(adapted, source_frames)
@@ -371,12 +557,14 @@ def measure(
     return {
         "kid": mean,
         "kid_std": std,
+        "fid": fid(feats_adapted, feats_target),
         "num_adapted": len(adapted),
         "num_target": len(target),
         "subsets": subsets,
         "subset_size": effective_subset_size(len(adapted), len(target), subset_size),
+        "subset_size_requested": subset_size,
         "seed": seed,
-    }
+    } | net.provenance
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,13 +576,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-frames", type=Path, required=True, help="frame list (TSV) of real target images")
     parser.add_argument(
         "--weights",
-        choices=("imagenet", "random"),
+        choices=WEIGHTS,
         default=None,
-        help="Inception weights: torchvision's ImageNet ones (default) or seeded random ones "
-        "(comparable within one seed only)",
+        help="Inception network: the standard TF-ported one of published FID/KID (needs --weights-file), "
+        "torchvision's ImageNet one (default) or seeded random weights (comparable within one seed only)",
     )
     parser.add_argument(
-        "--weights-file", type=Path, default=None, help=f"local copy of {weights_url()} (for machines without network)"
+        "--weights-file",
+        type=Path,
+        default=None,
+        help=f"tf-inception: a copy of {TF_INCEPTION.url} (sha256-checked); imagenet: a local copy of "
+        f"{weights_url()} (for machines without network)",
     )
     parser.add_argument("--seed", type=int, default=0, help="subset sampling, and the random weights")
     parser.add_argument("--subsets", type=int, default=100)
@@ -424,11 +616,16 @@ def main(argv: list[str] | None = None) -> int:
         args.workers,
         args.amp,
     )
-    record["weights"] = str(args.weights_file) if args.weights_file is not None else weights
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    if record["subset_size"] < record["subset_size_requested"]:
+        print(
+            f"note: KID subset size {record['subset_size_requested']} capped to {record['subset_size']}, "
+            f"the smaller set's size",
+            file=sys.stderr,
+        )
     print(
-        f"KID {record['kid']:.5f} +- {record['kid_std']:.5f} between {record['num_adapted']} adapted "
-        f"and {record['num_target']} target images ({record['weights']} weights) -> {args.out}",
+        f"KID {record['kid']:.5f} +- {record['kid_std']:.5f}, FID {record['fid']:.3f} between "
+        f"{record['num_adapted']} adapted and {record['num_target']} target images ({record['network']}) -> {args.out}",
         file=sys.stderr,
     )
     return 0

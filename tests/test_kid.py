@@ -1,12 +1,16 @@
 import json
+import subprocess
+import sys
 import urllib.error
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 
 from eval import kid as kid_module
-from eval.kid import FEATURE_DIM, INPUT_SIZE, extract_features, kid, load_inception, mmd2_unbiased
+from eval.kid import FEATURE_DIM, INPUT_SIZE, extract_features, fid, kid, load_inception, mmd2_unbiased
 from sggan.data.io import DataError, Frame, write_frame_list, write_image
 
 
@@ -142,15 +146,20 @@ def test_cli_colour_shift_scores_worse_than_the_same_distribution(tmp_path):
     # subset size 8 = both sets whole: every subset gives the same value (kid_std ~ 0). With other
     # seeds (0-5) of the random weights the shifted KID was 13 to 750 times the same-distribution one.
     assert results["shifted"]["kid"] > 5 * abs(results["same"]["kid"])
-    assert results["same"] | {"kid": 0, "kid_std": 0} == {
+    assert results["shifted"]["fid"] > 5 * results["same"]["fid"] > 0
+    assert results["same"] | {"kid": 0, "kid_std": 0, "fid": 0} == {
         "kid": 0,
         "kid_std": 0,
+        "fid": 0,
         "num_adapted": n,
         "num_target": n,
         "subsets": 10,
         "subset_size": n,
-        "weights": "random",
+        "subset_size_requested": 1000,
         "seed": 0,
+        "weights": "random",
+        "network": "torchvision inception_v3, random weights of seed 0",
+        "comparable_with_literature": False,
     }
 
 
@@ -222,3 +231,190 @@ def test_resize_matches_pillows_antialiased_bilinear(shape):
     assert ours.shape == pillow.shape == (INPUT_SIZE, INPUT_SIZE, 3)
     difference = np.abs(ours - pillow)
     assert difference.max() <= 1.01 and difference.mean() < 0.4  # Pillow rounds to whole levels
+
+
+# ---------------------------------------------------------------------------------------------
+# FID, and both measures against torch-fidelity's own functions
+
+
+def test_fid_of_hand_computed_cases():
+    # one dimension: means 1 and 3, variances (n - 1) 2 and 8: 2^2 + 2 + 8 - 2 sqrt(2 * 8) = 6
+    assert fid([[0.0], [2.0]], [[1.0], [5.0]]) == pytest.approx(6.0, rel=1e-12)
+    # two dimensions, isotropic covariances 6 and 2/3, means 0 and (1, 1): 2 + 2 (sqrt 6 - sqrt(2/3))^2 = 22/3
+    cross = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    assert fid(3 * cross, cross + 1) == pytest.approx(22 / 3, rel=1e-12)
+    assert fid(cross, cross) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        fid(cross[:1], cross)
+
+
+def tf_fid(x, y):
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    stats = [fid_features_to_statistics(torch.from_numpy(f)) for f in (x, y)]
+    return fid_statistics_to_metric(*stats, verbose=False)["frechet_inception_distance"]
+
+
+@pytest.mark.parametrize("n", [300, 40])  # 40 < d: singular covariances, as for small held-out sets
+def test_fid_is_torch_fidelitys(n):
+    rng = np.random.default_rng(n)
+    mixing = rng.normal(size=(64, 64)) / 8
+    x = rng.normal(size=(n, 64)) @ mixing
+    y = rng.normal(size=(n, 64)) @ (mixing + 0.05) + 0.2
+    assert fid(x, y) == pytest.approx(tf_fid(x, y), rel=1e-7)
+    assert fid(x, y) > 0
+
+
+def test_kid_is_torch_fidelitys_for_the_same_seed():
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    x, y = gaussian(50, d=32, seed=0), gaussian(40, d=32, shift=0.3, seed=1)
+    theirs = kid_features_to_metric(
+        torch.from_numpy(x), torch.from_numpy(y), kid_subsets=7, kid_subset_size=25, rng_seed=5, verbose=False
+    )
+    mean, std = kid(x, y, subsets=7, subset_size=25, seed=5)
+    assert mean == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-10)
+    assert std == pytest.approx(theirs["kernel_inception_distance_std"], rel=1e-10)
+    assert std > 0  # the subsets differ, so this compares the draws too
+
+
+def test_the_published_network_is_torch_fidelitys():
+    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+    assert kid_module.TF_INCEPTION.url == URL_INCEPTION_V3
+    assert kid_module.TF_INCEPTION.filename == "weights-inception-2015-12-05-6726825d.pth"
+    assert kid_module.TF_INCEPTION.sha256_prefix == "6726825d"
+
+
+# ---------------------------------------------------------------------------------------------
+# The standard network, with a stand-in weights file (the published one cannot be downloaded here)
+
+
+@pytest.fixture(scope="module")
+def standin_weights(tmp_path_factory):
+    """A state dict of torch-fidelity's own network, seeded random, and a PublishedWeights naming
+    its hash: the seam through which the tests check the loader against this file instead."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    path = tmp_path_factory.mktemp("weights") / "standin-inception.pth"
+    # built without its weights (torch-fidelity loads them in the constructor), then He-initialised
+    # convolutions so that the features are not vanishingly small
+    with (
+        mock.patch.object(tfi, "load_state_dict_from_url", lambda *args, **kwargs: {}),
+        mock.patch.object(tfi.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None),
+        torch.random.fork_rng(devices=[]),
+    ):
+        torch.manual_seed(0)
+        network = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+        for module in network.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+    torch.save(network.state_dict(), path)
+    digest = kid_module.file_sha256(path)
+    return path, digest, kid_module.PublishedWeights(f"https://example.org/releases/standin-{digest[:8]}.pth")
+
+
+def test_standard_network_holds_the_file_and_takes_images_at_their_own_size(tmp_path, standin_weights):
+    path, digest, published = standin_weights
+    net = kid_module.load_standard_inception(path, published)
+    state = torch.load(path, weights_only=True)
+    assert torch.equal(net.extractor.Mixed_7c.branch1x1.conv.weight, state["Mixed_7c.branch1x1.conv.weight"])
+    assert net.provenance == {
+        "weights": "tf-inception",
+        "network": "TF inception-2015-12-05 (torch-fidelity FeatureExtractorInceptionV3, 2048-d pool)",
+        "weights_file": "standin-inception.pth",
+        "weights_sha256": digest,
+        "weights_url": published.url,
+        "comparable_with_literature": True,
+    }
+    # the features of image files are torch-fidelity's of each uint8 image at its own size (its
+    # resize and scaling, not ours), in order, through batches that mix sizes
+    rng = np.random.default_rng(0)
+    paths, expected = [], []
+    for i, size in enumerate([(20, 30), (20, 30), (24, 24), (16, 40)]):
+        image = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
+        paths.append(tmp_path / f"{i}.png")
+        write_image(paths[-1], image)
+        with torch.inference_mode():
+            expected.append(net.extractor(torch.from_numpy(image).permute(2, 0, 1)[None])[0][0].numpy())
+    feats = extract_features(net, paths, torch.device("cpu"), batch_size=3, progress=False)
+    assert feats.shape == (4, FEATURE_DIM) and feats.std() > 0
+    np.testing.assert_allclose(feats, np.stack(expected), rtol=1e-5, atol=1e-7)
+
+
+def test_only_the_published_weights_file_is_loaded(tmp_path, standin_weights):
+    path, digest, _ = standin_weights
+    url = kid_module.TF_INCEPTION.url
+    with pytest.raises(DataError) as error:
+        load_inception("tf-inception", weights_file=path)  # the real published hash
+    assert str(error.value) == (
+        f"--weights-file {path} is not weights-inception-2015-12-05-6726825d.pth (its sha256 starts "
+        f"{digest[:8]}, the published file's 6726825d); download {url} and give its path"
+    )
+    with pytest.raises(DataError, match=f"--weights-file {tmp_path}/none.pth does not exist; download {url}"):
+        load_inception("tf-inception", weights_file=tmp_path / "none.pth")
+    with pytest.raises(DataError, match=f"--weights tf-inception needs --weights-file PATH, a copy of {url}"):
+        load_inception("tf-inception")
+
+
+def test_cli_refuses_a_wrong_weights_file_in_one_line_before_reading_images(tmp_path):
+    wrong = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    wrong.write_bytes(b"a truncated download")
+    result = subprocess.run(
+        [sys.executable, "-m", "eval.kid", "--source-frames", str(tmp_path / "none.tsv"), "--adapted-dir",
+         str(tmp_path), "--target-frames", str(tmp_path / "none.tsv"), "--weights", "tf-inception",
+         "--weights-file", str(wrong), "--out", str(tmp_path / "kid.json")],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: --weights-file {wrong} is not weights-inception-2015-12-05-6726825d.pth (its sha256 starts "
+        f"{kid_module.file_sha256(wrong)[:8]}, the published file's 6726825d); download "
+        f"{kid_module.TF_INCEPTION.url} and give its path"
+    ]
+    assert not (tmp_path / "kid.json").exists()
+
+
+@pytest.mark.slow  # four sets of eight images through two Inception pipelines: minutes on a busy CPU
+def test_cli_end_to_end_with_the_standard_network_is_torch_fidelitys(tmp_path, standin_weights, monkeypatch):
+    import torch_fidelity
+
+    path, digest, published = standin_weights
+    monkeypatch.setattr(kid_module, "TF_INCEPTION", published)  # the hash check, pointed at the stand-in
+    n = 8
+    target = frame_list(tmp_path / "target.tsv", synthetic_images(tmp_path / "target", n, seed=1))
+    source = frame_list(tmp_path / "source.tsv", synthetic_images(tmp_path / "same", n, seed=2))
+    synthetic_images(tmp_path / "shifted", n, seed=2, tint=(1.5, 0.7, 0.5))
+    results = {}
+    for name in ("same", "shifted"):
+        out = tmp_path / name / "kid.json"
+        argv = ["--source-frames", str(source), "--adapted-dir", str(tmp_path / name), "--target-frames",
+                str(target), "--weights", "tf-inception", "--weights-file", str(path), "--subsets", "10",
+                "--subset-size", "1000", "--device", "cpu", "--out", str(out)]  # fmt: skip
+        assert kid_module.main(argv) == 0
+        results[name] = json.loads(out.read_text())
+        # torch-fidelity's own pipeline on the same folders and weights file: subsets of the whole
+        # sets (1000 capped to 8) make KID independent of the order in which each side reads files
+        theirs = torch_fidelity.calculate_metrics(
+            input1=str(tmp_path / name), input2=str(tmp_path / "target"), fid=True, kid=True, cuda=False,
+            feature_extractor_weights_path=str(path), kid_subset_size=n, cache=False, verbose=False,
+        )  # fmt: skip
+        # torch-fidelity computes KID's kernel in float32, ours in float64: a KID near 0 is a small
+        # difference of kernel sums near 1, so their rounding shows in the fourth digit
+        assert results[name]["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-4)
+        assert results[name]["kid"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-3)
+    assert results["shifted"]["fid"] > results["same"]["fid"] and results["shifted"]["kid"] > results["same"]["kid"]
+    assert {k: v for k, v in results["same"].items() if k not in ("kid", "kid_std", "fid")} == {
+        "num_adapted": n,
+        "num_target": n,
+        "subsets": 10,
+        "subset_size": n,
+        "subset_size_requested": 1000,
+        "seed": 0,
+        "weights": "tf-inception",
+        "network": "TF inception-2015-12-05 (torch-fidelity FeatureExtractorInceptionV3, 2048-d pool)",
+        "weights_file": "standin-inception.pth",
+        "weights_sha256": digest,
+        "weights_url": published.url,
+        "comparable_with_literature": True,
+    }

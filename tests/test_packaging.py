@@ -46,10 +46,11 @@ def test_every_dependency_is_imported_by_what_installs_it():
         assert runs, f"{requirement}: .ci/run never runs it"
 
 
-def test_the_test_extra_pulls_in_the_browser_cluster_and_lint_extras():
+def test_the_test_extra_pulls_in_the_browser_cluster_lint_and_metrics_extras():
     extras = PROJECT["optional-dependencies"]
     assert extras["browser"] == ["playwright>=1.40"]
-    assert "sggan-benchmark[cluster,browser,lint]" in extras["test"]
+    assert "sggan-benchmark[cluster,browser,lint,metrics]" in extras["test"]
+    assert extras["metrics"] == ["torch-fidelity>=0.4,<0.5"] and imported_in("torch_fidelity", ["eval"])
     assert not any(name(r) == "playwright" for r in extras["test"])
 
 
@@ -78,5 +79,5 @@ def test_dockerfile_copies_every_package_and_names_the_commit():
         ]
     }
     assert packages <= copied and {"pyproject.toml", "Snakefile", "workflow"} <= copied
-    assert 'pip install --no-cache-dir ".[cluster]"' in dockerfile
+    assert 'pip install --no-cache-dir ".[cluster,metrics]"' in dockerfile  # paper.yaml's KID/FID network
     assert re.search(r"^ENV SGGAN_CODE_VERSION=\$\{SGGAN_CODE_VERSION\}$", dockerfile, flags=re.M)
