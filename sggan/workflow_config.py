@@ -10,10 +10,12 @@ data roots) and returns a :class:`Plan`, the one object the rules read. A mistak
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass
 
+from eval import kid
 from sggan.adaptation import AdaptOptions, check_working_size
 from sggan.cli import UserError
 from sggan.config_values import ConfigError
@@ -156,6 +158,7 @@ def read_config(config: dict) -> Plan:
     )
     if not toy:
         check_data_roots(plan)
+    check_inception_weights(config.get("quality", {}))
     return plan
 
 
@@ -316,6 +319,25 @@ def check_data_roots(plan: Plan) -> None:
         CityscapesRoot(plan.cityscapes_root)
     except DataError as err:
         raise ConfigError(f"data missing: {err}") from None
+
+
+def check_inception_weights(quality: dict) -> None:
+    """The standard FID/KID network needs torch-fidelity and the published weights file, checked
+    before anything runs (a KID job would otherwise fail after the translators have trained)."""
+    if quality.get("kid_weights") != "tf-inception":
+        return
+    key = "config quality.kid_weights_file"
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise ConfigError(
+            "config quality.kid_weights: tf-inception is torch-fidelity's network; install the metrics "
+            "extra: pip install 'sggan-benchmark[metrics]'"
+        )
+    if not quality.get("kid_weights_file"):
+        raise ConfigError(f"{key}: kid_weights tf-inception needs the path of a copy of {kid.TF_INCEPTION.url}")
+    try:
+        kid.check_published_weights(quality["kid_weights_file"], kid.TF_INCEPTION)
+    except DataError as err:
+        raise ConfigError(f"{key}: {err}") from None
 
 
 def schema_error_line(error: Exception) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PAPER, REPO, fake_real_data
+from conftest import PAPER, REPO, WITHOUT_STANDARD_INCEPTION, fake_real_data
 
 GPU_RULES = {
     "train_translator",
@@ -56,7 +56,7 @@ def paper_run(tmp_path, samples) -> list[str]:
     """--configfile arguments of the paper config with data roots in an override file."""
     gta, cityscapes = fake_real_data(tmp_path / "datasets", samples)
     override = tmp_path / "my-data.yaml"
-    override.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n")
+    override.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n" + WITHOUT_STANDARD_INCEPTION)
     return ["--configfile", str(PAPER), str(override)]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PAPER, REPO, fake_real_data
+from conftest import PAPER, REPO, WITHOUT_STANDARD_INCEPTION, fake_real_data
 
 
 def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> subprocess.CompletedProcess:
@@ -65,6 +65,7 @@ def test_paper_config_lists_the_full_dag_when_data_is_present(tmp_path, toy_samp
         tmp_path,
         "--config",
         f"data={{gta_root: {gta}, cityscapes_root: {cityscapes}}}",
+        "quality={kid_weights: random}",  # as WITHOUT_STANDARD_INCEPTION
         "--configfile",
         str(PAPER),
         target=(),
@@ -120,12 +121,31 @@ def test_a_data_file_after_the_paper_config_points_it_at_the_data(tmp_path, toy_
     # the README's way to use real data without editing a tracked file
     gta, cityscapes = fake_real_data(tmp_path / "datasets", toy_samples)
     my_data = tmp_path / "my-data.yaml"
-    my_data.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n")
+    my_data.write_text(f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\n" + WITHOUT_STANDARD_INCEPTION)
     result = dry_run(tmp_path, "--configfile", str(PAPER), str(my_data), target=())
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"--root {gta} " in result.stdout and f"--root {cityscapes} " in result.stdout
     # merged into the paper config, not replacing it: its other settings stay
     assert '"iterations": 40000' in result.stdout and result.stdout.count("rule adapt:") == 4 * (8 * 3 + 1)
+
+
+@pytest.mark.parametrize("weights", ["missing", "wrong"])
+def test_paper_config_refuses_a_missing_or_wrong_inception_weights_file_at_start(tmp_path, toy_samples, weights):
+    gta, cityscapes = fake_real_data(tmp_path / "datasets", toy_samples)
+    weights_file = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    if weights == "wrong":
+        weights_file.write_bytes(b"an interrupted download")
+    my_data = tmp_path / "my-data.yaml"
+    my_data.write_text(
+        f"data:\n  gta_root: {gta}\n  cityscapes_root: {cityscapes}\nquality:\n  kid_weights_file: {weights_file}\n"
+    )
+    result = dry_run(tmp_path, "--configfile", str(PAPER), str(my_data), target=())
+    assert result.returncode == 2, result.stdout[-3000:]
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    url = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+    assert len(errors) == 1 and errors[0].startswith(f"error: config quality.kid_weights_file: {weights_file} ")
+    assert f"download {url}" in errors[0] and ("sha256" in errors[0]) == (weights == "wrong")
+    assert "Traceback" not in result.stdout and "rule " not in result.stdout
 
 
 def jobs(dry_run_output: str) -> dict[str, int]:

@@ -177,3 +177,50 @@ def test_configured_comparisons_must_name_two_rows():
     assert read_config(config).comparisons == [{"a": "oracle", "b": "sggan-2k", "claim": ""}, chosen[1]]
     with pytest.raises(ConfigError, match=r"evaluation.comparisons\[0\]: 'sggan-25k' vs 'sggan-2k' must name two"):
         read_config(changed(TINY, evaluation={"comparisons": [{"a": "sggan-25k", "b": "sggan-2k"}]}))
+
+
+def test_the_standard_inception_network_needs_the_published_weights_file(tmp_path, monkeypatch):
+    from eval import kid
+
+    url = kid.TF_INCEPTION.url
+    standard = {"kid_weights": "tf-inception"}
+    with pytest.raises(
+        ConfigError,
+        match=rf"^config quality.kid_weights_file: kid_weights tf-inception needs the path of a copy of {url}$",
+    ):
+        read_config(changed(TINY, quality=standard))
+    missing = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    with pytest.raises(
+        ConfigError,
+        match=rf"^config quality.kid_weights_file: {missing} does not exist; download {url} and give its path$",
+    ):
+        read_config(changed(TINY, quality=standard | {"kid_weights_file": str(missing)}))
+    wrong = tmp_path / "inception_v3_google-0cc3c7bd.pth"  # torchvision's network, say
+    wrong.write_bytes(b"not the TF-ported network")
+    with pytest.raises(
+        ConfigError,
+        match=rf"^config quality.kid_weights_file: {wrong} is not weights-inception-2015-12-05-6726825d.pth \(its sha256 starts {kid.file_sha256(wrong)[:8]}, the published file's 6726825d\); download {url} and give its path$",
+    ):
+        read_config(changed(TINY, quality=standard | {"kid_weights_file": str(wrong)}))
+    # the check, pointed at that file's hash, lets it through
+    monkeypatch.setattr(
+        kid, "TF_INCEPTION", kid.PublishedWeights(f"https://example.org/w-{kid.file_sha256(wrong)[:8]}.pth")
+    )
+    assert read_config(changed(TINY, quality=standard | {"kid_weights_file": str(wrong)})).methods
+    # random and ImageNet weights need no file here (the ImageNet ones download on demand)
+    assert read_config(changed(TINY, quality={"kid_weights": "random"})).methods
+    assert read_config(changed(TINY, quality={"kid_weights": "imagenet"})).methods
+
+
+def test_the_standard_inception_network_needs_torch_fidelity(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch_fidelity" else real(name, *a)
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^config quality.kid_weights: tf-inception is torch-fidelity's network; install the metrics extra: pip install 'sggan-benchmark\[metrics\]'$",
+    ):
+        read_config(changed(TINY, quality={"kid_weights": "tf-inception"}))

@@ -137,7 +137,7 @@ def kid_weights():
     quality = config.get("quality", {})
     weights = quality.get("kid_weights", "imagenet")
     path = quality.get("kid_weights_file")
-    return ["--weights", weights] + (["--weights-file", path] if weights == "imagenet" and path else [])
+    return ["--weights", weights] + (["--weights-file", path] if weights != "random" and path else [])
 
 
 def figure_frames():
