@@ -271,7 +271,10 @@ class InceptionFeatures(nn.Module):
     image file's pixels into this network's input."""
 
     amp = True  # bf16 on CUDA unless --no-amp: these numbers rank within a run only
-    prepare = staticmethod(lambda image: resize_for_inception(image))
+
+    @staticmethod
+    def prepare(image: np.ndarray) -> torch.Tensor:
+        return resize_for_inception(image)
 
     def __init__(self, inception: nn.Module, provenance: dict):
         super().__init__()
@@ -345,7 +348,11 @@ class StandardInceptionFeatures(nn.Module):
     uint8 RGB (N, 3, H, W) at the image's own size -> pool features (N, 2048), in float32."""
 
     amp = False  # float32 always: the published numbers were computed so
-    prepare = staticmethod(lambda image: torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
+
+    @staticmethod
+    def prepare(image: np.ndarray) -> torch.Tensor:
+        """RGB uint8 (H, W, 3) -> uint8 (3, H, W), unresized: the network resizes as TensorFlow did."""
+        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
 
     def __init__(self, extractor: nn.Module, provenance: dict):
         super().__init__()

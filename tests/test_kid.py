@@ -314,12 +314,8 @@ def standin_weights(tmp_path_factory):
     return path, digest, kid_module.PublishedWeights(f"https://example.org/releases/standin-{digest[:8]}.pth")
 
 
-def test_standard_network_holds_the_file_and_takes_images_at_their_own_size(tmp_path, standin_weights):
-    path, digest, published = standin_weights
-    net = kid_module.load_standard_inception(path, published)
-    state = torch.load(path, weights_only=True)
-    assert torch.equal(net.extractor.Mixed_7c.branch1x1.conv.weight, state["Mixed_7c.branch1x1.conv.weight"])
-    assert net.provenance == {
+def standin_provenance(digest, published):
+    return {
         "weights": "tf-inception",
         "network": "TF inception-2015-12-05 (torch-fidelity FeatureExtractorInceptionV3, 2048-d pool)",
         "weights_file": "standin-inception.pth",
@@ -327,6 +323,14 @@ def test_standard_network_holds_the_file_and_takes_images_at_their_own_size(tmp_
         "weights_url": published.url,
         "comparable_with_literature": True,
     }
+
+
+def test_standard_network_holds_the_file_and_takes_images_at_their_own_size(tmp_path, standin_weights):
+    path, digest, published = standin_weights
+    net = kid_module.load_standard_inception(path, published)
+    state = torch.load(path, weights_only=True)
+    assert torch.equal(net.extractor.Mixed_7c.branch1x1.conv.weight, state["Mixed_7c.branch1x1.conv.weight"])
+    assert net.provenance == standin_provenance(digest, published)
     # the features of image files are torch-fidelity's of each uint8 image at its own size (its
     # resize and scaling, not ours), in order, through batches that mix sizes
     rng = np.random.default_rng(0)
@@ -411,10 +415,4 @@ def test_cli_end_to_end_with_the_standard_network_is_torch_fidelitys(tmp_path, s
         "subset_size": n,
         "subset_size_requested": 1000,
         "seed": 0,
-        "weights": "tf-inception",
-        "network": "TF inception-2015-12-05 (torch-fidelity FeatureExtractorInceptionV3, 2048-d pool)",
-        "weights_file": "standin-inception.pth",
-        "weights_sha256": digest,
-        "weights_url": published.url,
-        "comparable_with_literature": True,
-    }
+    } | standin_provenance(digest, published)
