@@ -8,10 +8,10 @@
 The paper judges realism by people only (Table 1); these columns let a machine rank translators too:
 - ``kid_x100`` (± ``kid_x100_std`` over subsets) and ``fid``: Kernel and Fréchet Inception Distances
   between the adapted held-out frames and held-out real target frames (:mod:`eval.kid`), KID times
-  100; lower is more realistic. ``inception`` names the network (``eval.kid --weights``); the note
-  under the table names it in full with its
-  weights (file, sha256, source): only the standard TF-ported network (``tf-inception``) gives
-  numbers comparable with published ones; the others rank the rows of one run only.
+  100; lower is more realistic. ``inception`` names the network (``eval.kid --weights``), and the
+  note under the table names it in full with its weights (file, sha256, source): only the standard
+  TF-ported network (``tf-inception``) gives numbers comparable with published ones; the others
+  rank the rows of one run only.
 - ``semantic_*``: the oracle segmentation network on the adapted held-out frames, scored against
   their source labels (:mod:`eval.semantic`); higher means the layout survived the translation.
 Rows follow the order of ``--kid``; a method may lack one of the two (its cells stay empty).

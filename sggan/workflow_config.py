@@ -326,18 +326,19 @@ def check_inception_weights(quality: dict) -> None:
     before anything runs (a KID job would otherwise fail after the translators have trained)."""
     if quality.get("kid_weights") != "tf-inception":
         return
-    key = "config quality.kid_weights_file"
     if importlib.util.find_spec("torch_fidelity") is None:
         raise ConfigError(
             "config quality.kid_weights: tf-inception is torch-fidelity's network; install the metrics "
             "extra: pip install 'sggan-benchmark[metrics]'"
         )
     if not quality.get("kid_weights_file"):
-        raise ConfigError(f"{key}: kid_weights tf-inception needs the path of a copy of {kid.TF_INCEPTION.url}")
+        raise ConfigError(
+            f"config quality.kid_weights_file: kid_weights tf-inception needs the path of a copy of {kid.TF_INCEPTION.url}"
+        )
     try:
         kid.check_published_weights(quality["kid_weights_file"], kid.TF_INCEPTION)
     except DataError as err:
-        raise ConfigError(f"{key}: {err}") from None
+        raise ConfigError(f"config quality.kid_weights_file: {err}") from None
 
 
 def schema_error_line(error: Exception) -> str:
