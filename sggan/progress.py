@@ -25,10 +25,17 @@ def _is_terminal(stream) -> bool:
 
 class tqdm(_tqdm):
     """tqdm writing to stderr, at most every LOG_INTERVAL_S seconds unless stderr is a terminal;
-    an explicit `mininterval` wins."""
+    an explicit `mininterval` wins. In a log, `set_postfix` waits for the next redraw too (tqdm's
+    default redraws at once, which a loop setting its loss every few steps turns into a redraw
+    every few steps)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("file", sys.stderr)
-        if not _is_terminal(kwargs["file"]):
+        self._to_terminal = _is_terminal(kwargs["file"])
+        if not self._to_terminal:
             kwargs.setdefault("mininterval", LOG_INTERVAL_S)
         super().__init__(*args, **kwargs)
+
+    def set_postfix(self, ordered_dict=None, refresh=None, **kwargs):
+        refresh = self._to_terminal if refresh is None else refresh
+        super().set_postfix(ordered_dict, refresh=refresh, **kwargs)

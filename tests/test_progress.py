@@ -25,6 +25,19 @@ def test_a_log_file_gets_the_first_and_last_state_of_a_short_loop():
     assert "40/40" in log.getvalue()
 
 
+def test_a_log_file_is_not_redrawn_by_each_postfix():
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        bar = tqdm(total=40, file=stream)
+        for step in range(40):
+            bar.update()
+            bar.set_postfix(loss=f"{1 / (step + 1):.3f}")  # as the training loops report their loss
+        bar.close()
+    assert redraws(log) == 2
+    assert redraws(terminal) >= 40
+    assert "loss=0.025" in log.getvalue()  # the last postfix reaches the log when the bar closes
+
+
 def test_interval_defaults_by_stream_and_an_explicit_one_wins():
     assert tqdm(total=1, file=io.StringIO()).mininterval == LOG_INTERVAL_S == 30
     assert tqdm(total=1, file=Terminal()).mininterval == 0.1
