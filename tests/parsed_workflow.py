@@ -19,6 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 def rule_summary(rule) -> dict:
     return {
         "shell": rule.shellcmd is not None,
+        "command": rule.shellcmd,
+        "log": [str(path) for path in rule.log],
         "output_wildcards": sorted(rule.wildcard_names),
         "benchmark": rule.benchmark and str(rule.benchmark),
         "benchmark_wildcards": sorted(rule.benchmark.get_wildcard_names()) if rule.benchmark else [],

@@ -333,6 +333,16 @@ def test_every_job_that_runs_a_program_records_its_time_and_memory(tmp_path):
             assert rule["benchmark_wildcards"] == rule["output_wildcards"], name
 
 
+def test_every_job_writes_both_of_its_streams_to_its_log(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    rules = parsed_workflow(tmp_path)["rules"]
+    for name, rule in rules.items():
+        if rule["shell"]:
+            assert len(rule["log"]) == 1, name
+            # stdout first, then stderr onto it: the other order would leave stderr on the terminal
+            assert rule["command"].rstrip().endswith("> {log:q} 2>&1"), (name, rule["command"])
+
+
 def test_every_rule_names_the_one_conda_environment(tmp_path):
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     rules = parsed_workflow(tmp_path)["rules"]

@@ -36,7 +36,7 @@ rule adapt:
         " --run-dir {params.run_dir:q} --frames {input.frames:q} --out {params.images:q}"
         " --shard {params.shard[0]} --num-shards {params.shard[1]}"
         " --working-size {params.size[0]} {params.size[1]} --batch-size {params.batch_size}"
-        " --workers {params.workers} --device {params.device:q} {params.amp:q} --done {output:q} 2> {log:q}"
+        " --workers {params.workers} --device {params.device:q} {params.amp:q} --done {output:q} > {log:q} 2>&1"
 
 
 rule gather_adapted:
@@ -55,4 +55,4 @@ rule gather_adapted:
     conda:
         "../envs/sggan.yaml"
     shell:
-        '"$PYTHON" -m sggan.gather --frames {input.frames:q} --images {params.images:q} --out {output:q} 2> {log:q}'
+        '"$PYTHON" -m sggan.gather --frames {input.frames:q} --images {params.images:q} --out {output:q} > {log:q} 2>&1'

@@ -23,7 +23,7 @@ if PLAN.toy:
             '"$PYTHON" -m sggan.data.toyworld --out {params.out:q} --seed {params.seed}'
             " --scale {params.world[scale]} --gta-frames {params.world[gta_frames]}"
             " --cityscapes-train {params.world[cityscapes_train]}"
-            " --cityscapes-val {params.world[cityscapes_val]} --done {output:q} 2> {log:q}"
+            " --cityscapes-val {params.world[cityscapes_val]} --done {output:q} > {log:q} 2>&1"
 
     rule ideal_frames:
         input:
@@ -42,7 +42,7 @@ if PLAN.toy:
             "../envs/sggan.yaml"
         shell:
             '"$PYTHON" -m sggan.gather --frames {input.source:q} --images {params.images:q}'
-            " --out {output:q} 2> {log:q}"
+            " --out {output:q} > {log:q} 2>&1"
 
 
 rule check_gta:
@@ -67,7 +67,7 @@ rule check_gta:
     shell:
         '"$PYTHON" -m sggan.data.check --dataset gta --root {params.root:q} --report {output.report:q}'
         " --frames-out {output.frames:q} --max-excluded-fraction {params.max_excluded}"
-        " --workers {threads} 2> {log:q}"
+        " --workers {threads} > {log:q} 2>&1"
 
 
 rule check_cityscapes:
@@ -92,7 +92,7 @@ rule check_cityscapes:
     shell:
         '"$PYTHON" -m sggan.data.check --dataset cityscapes --split {wildcards.split} --root {params.root:q}'
         " --report {output.report:q} --frames-out {output.frames:q}"
-        " --max-excluded-fraction {params.max_excluded} --workers {threads} 2> {log:q}"
+        " --max-excluded-fraction {params.max_excluded} --workers {threads} > {log:q} 2>&1"
 
 
 rule splits:
@@ -119,4 +119,4 @@ rule splits:
         '"$PYTHON" -m sggan.data.splits --source {input.source:q} --target {input.target:q} --seed {params.seed}'
         " --translator-target {params.splits[translator_target]}"
         " --heldout-source {params.splits[heldout_source]} --heldout-target {params.splits[heldout_target]}"
-        " {params.regimes:q} --out results/splits 2> {log:q}"
+        " {params.regimes:q} --out results/splits > {log:q} 2>&1"

@@ -21,7 +21,7 @@ rule decode_ground_truth:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.ground_truth --ground-truth {params.ground_truth:q} --out {output:q}'
-        " --workers {threads} 2> {log:q}"
+        " --workers {threads} > {log:q} 2>&1"
 
 
 # The evaluator checks that every val frame has exactly one prediction: the shards' gather.
@@ -46,7 +46,7 @@ rule evaluate:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.evaluate --predictions {params.predictions:q} --ground-truth {input.ground_truth:q}'
-        " --out {output.scores:q} --workers {threads} 2> {log:q}"
+        " --out {output.scores:q} --workers {threads} > {log:q} 2>&1"
 
 
 rule provenance:
@@ -65,7 +65,7 @@ rule provenance:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.provenance --config-json {params.config:q} --seed {params.seeds}'
-        " --config-file {params.config_files:q} --out {output:q} 2> {log:q}"
+        " --config-file {params.config_files:q} --out {output:q} > {log:q} 2>&1"
 
 
 # Over seeds, with bootstrap intervals over the validation frames and paired comparisons
@@ -100,7 +100,7 @@ rule table2:
         '"$PYTHON" -m eval.table2 {params.scores:q} {params.comparisons:q} {params.draws:q}'
         " --out-csv {output.csv:q} --out-md {output.md:q} --out-per-class-csv {output.per_class:q}"
         " --out-comparisons-csv {output.comparisons:q} --out-chart {output.chart:q}"
-        " --provenance {input.provenance:q} 2> {log:q}"
+        " --provenance {input.provenance:q} > {log:q} 2>&1"
 
 
 # Translator quality on the held-out source frames: realism (KID to held-out target frames) and,
@@ -135,7 +135,7 @@ rule kid:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.kid --source-frames {input.heldout:q}'
         " --adapted-dir {params.images:q} --target-frames {input.target:q} {params.weights:q} --seed {params.seed}"
         " --subsets {params.subsets} --subset-size {params.subset_size} --device {params.device:q}"
-        " --out {output:q} 2> {log:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule semantic_preservation:
@@ -161,7 +161,7 @@ rule semantic_preservation:
         "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m eval.semantic --model {input.model:q} --heldout {input.heldout:q}'
-        " --adapted {input.adapted:q} --device {params.device:q} {params.tile:q} --out {output:q} 2> {log:q}"
+        " --adapted {input.adapted:q} --device {params.device:q} {params.tile:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule translator_quality:
@@ -190,4 +190,4 @@ rule translator_quality:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.quality {params.kid:q} {params.semantic:q} --provenance {input.provenance:q}'
-        " --out-csv {output.csv:q} --out-md {output.md:q} 2> {log:q}"
+        " --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule fig4_translations:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig4 --frames {input.frames:q} {params.adapted:q} {params.num:q}'
-        " --out {output:q} 2> {log:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule fig5_gradient_zoom:
@@ -41,7 +41,7 @@ rule fig5_gradient_zoom:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig5 --frames {input.frames:q} --with-grad {params.images[0]:q}'
-        " --without-grad {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
+        " --without-grad {params.images[1]:q} {params.num:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule fig6_discriminator_diff:
@@ -62,7 +62,7 @@ rule fig6_discriminator_diff:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig6 --frames {input.frames:q} --with-sd {params.images[0]:q}'
-        " --without-sd {params.images[1]:q} {params.num:q} --out {output:q} 2> {log:q}"
+        " --without-sd {params.images[1]:q} {params.num:q} --out {output:q} > {log:q} 2>&1"
 
 
 # The score files stand for the predictions: each is written only once every prediction shard is.
@@ -84,7 +84,7 @@ rule fig7_segmentation:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures fig7 --frames {input.frames:q} {params.predictions:q} {params.num:q}'
-        " --out {output:q} 2> {log:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 # loss_log.csv is written beside the generator by the training (not every external program writes one:
@@ -104,4 +104,4 @@ rule loss_curves:
     conda:
         "../envs/sggan.yaml"
     shell:
-        '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} 2> {log:q}'
+        '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} > {log:q} 2>&1'

@@ -23,7 +23,7 @@ rule class_stats:
         "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS=1 "$PYTHON" -m segmentation.class_stats --frames {input.frames:q} --out {output:q}'
-        " --workers {params.workers} 2> {log:q}"
+        " --workers {params.workers} > {log:q} 2>&1"
 
 
 rule train_frontend:
@@ -52,7 +52,7 @@ rule train_frontend:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --frames {input.frames:q} --class-stats {input.stats:q} --seed {params.seed} --device {params.device:q}"
-        " --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
+        " --run-dir {params.run_dir:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule dump_frontend_scores:
@@ -79,7 +79,7 @@ rule dump_frontend_scores:
         "../envs/sggan.yaml"
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.dump --model {input.model:q} --frames {input.frames:q}'
-        " --out {output:q} --device {params.device:q} --workers {params.workers} {params.amp:q} 2> {log:q}"
+        " --out {output:q} --device {params.device:q} --workers {params.workers} {params.amp:q} > {log:q} 2>&1"
 
 
 rule train_context:
@@ -108,7 +108,7 @@ rule train_context:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --scores {input.scores:q} --init-from {input.frontend:q} --seed {params.seed} --device {params.device:q}"
-        " --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
+        " --run-dir {params.run_dir:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule train_joint:
@@ -138,7 +138,7 @@ rule train_joint:
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} -m segmentation.train --params {params.settings:q}"
         " --frames {input.frames:q} --init-from {input.context:q} --class-stats {input.stats:q}"
-        " --seed {params.seed} --device {params.device:q} --run-dir {params.run_dir:q} --out {output:q} 2> {log:q}"
+        " --seed {params.seed} --device {params.device:q} --run-dir {params.run_dir:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule predict:
@@ -167,4 +167,4 @@ rule predict:
     shell:
         'OMP_NUM_THREADS={threads} "$PYTHON" -m segmentation.predict --model {input.model:q}'
         " --frames {input.frames:q} --out {params.labels:q} --shard {params.shard[0]} --num-shards {params.shard[1]}"
-        " --done {output:q} --device {params.device:q} {params.tile:q} {params.amp:q} 2> {log:q}"
+        " --done {output:q} --device {params.device:q} {params.tile:q} {params.amp:q} > {log:q} 2>&1"

@@ -34,7 +34,7 @@ rule ab_kit:
     shell:
         '"$PYTHON" -m eval.ab kit --frames {input.frames:q} {params.adapted:q} {params.pairs:q} --num {params.num}'
         " --size {params.size[0]} {params.size[1]} --seed {params.seed} {params.base_url:q}"
-        " --out {output:q} 2> {log:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule table1:
@@ -55,4 +55,4 @@ rule table1:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.table1 --kit {input.kit:q} --db {params.answers:q} --out-csv {output.csv:q}'
-        " --out-md {output.md:q} 2> {log:q}"
+        " --out-md {output.md:q} > {log:q} 2>&1"

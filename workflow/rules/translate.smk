@@ -27,4 +27,4 @@ rule train_translator:
     shell:
         '"$PYTHON" -m sggan.train --model {params.model:q} --params {params.params:q}'
         " --source {input.source:q} --target {input.target:q} --run-dir {params.run_dir:q} --out {output:q}"
-        " --seed {params.seed} --device {params.device:q} --threads {threads} 2> {log:q}"
+        " --seed {params.seed} --device {params.device:q} --threads {threads} > {log:q} 2>&1"
