@@ -60,7 +60,8 @@ def test_conda_environment_installs_this_checkout_with_pyprojects_torch():
     # no pip section: the rest comes from pyproject.toml, which sggan.post-deploy.sh installs
     assert all(isinstance(d, str) for d in conda) and "pip" in conda
     assert (
-        'pip install --no-cache-dir -e "$SGGAN_CHECKOUT"' in (REPO / "workflow/envs/sggan.post-deploy.sh").read_text()
+        'pip install --no-cache-dir -e "$SGGAN_CHECKOUT[metrics]"'
+        in (REPO / "workflow/envs/sggan.post-deploy.sh").read_text()
     )
     for dist, conda_name in (("torch", "pytorch"), ("torchvision", "torchvision")):
         declared = next(r for r in PROJECT["dependencies"] if name(r) == dist)
