@@ -371,7 +371,15 @@ def test_post_deploy_script_installs_the_checkout_it_is_given(tmp_path):
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "SGGAN_CHECKOUT": "/some/checkout"}
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "args").read_text().split() == ["-m", "pip", "install", "--no-cache-dir", "-e", "/some/checkout"]
+    # with the metrics extra: paper.yaml's KID/FID jobs import torch-fidelity
+    assert (tmp_path / "args").read_text().split() == [
+        "-m",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "-e",
+        "/some/checkout[metrics]",
+    ]
     del env["SGGAN_CHECKOUT"]
     (tmp_path / "args").unlink()
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
