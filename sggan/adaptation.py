@@ -3,7 +3,8 @@ line is :mod:`sggan.adapt`).
 
 Each frame is decoded and resized to the working size in DataLoader workers, translated in
 batches (bf16 autocast and channels-last on CUDA), resized back to its *label's* size on the
-device so that image and label stay pixel-aligned, and PNG-encoded by a pool of writer threads
+device so that image and label stay pixel-aligned (a frame of a folder of unlabelled images is
+its own label, so its output has its size), and PNG-encoded by a pool of writer threads
 (OpenCV releases the GIL), so the accelerator never waits on the codec. Outputs are written
 atomically; frames whose output already exists are skipped, so a killed job resumes.
 """
@@ -29,7 +30,9 @@ from sggan.progress import tqdm
 
 @dataclasses.dataclass
 class AdaptOptions:
-    working_size: tuple[int, int]  # (H, W) the network sees; resized back to label size
+    # (H, W) the network sees; resized back to label size. None: the user gave none and the
+    # translator has no default (Translator.default_working_size); only the network path needs one.
+    working_size: tuple[int, int] | None
     batch_size: int = 1
     workers: int = 0
     device: torch.device = torch.device("cpu")
@@ -69,12 +72,12 @@ def check_working_size(working_size: tuple[int, int], multiple: int) -> None:
     if height % multiple or width % multiple:
         raise ConfigError(
             f"working size {height}x{width} must be a multiple of {multiple} on both sides "
-            f"for this generator; e.g. {_nearest_multiple(height, multiple)}x"
-            f"{_nearest_multiple(width, multiple)}"
+            f"for this generator; e.g. {nearest_multiple(height, multiple)}x"
+            f"{nearest_multiple(width, multiple)}"
         )
 
 
-def _nearest_multiple(side: int, multiple: int) -> int:
+def nearest_multiple(side: int, multiple: int) -> int:
     return max(1, round(side / multiple)) * multiple
 
 
@@ -99,6 +102,10 @@ def adapt_frames(
     progress: bool = True,
 ) -> int:
     """Translate every frame whose output is missing; returns how many were written."""
+    if options.working_size is None:
+        raise ConfigError(
+            "this translator records no size it was trained at; give the working size (--working-size H W)"
+        )
     check_working_size(options.working_size, size_multiple)
     out_dir = Path(out_dir)
     todo = [f for f in frames if not output_path(out_dir, f).exists()]

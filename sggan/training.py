@@ -33,6 +33,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from sggan import runs, version
+from sggan.adaptation import nearest_multiple
 from sggan.data.io import DataError, Frame, read_image, read_label, write_image
 from sggan.data.labels import boundary_band, group_lut
 from sggan.losses import boundary_mask
@@ -402,6 +403,10 @@ class GANTranslator(Translator):
 
     def size_multiple(self) -> int:
         return self.config.crop_multiple()
+
+    def default_working_size(self) -> tuple[int, int]:
+        """The training load size, rounded to the generator's size multiple: the scale it learned."""
+        return tuple(nearest_multiple(side, self.size_multiple()) for side in self.config.load_size)
 
     def train(self, source: list[Frame], target: list[Frame], run_dir: Path, device: torch.device, seed: int) -> None:
         train_gan(self, source, target, run_dir, device, seed)

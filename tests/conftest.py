@@ -147,6 +147,42 @@ SGGAN_TINY = {
 }
 
 
+TINY_COMMON = {
+    "epochs": 2,
+    "max_iterations_per_epoch": 3,
+    "load_size": [20, 36],
+    "crop_size": [16, 32],
+    "checkpoint_every": 2,
+    "sample_every": 2,
+    "workers": 0,
+}
+# every GAN translator's tiny settings
+GAN_TINY = {
+    "sggan": SGGAN_TINY,
+    # the reference 70x70 PatchGAN needs 24 pixels or more per side
+    "cyclegan": {
+        **TINY_COMMON,
+        "load_size": [28, 52],
+        "crop_size": [24, 48],
+        "ngf": 4,
+        "ndf": 4,
+        "blocks": 2,
+        "pool_size": 2,
+    },
+    "dualgan": {**TINY_COMMON, "ngf": 4, "ndf": 4, "generator_depth": 3, "lr": 1e-3},
+    "simgan": {
+        **TINY_COMMON,
+        "refiner_width": 4,
+        "refiner_blocks": 1,
+        "d_widths": [4, 4, 4, 4],
+        "pool_size": 2,
+        "pretrain_refiner_steps": 1,
+        "pretrain_discriminator_steps": 1,
+    },
+    "bigan": {**TINY_COMMON, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3},
+}
+
+
 def street(rng, height, width, virtual):
     """A tiny street: sky over building over road, a car; flat colours in the virtual style."""
     label = np.full((height, width), LABEL_ID["road"], np.uint8)

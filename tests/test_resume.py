@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SGGAN_TINY, segmentation_args, write_frames, write_segmentation_frames
+from conftest import GAN_TINY, segmentation_args, write_frames, write_segmentation_frames
 
 from segmentation import dump
 from segmentation.train import main as train_segmentation
@@ -18,39 +18,6 @@ from sggan import runs
 from sggan.translators import build_translator
 
 CPU = torch.device("cpu")
-COMMON = {
-    "epochs": 2,
-    "max_iterations_per_epoch": 3,
-    "load_size": [20, 36],
-    "crop_size": [16, 32],
-    "checkpoint_every": 2,
-    "sample_every": 2,
-    "workers": 0,
-}
-GAN_TINY = {
-    "sggan": SGGAN_TINY,
-    # the reference 70x70 PatchGAN needs 24 pixels or more per side
-    "cyclegan": {
-        **COMMON,
-        "load_size": [28, 52],
-        "crop_size": [24, 48],
-        "ngf": 4,
-        "ndf": 4,
-        "blocks": 2,
-        "pool_size": 2,
-    },
-    "dualgan": {**COMMON, "ngf": 4, "ndf": 4, "generator_depth": 3, "lr": 1e-3},
-    "simgan": {
-        **COMMON,
-        "refiner_width": 4,
-        "refiner_blocks": 1,
-        "d_widths": [4, 4, 4, 4],
-        "pool_size": 2,
-        "pretrain_refiner_steps": 1,
-        "pretrain_discriminator_steps": 1,
-    },
-    "bigan": {**COMMON, "ngf": 4, "ndf": 4, "depth": 2, "code_channels": 3},
-}
 SEGMENTATION_STAGES = ("frontend", "context", "joint")
 
 

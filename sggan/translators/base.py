@@ -54,6 +54,11 @@ class Translator:
     def size_multiple(self) -> int:
         return 1
 
+    def default_working_size(self) -> tuple[int, int] | None:
+        """The working size for a user's folder of images when none is given; None: no default
+        (a translator that does not resize through one, as identity, ignores it)."""
+        return None
+
     def adapt(self, frames: list[Frame], out_dir: Path, run_dir: Path | None, options: AdaptOptions) -> None:
         adapt_frames(
             self.generator(run_dir, options.device), frames, out_dir, options, size_multiple=self.size_multiple()
