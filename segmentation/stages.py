@@ -32,9 +32,9 @@ STAGE_KEYS = {
 # initialisation concerns only the front-end stage (later stages start from the previous one);
 # class balance only stages that sample crops.
 NETWORK_KEYS = {
-    "frontend": ("init", "init_weights", "width", "workers", "amp", "peak_tflops", "class_balanced"),
-    "context": ("width", "workers", "amp", "peak_tflops"),
-    "joint": ("width", "workers", "amp", "peak_tflops", "class_balanced"),
+    "frontend": ("init", "init_weights", "width", "workers", "amp", "peak_tflops", "class_balanced", "tensorboard"),
+    "context": ("width", "workers", "amp", "peak_tflops", "tensorboard"),
+    "joint": ("width", "workers", "amp", "peak_tflops", "class_balanced", "tensorboard"),
 }
 # Keys of the segmentation block that are not training settings: the prediction's.
 OTHER_KEYS = ("arch", "tile", "predict_shards", "context", "joint")

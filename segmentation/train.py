@@ -45,7 +45,8 @@ with torchrun (see segmentation.distributed); ``--batch-size`` stays the global 
 computes its slice, ``--accumulate N`` splits each process's slice into N sequential micro-batches
 for memory; either way the update is that of the whole batch. DIR/train_log.csv logs iteration, loss
 (mean since the previous row), images/s, TFLOP/s (FLOPs counted once by torch's FLOP counter) and,
-with ``--peak-tflops`` (per device), the model FLOP utilisation.
+with ``--peak-tflops`` (per device), the model FLOP utilisation; ``--tensorboard`` (the
+``tensorboard`` extra) writes the same numbers to DIR/tensorboard.
 
 Class balance: the loss weighs all labelled pixels alike (the paper); ``--class-balanced
 --class-stats FILE`` (segmentation.class_stats) samples crops class-uniformly instead.
@@ -121,6 +122,7 @@ class TrainConfig:
     log_every: int = 20
     amp: bool = True  # bf16 autocast and channels-last on CUDA
     peak_tflops: float | None = None
+    tensorboard: bool = False  # also log train_log.csv's numbers to DIR/tensorboard (the extra)
 
     @property
     def stage(self) -> str:
@@ -394,7 +396,18 @@ def fit(config: TrainConfig, progress: bool = True) -> DilatedNet:
     model.train()
     lead = world.rank == 0
     out.mkdir(parents=True, exist_ok=True)
-    log = runs.ResumableLog(out / "train_log.csv", LOG_FIELDS, "iteration", start) if lead else None
+    log = (
+        runs.ResumableLog(
+            out / "train_log.csv",
+            LOG_FIELDS,
+            "iteration",
+            start,
+            tensorboard=out / "tensorboard" if config.tensorboard else None,
+            scalars=LOG_FIELDS[1:],
+        )
+        if lead
+        else None
+    )
     losses, window_start = [], time.perf_counter()
     try:
         batches = iter(make_loader(config, start, device, world, balance))
@@ -535,6 +548,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
     p.add_argument("--log-every", type=int)
     p.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA")
     p.add_argument("--peak-tflops", type=float, help="the device's peak dense bf16 TFLOP/s, for the MFU log")
+    p.add_argument(
+        "--tensorboard", action="store_true", help="also log loss, images/s, TFLOP/s to DIR/tensorboard (the extra)"
+    )
     args = vars(p.parse_args(argv))
     model_out = args.pop("model_out", None)
     settings = parse_json(args.pop("params"), "--params")

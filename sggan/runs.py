@@ -8,7 +8,9 @@ uninterrupted one would.
 - :func:`atomic_save` / :func:`load_checkpoint`: torch files written atomically and fsynced;
 - :func:`check_resumable`: refuse a checkpoint written with other run-defining settings, naming
   every difference (a :class:`RunFolderError`, which the command lines print as one line);
-- :class:`ResumableLog`: a CSV log that drops the rows logged after the checkpoint resumed from.
+- :class:`ResumableLog`: a CSV log that drops the rows logged after the checkpoint resumed from,
+  and mirrors its scalars (and the GAN sample grids) to TensorBoard when asked: the writer purges
+  the events after that checkpoint too, so a resumed run appends and no step appears twice.
 """
 
 from __future__ import annotations
@@ -117,6 +119,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def open_tensorboard(log_dir: str | os.PathLike, purge_step: int):
+    """A TensorBoard writer into ``log_dir`` whose readers drop the events logged earlier at
+    ``purge_step`` or later (by a killed run after its last checkpoint)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # torch's writer needs the tensorboard package
+        raise UserError(
+            "the tensorboard setting is on but the tensorboard package is not installed: "
+            "pip install 'sggan-benchmark[tensorboard]', or set tensorboard to false"
+        ) from None
+    return SummaryWriter(str(log_dir), purge_step=purge_step)
+
+
 class ResumableLog:
     """A CSV log with one row per step (or per logged iteration) whose ``counter`` column counts up.
 
@@ -124,10 +139,23 @@ class ResumableLog:
     rows up to it and drops the rest, which the killed run logged after its last checkpoint, and
     a row the kill cut short; so every step appears once. Floats are written with 6 digits; a
     field missing from a row is left empty.
+
+    With ``tensorboard`` (a folder), every row's ``scalars`` that hold a number are also written
+    there as TensorBoard scalars at the row's counter, and :meth:`image` adds pictures; events
+    after ``resume_at`` are purged alike.
     """
 
-    def __init__(self, path: str | os.PathLike, fields: Sequence[str], counter: str, resume_at: int):
-        self.path, self.fields = Path(path), list(fields)
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fields: Sequence[str],
+        counter: str,
+        resume_at: int,
+        tensorboard: str | os.PathLike | None = None,
+        scalars: Sequence[str] = (),
+    ):
+        self.path, self.fields, self.counter, self.scalars = Path(path), list(fields), counter, list(scalars)
+        self._board = open_tensorboard(tensorboard, purge_step=resume_at + 1) if tensorboard else None
         kept = []
         if resume_at and self.path.exists():
             with self.path.open(newline="") as f:
@@ -147,6 +175,20 @@ class ResumableLog:
     def write(self, row: dict[str, Any]) -> None:
         self._writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
         self._file.flush()
+        if self._board is not None:
+            for key in self.scalars:
+                try:
+                    value = float(row[key])
+                except (KeyError, TypeError, ValueError):  # not computed at this step, or empty
+                    continue
+                self._board.add_scalar(key, value, int(row[self.counter]))
+
+    def image(self, tag: str, rgb: np.ndarray, step: int) -> None:
+        """An (H, W, 3) uint8 picture at ``step``, when TensorBoard logging is on."""
+        if self._board is not None:
+            self._board.add_image(tag, rgb, step, dataformats="HWC")
 
     def close(self) -> None:
         self._file.close()
+        if self._board is not None:
+            self._board.close()

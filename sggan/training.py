@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 import random
 import sys
 import time
@@ -244,12 +243,12 @@ def to_rgb_uint8(image: torch.Tensor) -> np.ndarray:
     return image.detach().float().add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
 
 
-def write_sample_grid(path: str | os.PathLike, rows: Sequence[Sequence[torch.Tensor]]) -> None:
-    """One PNG: each row the given (3, H, W) images side by side, rows stacked (padded black)."""
+def sample_grid(rows: Sequence[Sequence[torch.Tensor]]) -> np.ndarray:
+    """One RGB picture: each row the given (3, H, W) images side by side, rows stacked (padded black)."""
     strips = [np.concatenate([to_rgb_uint8(image) for image in row], axis=1) for row in rows]
     width = max(s.shape[1] for s in strips)
     strips = [np.pad(s, ((0, 0), (0, width - s.shape[1]), (0, 0))) for s in strips]
-    write_image(path, np.concatenate(strips, axis=0))
+    return np.concatenate(strips, axis=0)
 
 
 # --------------------------------------------------------------------------------- the GAN loop
@@ -274,10 +273,11 @@ class TrainingConfig:
     max_iterations_per_epoch: int | None = None
     workers: int = 2  # DataLoader workers
     amp: bool = False  # bf16 autocast on CUDA
+    tensorboard: bool = False  # also log losses and sample grids to run_dir/tensorboard (the extra)
 
     #: Fields that may change when a run resumes; any other change makes the checkpoint stale.
     RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
-        {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch"}
+        {"epochs", "checkpoint_every", "sample_every", "workers", "max_iterations_per_epoch", "tensorboard"}
     )
 
     def crop_multiple(self) -> int:
@@ -527,6 +527,8 @@ def train_gan(
         ["epoch", "iteration", "step", *translator.log_fields, "seconds"],
         "step",
         progress["step"],
+        tensorboard=run_dir / "tensorboard" if config.tensorboard else None,
+        scalars=translator.log_fields,
     )
     for obj in vars(translator).values():
         if isinstance(obj, nn.Module):
@@ -576,9 +578,9 @@ def train_gan(
                 shown = [(k, x) for k, x in values.items() if isinstance(x, float)][:3]
                 bar.set_postfix({k: f"{x:.3f}" for k, x in shown}, refresh=False)
                 if progress["step"] % config.sample_every == 0:
-                    write_sample_grid(
-                        run_dir / "samples" / f"step{progress['step']:07d}.png", translator.sample_rows(images)
-                    )
+                    grid = sample_grid(translator.sample_rows(images))
+                    write_image(run_dir / "samples" / f"step{progress['step']:07d}.png", grid)
+                    log.image("samples", grid, progress["step"])
                 if progress["step"] % config.checkpoint_every == 0 and progress["iteration"] < iterations:
                     save_checkpoint()
             bar.close()

@@ -37,7 +37,11 @@ def test_every_dependency_is_imported_by_what_installs_it():
         if name(requirement) != "snakemake":
             module = IMPORT_NAMES.get(name(requirement), name(requirement))
             assert imported_in(module, ["sggan", "segmentation", "eval"]), f"{requirement}: nothing imports {module}"
-    for requirement in PROJECT["optional-dependencies"]["test"] + PROJECT["optional-dependencies"]["browser"]:
+    for requirement in (
+        PROJECT["optional-dependencies"]["test"]
+        + PROJECT["optional-dependencies"]["browser"]
+        + PROJECT["optional-dependencies"]["tensorboard"]  # torch.utils.tensorboard imports it; the tests read it
+    ):
         if not requirement.startswith("sggan-benchmark"):
             module = IMPORT_NAMES.get(name(requirement), name(requirement))
             assert imported_in(module, ["tests"]), f"{requirement}: no test imports {module}"
@@ -46,11 +50,12 @@ def test_every_dependency_is_imported_by_what_installs_it():
         assert runs, f"{requirement}: .ci/run never runs it"
 
 
-def test_the_test_extra_pulls_in_the_browser_cluster_lint_and_metrics_extras():
+def test_the_test_extra_pulls_in_the_browser_cluster_lint_metrics_and_tensorboard_extras():
     extras = PROJECT["optional-dependencies"]
     assert extras["browser"] == ["playwright>=1.40"]
-    assert "sggan-benchmark[cluster,browser,lint,metrics]" in extras["test"]
+    assert "sggan-benchmark[cluster,browser,lint,metrics,tensorboard]" in extras["test"]
     assert extras["metrics"] == ["torch-fidelity>=0.4,<0.5"] and imported_in("torch_fidelity", ["eval"])
+    assert extras["tensorboard"] == ["tensorboard>=2.16"]
     assert not any(name(r) == "playwright" for r in extras["test"])
 
 
