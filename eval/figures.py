@@ -1,4 +1,5 @@
-"""The paper's qualitative figures as PNGs, from the pipeline's adapted frames, predictions and loss logs.
+"""The paper's qualitative figures as PNGs, from the pipeline's adapted frames, predictions and loss
+logs, and the training's own: the GANs' sample grids and the segmentation stages' loss curves.
 
     python -m eval.figures fig4 --frames results/splits/heldout_source.tsv \
         --adapted sggan-2k=results/adapted/sggan-2k/images --out results/figures/fig4_translations.png
@@ -13,6 +14,11 @@
         --prediction sggan-25k=results/predictions/sggan-25k/labels --out results/figures/fig7_segmentation.png
     python -m eval.figures loss --log sggan-2k=results/translators/sggan-2k/loss_log.csv \
         --out results/figures/loss_curves.png
+    python -m eval.figures samples --run sggan-2k=results/translators/sggan-2k/seed0 \
+        --out results/figures/sample_grids.png
+    python -m eval.figures segmentation \
+        --log source-only/frontend=results/segmentation/source-only/seed0/frontend/train_log.csv \
+        --out results/figures/segmentation_curves.png
 
 The image figures (4-7) are plain mosaics: one row per frame, one column per panel, every panel
 resized to ``--cell-size`` (height width) with a title row on top, so their pixel size follows
@@ -307,6 +313,105 @@ def loss_curves(logs: dict[str, str | Path], out, smoothing: int = 0) -> None:
     plt.close(fig)
 
 
+# ----------------------------------------------------------------------------------------- GAN samples
+def latest_sample(run_dir: str | Path) -> tuple[int, Path] | None:
+    """The step and path of the last sample grid a GAN's training wrote (samples/stepNNNNNNN.png)."""
+    grids = sorted(Path(run_dir, "samples").glob("step*.png"))
+    return (int(grids[-1].stem.removeprefix("step")), grids[-1]) if grids else None
+
+
+def sample_grids(run_dirs: dict[str, str | Path], out) -> None:
+    """One panel per translator: the last sample grid its training wrote (virtual frame, translated,
+    cycled over real frame, translated, cycled). A run without samples gets a panel saying so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not run_dirs:
+        raise ValueError("no run folders given")
+    w, h = LOSS_PANEL_INCHES
+    fig, axes = plt.subplots(len(run_dirs), 1, figsize=(w, h * len(run_dirs)), dpi=LOSS_DPI, squeeze=False)
+    for ax, (method, run_dir) in zip(axes[:, 0], run_dirs.items()):
+        ax.set_axis_off()
+        latest = latest_sample(run_dir)
+        if latest is None:
+            ax.set_title(method, fontsize=10)
+            ax.text(0.5, 0.5, "no sample grids", ha="center", va="center", transform=ax.transAxes)
+            continue
+        step, path = latest
+        ax.set_title(f"{method}, step {step}", fontsize=10)
+        ax.imshow(read_image(path), interpolation="nearest")
+    fig.tight_layout()
+    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------- segmentation
+def read_train_log(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(iteration, loss) of a segmentation stage's train_log.csv (loss: the mean since the previous row)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"training log {path} does not exist; it is written by segmentation.train")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    try:
+        return (
+            np.array([int(r["iteration"]) for r in rows], dtype=np.int64),
+            np.array([float(r["loss"]) for r in rows], dtype=np.float64),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataError(f"{path}: not a segmentation training log (iteration and loss columns): {err}") from None
+
+
+def segmentation_curves_figure(logs: dict[str, dict[str, str | Path]], smoothing: int = 0):
+    """One panel per stage (``logs``: stage -> method -> train_log.csv), each method's loss against
+    the iteration, smoothed (window ``smoothing`` log rows; 0 picks about 1/50 of the log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not logs:
+        raise ValueError("no training logs given")
+    w, h = LOSS_PANEL_INCHES
+    fig, axes = plt.subplots(len(logs), 1, figsize=(w, h * len(logs)), dpi=LOSS_DPI, squeeze=False)
+    for ax, (stage, methods) in zip(axes[:, 0], logs.items()):
+        windows = set()
+        for method, path in methods.items():
+            iterations, loss = read_train_log(path)
+            window = smoothing or max(1, len(loss) // 50)
+            windows.add(window)
+            ax.plot(iterations, smooth(loss, window), label=method, linewidth=1)
+        ax.set_title(f"segmentation: {stage}", fontsize=10)
+        ax.set_xlabel("iteration", fontsize=8)
+        ax.set_ylabel("loss" + (f" (moving mean of {windows.pop()} rows)" if len(windows) == 1 else ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, ncol=2, loc="upper right")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def segmentation_curves(logs: dict[str, dict[str, str | Path]], out, smoothing: int = 0) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = segmentation_curves_figure(logs, smoothing)
+    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
+    plt.close(fig)
+
+
+def _by_stage(named: dict[str, str]) -> dict[str, dict[str, str]]:
+    """{"METHOD/STAGE": CSV} -> {stage: {method: CSV}}, stages and methods in the order given."""
+    logs: dict[str, dict[str, str]] = {}
+    for name, path in named.items():
+        method, sep, stage = name.rpartition("/")
+        if not sep or not method or not stage:
+            raise UserError(f"--log expects METHOD/STAGE=CSV, got {name}={path}")
+        logs.setdefault(stage, {})[method] = path
+    return logs
+
+
 # ----------------------------------------------------------------------------------------- CLI
 def _named(values: list[str], flag: str) -> dict[str, str]:
     named = {}
@@ -364,9 +469,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log", action="append", required=True, metavar="NAME=CSV", help="a translator's loss_log.csv")
     p.add_argument("--smoothing", type=int, default=0, help="moving-mean window in log rows (0: automatic)")
 
+    p = figure_parser("samples", "the last sample grid of each GAN's training", frames=False)
+    p.add_argument("--run", action="append", required=True, metavar="NAME=DIR", help="a translator's run folder")
+    p = figure_parser("segmentation", "segmentation training curves, a panel per stage", frames=False)
+    p.add_argument("--log", action="append", required=True, metavar="METHOD/STAGE=CSV", help="a stage's train_log.csv")
+    p.add_argument("--smoothing", type=int, default=0, help="moving-mean window in log rows (0: automatic)")
+
     args = parser.parse_args(argv)
     if args.figure == "loss":
         loss_curves(_named(args.log, "--log"), args.out, args.smoothing)
+        return 0
+    if args.figure == "samples":
+        sample_grids(_named(args.run, "--run"), args.out)
+        return 0
+    if args.figure == "segmentation":
+        segmentation_curves(_by_stage(_named(args.log, "--log")), args.out, args.smoothing)
         return 0
     common = dict(num=args.num, cell=tuple(args.cell_size))
     if args.figure == "fig4":

@@ -158,6 +158,64 @@ def test_loss_curves_one_panel_per_translator(world):
     assert smoothed[0] == 0 and smoothed[-1] == 8  # mean of 7, 8, 9
 
 
+def write_train_log(path: Path, rows: list[tuple[int, float]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["iteration,loss,images_per_s,tflops,mfu"] + [f"{i},{loss},12.5,0.1," for i, loss in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_segmentation_curves_plot_each_stages_loss_per_method(tmp_path):
+    write_train_log(tmp_path / "a/frontend.csv", [(2, 3.0), (4, 2.0), (6, 1.0)])
+    write_train_log(tmp_path / "b/frontend.csv", [(2, 4.0), (4, 3.0), (6, 1.0)])
+    write_train_log(tmp_path / "a/joint.csv", [(10, 0.5), (20, 0.25)])
+    logs = {
+        "frontend": {"source-only": tmp_path / "a/frontend.csv", "sggan-2k": tmp_path / "b/frontend.csv"},
+        "joint": {"source-only": tmp_path / "a/joint.csv"},
+    }
+    fig = figures.segmentation_curves_figure(logs, smoothing=2)
+    frontend, joint = fig.axes
+    assert frontend.get_title() == "segmentation: frontend" and joint.get_title() == "segmentation: joint"
+    assert [line.get_label() for line in frontend.lines] == ["source-only", "sggan-2k"]
+    # a trailing mean of 2 rows: 3, (3+2)/2, (2+1)/2
+    np.testing.assert_array_equal(frontend.lines[0].get_xdata(), [2, 4, 6])
+    np.testing.assert_allclose(frontend.lines[0].get_ydata(), [3.0, 2.5, 1.5])
+    np.testing.assert_allclose(frontend.lines[1].get_ydata(), [4.0, 3.5, 2.0])
+    np.testing.assert_allclose(joint.lines[0].get_ydata(), [0.5, 0.375])
+
+    out = tmp_path / "curves.png"
+    figures.main(
+        ["segmentation", "--out", str(out)]
+        + [f"--log={method}/{stage}={path}" for stage, methods in logs.items() for method, path in methods.items()]
+    )
+    assert read_image(out).shape[:2] == figures.loss_figure_size(2)
+
+
+def test_segmentation_curves_refuse_a_log_without_loss(tmp_path):
+    (tmp_path / "log.csv").write_text("step,g_total\n1,0.5\n")
+    with pytest.raises(DataError, match="not a segmentation training log"):
+        figures.read_train_log(tmp_path / "log.csv")
+    with pytest.raises(figures.UserError, match="METHOD/STAGE=CSV"):
+        figures.main(["segmentation", "--log", f"frontend={tmp_path / 'log.csv'}", "--out", str(tmp_path / "o.png")])
+
+
+def test_sample_grids_show_each_translators_last_grid(tmp_path):
+    red, green = np.array([255, 0, 0], np.uint8), np.array([0, 255, 0], np.uint8)
+    for step in (2, 4, 10):  # the earlier grids green, the last one red
+        write_image(
+            tmp_path / "run" / "samples" / f"step{step:07d}.png", np.tile(red if step == 10 else green, (16, 48, 1))
+        )
+    assert figures.latest_sample(tmp_path / "run") == (10, tmp_path / "run" / "samples" / "step0000010.png")
+    assert figures.latest_sample(tmp_path / "external") is None
+    out = tmp_path / "samples.png"
+    figures.main(
+        ["samples", f"--run=sggan-2k={tmp_path / 'run'}", f"--run=mine={tmp_path / 'external'}", "--out", str(out)]
+    )
+    image = read_image(out)
+    assert image.shape[:2] == figures.loss_figure_size(2)
+    assert (image == red).all(axis=2).sum() > 16 * 48  # the last grid, enlarged
+    assert not (image == green).all(axis=2).any()  # not an earlier one
+
+
 def dry_run(workdir: Path, *args: str) -> str:
     (workdir / "config.yaml").write_text((REPO / "config.yaml").read_text())
     command = [
@@ -184,8 +242,10 @@ def dry_run(workdir: Path, *args: str) -> str:
 
 def test_toy_dag_asks_only_for_the_figures_of_configured_methods(tmp_path):
     out = dry_run(tmp_path)
-    for rule in ("fig4_translations", "fig7_segmentation", "loss_curves"):
+    for rule in ("fig4_translations", "fig7_segmentation", "loss_curves", "sample_grids", "segmentation_curves"):
         assert f"rule {rule}:" in out
+    assert "--run=sggan-2k=results/translators/sggan-2k/seed0 " in out
+    assert "--log=oracle/joint=results/segmentation/oracle/seed0/joint/train_log.csv" in out
     assert "rule fig5_gradient_zoom:" not in out and "rule fig6_discriminator_diff:" not in out
     assert "--adapted=sggan-2k=results/adapted/sggan-2k/seed0/images" in out
     assert "--adapted=source-only" not in out  # the input column stands for it

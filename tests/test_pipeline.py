@@ -299,6 +299,8 @@ def test_report_gathers_the_table_figures_and_provenance(finished_run):
         "fig4_translations.png",
         "fig7_segmentation.png",
         "loss_curves.png",
+        "sample_grids.png",
+        "segmentation_curves.png",
     ):
         assert name in html, name
     assert "fig5_gradient_zoom.png" not in html  # that ablation is not configured in the tiny run

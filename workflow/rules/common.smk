@@ -114,8 +114,13 @@ def segmentation_settings(stage):
     return json.dumps(stages.stage_settings(SEGMENTATION, stage), sort_keys=True)
 
 
+def segmentation_run(method, seed, stage):
+    """A segmentation stage's run folder (checkpoint, train_log.csv; model.pt is also a declared output)."""
+    return PLAN.shared(f"results/segmentation/{method}/seed{seed}/{stage}")
+
+
 def segmentation_run_dir(stage):
-    return lambda wildcards: PLAN.shared(f"results/segmentation/{wildcards.method}/seed{wildcards.seed}/{stage}")
+    return lambda wildcards: segmentation_run(wildcards.method, wildcards.seed, stage)
 
 
 def segmentation_model(method, seed):
@@ -146,9 +151,11 @@ def figure_frames():
 
 
 def report_figures():
-    """The figure PNGs `all` asks for: those configured in `figures:`, and the loss curves."""
+    """The figure PNGs `all` asks for: those configured in `figures:`, the translators' loss curves
+    and sample grids, and the segmentation training curves."""
     figures = [f"results/figures/{name}.png" for name in PLAN.figures]
-    return figures + (["results/figures/loss_curves.png"] if PLAN.trainable else [])
+    trained = ["results/figures/loss_curves.png", "results/figures/sample_grids.png"] if PLAN.trainable else []
+    return figures + trained + ["results/figures/segmentation_curves.png"]
 
 
 def table2_scores():

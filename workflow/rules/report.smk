@@ -1,5 +1,6 @@
 # Report: the paper's qualitative figures (Figs. 4-7), each drawn for the methods that config
-# `figures:` names, and the translators' loss curves, as PNGs.
+# `figures:` names, the translators' loss curves and last sample grids, and the segmentation
+# stages' training curves, as PNGs.
 
 
 rule fig4_translations:
@@ -105,3 +106,52 @@ rule loss_curves:
         "../envs/sggan.yaml"
     shell:
         '"$PYTHON" -m eval.figures loss {params.logs:q} --out {output:q} > {log:q} 2>&1'
+
+
+# The sample grids the GAN trainings wrote into their run folders (samples/, every sample_every steps):
+# the last one of each (the first seed's run).
+rule sample_grids:
+    input:
+        [f"results/translators/{shown(m)}/generator.pt" for m in PLAN.trainable],
+    output:
+        report("results/figures/sample_grids.png", caption="../report/sample_grids.rst", category="Figures"),
+    log:
+        "logs/report/sample_grids.log",
+    benchmark:
+        "results/benchmarks/sample_grids.tsv"
+    params:
+        runs=[f"--run={m}={translator_run(shown(m))}" for m in PLAN.trainable],
+    threads: 1
+    conda:
+        "../envs/sggan.yaml"
+    shell:
+        '"$PYTHON" -m eval.figures samples {params.runs:q} --out {output:q} > {log:q} 2>&1'
+
+
+# Each segmentation stage's train_log.csv, written beside its model.pt (the first seed's runs).
+rule segmentation_curves:
+    input:
+        [
+            f"results/segmentation/{m}/seed{PLAN.seed}/{stage}/model.pt"
+            for stage in stages.stages(SEGMENTATION)
+            for m in PLAN.methods
+        ],
+    output:
+        report(
+            "results/figures/segmentation_curves.png", caption="../report/segmentation_curves.rst", category="Figures"
+        ),
+    log:
+        "logs/report/segmentation_curves.log",
+    benchmark:
+        "results/benchmarks/segmentation_curves.tsv"
+    params:
+        logs=[
+            f"--log={m}/{stage}={segmentation_run(m, PLAN.seed, stage)}/train_log.csv"
+            for stage in stages.stages(SEGMENTATION)
+            for m in PLAN.methods
+        ],
+    threads: 1
+    conda:
+        "../envs/sggan.yaml"
+    shell:
+        '"$PYTHON" -m eval.figures segmentation {params.logs:q} --out {output:q} > {log:q} 2>&1'
