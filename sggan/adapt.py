@@ -133,7 +133,10 @@ def folder_frames(folder: Path) -> list[Frame]:
                 f"{path.stem}.png; rename one"
             )
         by_stem[path.stem] = path
-        image_size(path)  # an unreadable image is refused before any work starts
+        try:  # an unreadable image is refused before any work starts
+            image_size(path)
+        except DataError as err:
+            raise DataError(f"{err}; replace it with a readable image or move it out of {folder}") from None
     return [Frame(stem, path, path) for stem, path in by_stem.items()]
 
 

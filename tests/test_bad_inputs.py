@@ -133,6 +133,10 @@ def inputs(tmp_path_factory) -> Path:
     (d / "provenance.json").write_text(json.dumps(provenance({"seed": 0}, [0], [])))
     (d / "garbage.pt").write_bytes(b"not a torch file")
     (d / "empty_run").mkdir()
+    (d / "no_images").mkdir()
+    (d / "my_frames").mkdir()
+    (d / "my_frames" / "broken.png").write_bytes(b"not a png")
+    write_image(d / "one_frame" / "a.png", np.zeros((H, W, 3), np.uint8))
     (d / "corrupt_run").mkdir()
     (d / "corrupt_run" / "generator.pt").write_bytes(b"half a file")
     (d / "garbage.sqlite").write_bytes(b"not a database, but long enough to be read as one" * 40)
@@ -499,6 +503,40 @@ def cases(d: Path, busy_port: int) -> list[Case]:
             "a corrupt generator.pt",
             [*adapt, "--model", "sggan", "--working-size", "256", "512", "--run-dir", str(d / "corrupt_run")],
             "generator.pt is corrupt or incomplete",
+        ),
+        Case(
+            "adapt",
+            "--images: a folder without images",
+            ["sggan.adapt", "--model", "identity", "--images", str(d / "no_images"), "--out", str(d / "out" / "mine")],
+            "holds no images",
+        ),
+        Case(
+            "adapt",
+            "--images: an unreadable image",
+            ["sggan.adapt", "--model", "identity", "--images", str(d / "my_frames"), "--out", str(d / "out" / "mine")],
+            "broken.png cannot be read",
+        ),
+        Case(
+            "adapt",
+            "--images: a run folder without a trained generator",
+            [
+                "sggan.adapt",
+                "--model",
+                "sggan",
+                "--images",
+                str(d / "one_frame"),
+                "--run-dir",
+                str(d / "empty_run"),
+                "--out",
+                str(d / "out" / "mine"),
+            ],
+            "generator.pt does not exist",
+        ),
+        Case(
+            "adapt",
+            "--frames without --done",
+            [*adapt[:5], "--model", "identity", "--working-size", "16", "32"],
+            "--done is required with --frames",
         ),
         Case(
             "adapt",
