@@ -273,19 +273,34 @@ def loss_figure_size(panels: int) -> tuple[int, int]:
     return int(round(h * panels * LOSS_DPI)), int(round(w * LOSS_DPI))
 
 
-def loss_curves(logs: dict[str, str | Path], out, smoothing: int = 0) -> None:
-    """One panel per translator: each loss term against the step, smoothed (window ``smoothing``
-    log rows; 0 picks about 1/50 of the log). A missing log gets a panel saying so."""
+def panels(count: int):
+    """A matplotlib figure of ``count`` panels stacked, each LOSS_PANEL_INCHES: (figure, axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not logs:
-        raise ValueError("no loss logs given")
+    if count < 1:
+        raise ValueError("nothing to draw")
     w, h = LOSS_PANEL_INCHES
-    fig, axes = plt.subplots(len(logs), 1, figsize=(w, h * len(logs)), dpi=LOSS_DPI, squeeze=False)
-    for ax, (method, path) in zip(axes[:, 0], logs.items()):
+    fig, axes = plt.subplots(count, 1, figsize=(w, h * count), dpi=LOSS_DPI, squeeze=False)
+    return fig, axes[:, 0]
+
+
+def save_panels(fig, out) -> None:
+    """Write a :func:`panels` figure as a PNG of loss_figure_size(count) pixels, atomically."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()  # keeps the canvas size; no bbox_inches="tight" so the pixel size is fixed
+    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
+    plt.close(fig)
+
+
+def loss_curves(logs: dict[str, str | Path], out, smoothing: int = 0) -> None:
+    """One panel per translator: each loss term against the step, smoothed (window ``smoothing``
+    log rows; 0 picks about 1/50 of the log). A missing log gets a panel saying so."""
+    fig, axes = panels(len(logs))
+    for ax, (method, path) in zip(axes, logs.items()):
         ax.set_title(method, fontsize=10)
         if not Path(path).is_file():
             ax.text(0.5, 0.5, "no loss log", ha="center", va="center", transform=ax.transAxes)
@@ -308,9 +323,7 @@ def loss_curves(logs: dict[str, str | Path], out, smoothing: int = 0) -> None:
         if terms:
             ax.legend(fontsize=6, ncol=2, loc="upper right")
         ax.grid(alpha=0.3)
-    fig.tight_layout()  # keeps the canvas size; no bbox_inches="tight" so the pixel size is fixed
-    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
-    plt.close(fig)
+    save_panels(fig, out)
 
 
 # ----------------------------------------------------------------------------------------- GAN samples
@@ -323,16 +336,8 @@ def latest_sample(run_dir: str | Path) -> tuple[int, Path] | None:
 def sample_grids(run_dirs: dict[str, str | Path], out) -> None:
     """One panel per translator: the last sample grid its training wrote (virtual frame, translated,
     cycled over real frame, translated, cycled). A run without samples gets a panel saying so."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not run_dirs:
-        raise ValueError("no run folders given")
-    w, h = LOSS_PANEL_INCHES
-    fig, axes = plt.subplots(len(run_dirs), 1, figsize=(w, h * len(run_dirs)), dpi=LOSS_DPI, squeeze=False)
-    for ax, (method, run_dir) in zip(axes[:, 0], run_dirs.items()):
+    fig, axes = panels(len(run_dirs))
+    for ax, (method, run_dir) in zip(axes, run_dirs.items()):
         ax.set_axis_off()
         latest = latest_sample(run_dir)
         if latest is None:
@@ -342,9 +347,7 @@ def sample_grids(run_dirs: dict[str, str | Path], out) -> None:
         step, path = latest
         ax.set_title(f"{method}, step {step}", fontsize=10)
         ax.imshow(read_image(path), interpolation="nearest")
-    fig.tight_layout()
-    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
-    plt.close(fig)
+    save_panels(fig, out)
 
 
 # ----------------------------------------------------------------------------------------- segmentation
@@ -367,16 +370,8 @@ def read_train_log(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def segmentation_curves_figure(logs: dict[str, dict[str, str | Path]], smoothing: int = 0):
     """One panel per stage (``logs``: stage -> method -> train_log.csv), each method's loss against
     the iteration, smoothed (window ``smoothing`` log rows; 0 picks about 1/50 of the log)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not logs:
-        raise ValueError("no training logs given")
-    w, h = LOSS_PANEL_INCHES
-    fig, axes = plt.subplots(len(logs), 1, figsize=(w, h * len(logs)), dpi=LOSS_DPI, squeeze=False)
-    for ax, (stage, methods) in zip(axes[:, 0], logs.items()):
+    fig, axes = panels(len(logs))
+    for ax, (stage, methods) in zip(axes, logs.items()):
         windows = set()
         for method, path in methods.items():
             iterations, loss = read_train_log(path)
@@ -389,16 +384,11 @@ def segmentation_curves_figure(logs: dict[str, dict[str, str | Path]], smoothing
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6, ncol=2, loc="upper right")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
 def segmentation_curves(logs: dict[str, dict[str, str | Path]], out, smoothing: int = 0) -> None:
-    import matplotlib.pyplot as plt
-
-    fig = segmentation_curves_figure(logs, smoothing)
-    atomic_write(Path(out), lambda tmp: fig.savefig(tmp, dpi=LOSS_DPI, format="png"))
-    plt.close(fig)
+    save_panels(segmentation_curves_figure(logs, smoothing), out)
 
 
 def _by_stage(named: dict[str, str]) -> dict[str, dict[str, str]]:
