@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from sggan.adaptation import AdaptOptions, check_working_size, output_path, verify_adapted
+from sggan.adaptation import AdaptOptions, check_working_size
+from sggan.adapted import output_path, verify_adapted
 from sggan.cli import UserError, parse_json, run
 from sggan.data.io import DataError, Frame, image_size, read_frame_list, remove_stale, shard, write_frame_list
 from sggan.device import resolve_device

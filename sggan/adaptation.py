@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from sggan.adapted import output_path
 from sggan.config_values import ConfigError
 from sggan.data.io import Frame, image_size, read_image, write_image
 from sggan.progress import tqdm
@@ -38,10 +39,6 @@ class AdaptOptions:
     device: torch.device = torch.device("cpu")
     amp: bool = True  # bf16/fp16 autocast on CUDA
     channels_last: bool = True
-
-
-def output_path(out_dir: Path, frame: Frame) -> Path:
-    return Path(out_dir) / f"{frame.id}.png"
 
 
 class _SourceFrames(Dataset):
@@ -162,17 +159,3 @@ def _resize_to_labels(y: torch.Tensor, label_sizes: torch.Tensor) -> list[np.nda
             batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False)
         frames.extend(to_uint8(batch).cpu().numpy())
     return frames
-
-
-def verify_adapted(frames: list[Frame], out_dir: Path) -> list[str]:
-    """Problems with the adapted frames: missing outputs, or sizes that differ from the label's."""
-    problems = []
-    for frame in frames:
-        path = output_path(out_dir, frame)
-        if not path.exists():
-            problems.append(f"{frame.id}: missing {path}")
-            continue
-        got, want = image_size(path), image_size(frame.label)
-        if got != want:
-            problems.append(f"{frame.id}: {path} is {got[1]}x{got[0]}, its label {frame.label} is {want[1]}x{want[0]}")
-    return problems

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sggan.adaptation import output_path, verify_adapted
+from sggan.adapted import output_path, verify_adapted
 from sggan.cli import run
 from sggan.data.io import DataError, Frame, read_frame_list, write_frame_list
 

@@ -18,7 +18,7 @@ from cityscapesscripts.helpers.labels import id2label
 from conftest import cityscapes_reference
 from PIL import Image
 
-from sggan.adaptation import verify_adapted
+from sggan.adapted import verify_adapted
 from sggan.data.io import read_frame_list
 
 REPO = Path(__file__).resolve().parents[1]

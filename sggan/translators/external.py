@@ -50,7 +50,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sggan.adaptation import AdaptOptions, output_path
+from sggan.adaptation import AdaptOptions
+from sggan.adapted import output_path
 from sggan.data.io import DataError, Frame, image_size, read_image, write_frame_list
 from sggan.runs import atomic_save
 from sggan.translators import register

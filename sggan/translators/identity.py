@@ -16,7 +16,8 @@ import cv2
 import torch
 from torch import nn
 
-from sggan.adaptation import AdaptOptions, output_path
+from sggan.adaptation import AdaptOptions
+from sggan.adapted import output_path
 from sggan.data.io import Frame, image_size, read_image, write_image
 from sggan.progress import tqdm
 from sggan.translators import register
