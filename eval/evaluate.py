@@ -28,13 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from eval.ground_truth import GT_SUFFIX, open_ground_truth, read_label_ids
 from eval.metrics import fold_label_histogram, label_id_histogram, out_of_range_ids, scores
 from sggan.cli import run
 from sggan.data.io import DataError, atomic_write, atomic_write_text
 from sggan.data.labels import IGNORE, LABEL_TO_TRAIN, MAX_LABEL_ID, NUM_CLASSES, TRAIN_CLASSES, TRAIN_TO_LABEL
+from sggan.progress import tqdm
 
 _LISTED = 10  # names shown in an error before "... and N more"
 ENCODINGS = ("labelid", "trainid")

@@ -60,11 +60,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from sggan.cli import run
 from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image
 from sggan.device import resolve_device
+from sggan.progress import tqdm
 
 INPUT_SIZE = 299  # Inception v3's input resolution
 FEATURE_DIM = 2048  # pool features: the input of Inception v3's final fully connected layer

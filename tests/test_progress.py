@@ -1,7 +1,9 @@
 """Progress bars redraw rarely in log files and as usual on terminals."""
 
 import io
+import re
 import time
+from pathlib import Path
 
 from sggan.progress import LOG_INTERVAL_S, tqdm
 
@@ -42,3 +44,13 @@ def test_interval_defaults_by_stream_and_an_explicit_one_wins():
     assert tqdm(total=1, file=io.StringIO()).mininterval == LOG_INTERVAL_S == 30
     assert tqdm(total=1, file=Terminal()).mininterval == 0.1
     assert tqdm(total=1, file=io.StringIO(), mininterval=2).mininterval == 2
+
+
+def test_every_progress_bar_of_the_product_is_the_throttled_one():
+    # a plain tqdm in a job would redraw ten times a second into its log
+    repo = Path(__file__).resolve().parents[1]
+    sources = [p for package in ("sggan", "segmentation", "eval") for p in (repo / package).rglob("*.py")]
+    direct = [
+        str(p.relative_to(repo)) for p in sources if re.search(r"^\s*(from tqdm|import tqdm)", p.read_text(), re.M)
+    ]
+    assert direct == ["sggan/progress.py"]
