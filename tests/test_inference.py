@@ -1,6 +1,10 @@
 """Inference against independent oracles: the label ids on disk are the arg-max of known scores,
 and every window the front-end sees sits where frame coordinates say it should."""
 
+import argparse
+import os
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -9,9 +13,10 @@ from PIL import Image
 from torch import nn
 
 from segmentation.frontend import MARGIN, STRIDE, FrontEnd, pad_frame, pad_window
-from segmentation.model import frame_scores
-from segmentation.predict import predict_frames
-from sggan.data.io import Frame
+from segmentation.model import DilatedNet, frame_scores
+from segmentation.predict import load_model, main, output_path, predict_frames
+from sggan.cli import UserError
+from sggan.data.io import DataError, Frame, read_frame_list, read_label, write_frame_list
 
 CLASSES = 19
 
@@ -140,3 +145,60 @@ def test_pad_frame_is_the_window_of_the_whole_frame():
     assert padded.shape[-2:] == (32 + 2 * MARGIN, 48 + 2 * MARGIN)
     assert (padded[0, 0].numpy() == mirrored(np.arange(-MARGIN, 32 + MARGIN), 30)[:, None]).all()
     assert (padded[0, 1].numpy() == mirrored(np.arange(-MARGIN, 48 + MARGIN), 41)[None, :]).all()
+
+
+def test_load_model_names_a_missing_or_foreign_file_and_the_command_that_writes_it(tmp_path):
+    with pytest.raises(DataError, match=r"missing.pt does not exist; it is written by `python -m segmentation.train`$"):
+        load_model(tmp_path / "missing.pt", torch.device("cpu"))
+    fix = r"it is not a model.pt written by `python -m segmentation.train`, or it is truncated; train it again$"
+    (tmp_path / "truncated.pt").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(UserError, match=r"truncated.pt is corrupt or incomplete .*; " + fix):
+        load_model(tmp_path / "truncated.pt", torch.device("cpu"))
+    # weights only: a file that would run arbitrary code when unpickled is refused, not loaded
+    torch.save({"model_config": argparse.Namespace(arch="frontend"), "model": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(UserError, match=r"foreign.pt is corrupt or incomplete .*; " + fix):
+        load_model(tmp_path / "foreign.pt", torch.device("cpu"))
+
+
+def test_main_predicts_its_shard_with_the_saved_model_and_lists_what_it_wrote(tmp_path, capsys):
+    """The command line's wiring: the shard's frames only, through the saved network (whole or in
+    tiles, the same labels), each at its label's size, the shard's list, and a rerun that skips."""
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(4):
+        height, width = (20, 28) if k != 3 else (12, 16)  # frame 3: a label larger than its image
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(tmp_path / f"{k}.png")
+        Image.fromarray(np.zeros((20, 28), np.uint8)).save(tmp_path / f"{k}_gt.png")
+        frames.append(Frame(f"f{k}", tmp_path / f"{k}.png", tmp_path / f"{k}_gt.png"))
+    write_frame_list(tmp_path / "frames.tsv", frames)
+    torch.manual_seed(0)
+    model = DilatedNet("frontend", CLASSES, width=1 / 16).eval()
+    torch.save({"model": model.state_dict(), "model_config": model.config()}, tmp_path / "model.pt")
+
+    cli = ["--model", str(tmp_path / "model.pt"), "--frames", str(tmp_path / "frames.tsv"), "--device", "cpu"]
+    shard = ["--shard", "1", "--num-shards", "2", "--done", str(tmp_path / "done.tsv")]
+    main([*cli, "--out", str(tmp_path / "whole"), *shard])
+    assert "predicted 2 frames (0 already there) into" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "whole").iterdir()) == ["f1_labelIds.png", "f3_labelIds.png"]
+    assert read_frame_list(tmp_path / "done.tsv") == [
+        Frame(f.id, output_path(tmp_path / "whole", f), f.label) for f in frames[1::2]
+    ]
+    main([*cli, "--out", str(tmp_path / "tiled"), "--tile", "8", "--workers", "1"])
+    predict_frames(model, frames, tmp_path / "direct", torch.device("cpu"), progress=False)
+    for f in frames:
+        direct = read_label(output_path(tmp_path / "direct", f))
+        assert direct.shape == (20, 28) and len(np.unique(direct)) > 1
+        assert np.array_equal(read_label(output_path(tmp_path / "tiled", f)), direct)
+        if f in frames[1::2]:
+            assert np.array_equal(read_label(output_path(tmp_path / "whole", f)), direct)
+    capsys.readouterr()
+    main([*cli[:4], "--out", str(tmp_path / "whole"), *shard])  # a rerun (on --device auto) skips what is there
+    assert "predicted 0 frames (2 already there)" in capsys.readouterr().err
+    os.utime(tmp_path / "model.pt", (time.time() + 10, time.time() + 10))  # a retrained model
+    main([*cli, "--out", str(tmp_path / "whole"), *shard])
+    assert "predicted 2 frames (0 already there)" in capsys.readouterr().err
+    flags = [*cli[:4], "--out", str(tmp_path / "whole")]
+    for k in (0, 2, 4):  # each of --model, --frames, --out is required
+        with pytest.raises(SystemExit) as exit:
+            main(flags[:k] + flags[k + 2 :])
+        assert exit.value.code == 2 and f"required: {flags[k]}" in capsys.readouterr().err
