@@ -351,7 +351,7 @@ def to_markdown(
 
 
 # ----------------------------------------------------------------------------------------- chart
-def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str | Path, config: BootstrapConfig) -> None:
+def per_class_figure(runs: list[MethodRuns], summaries: list[Summary], config: BootstrapConfig):
     """Grouped bars: per class, each method's mean IoU over seeds with its bootstrap interval."""
     import matplotlib
 
@@ -385,6 +385,13 @@ def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str |
     ax.legend(fontsize=7, ncol=min(len(runs), 6))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def per_class_chart(runs: list[MethodRuns], summaries: list[Summary], out: str | Path, config: BootstrapConfig) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = per_class_figure(runs, summaries, config)
     atomic_write(Path(out), lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
 

@@ -345,3 +345,60 @@ def test_verdict_names_the_method_the_interval_favours():
     assert _verdict(pair, Difference(0.5, 0.2, 0.8)) == "sggan-2k better"
     assert _verdict(pair, Difference(-0.5, -0.8, -0.2)) == "source-only better"
     assert _verdict(pair, Difference(0.5, -0.1, 1.1)) == "no clear difference"
+
+
+def test_per_class_chart_draws_each_methods_means_and_intervals(tmp_path):
+    """The bars read back from the figure: per class and method, the mean IoU as the height, the
+    bootstrap interval as the error bar, at the class's tick; a class absent everywhere as 0."""
+    import matplotlib.pyplot as plt
+    from matplotlib.container import BarContainer
+
+    from eval.table2 import MethodRuns, Summary, per_class_chart, per_class_figure
+
+    rng = np.random.default_rng(3)
+    means = [rng.uniform(10, 90, NUM_CLASSES) for _ in range(3)]
+    means[1][4] = np.nan  # absent in every seed and frame
+    summaries = [
+        Summary({}, {}, {}, {}, mean, mean - rng.uniform(1, 5, NUM_CLASSES), mean + rng.uniform(1, 5, NUM_CLASSES))
+        for mean in means
+    ]
+    methods = ["source-only", "sggan-25k", "oracle"]
+    runs = [MethodRuns(m, [0, 1], [], np.zeros((2, 1, NUM_CLASSES, NUM_CLASSES + 1))) for m in methods]
+    config = BootstrapConfig(draws=DRAWS, level=0.9)
+    fig = per_class_figure(runs, summaries, config)
+    [ax] = fig.axes
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in bars] == methods
+    for i, (container, s) in enumerate(zip(bars, summaries)):
+        centres = np.array([p.get_x() + p.get_width() / 2 for p in container.patches])
+        np.testing.assert_allclose(centres, np.arange(NUM_CLASSES) + (i - 1) * 0.8 / 3)
+        np.testing.assert_allclose([p.get_width() for p in container.patches], 0.8 / 3)
+        np.testing.assert_allclose([p.get_y() for p in container.patches], 0)
+        np.testing.assert_allclose([p.get_height() for p in container.patches], np.nan_to_num(s.per_class_mean))
+        [segments] = [lines.get_segments() for lines in container.errorbar.lines[2]]
+        bottoms, tops = np.array([seg[0] for seg in segments]), np.array([seg[1] for seg in segments])
+        np.testing.assert_allclose(bottoms[:, 0], centres)
+        np.testing.assert_allclose(tops[:, 0], centres)
+        present = ~np.isnan(s.per_class_mean)
+        np.testing.assert_allclose(bottoms[present, 1], s.per_class_low[present])
+        np.testing.assert_allclose(tops[present, 1], s.per_class_high[present])
+        np.testing.assert_allclose(bottoms[~present, 1], 0)  # an empty bar without an interval
+        np.testing.assert_allclose(tops[~present, 1], 0)
+    assert list(ax.get_xticks()) == list(range(NUM_CLASSES))
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(TRAIN_CLASSES)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == methods
+    assert ax.get_ylabel() == "IoU (%)"
+    assert ax.get_title() == (
+        "Per-class IoU, mean over seeds 0, 1; bars: 90% bootstrap interval over validation frames"
+    )
+    assert tuple(fig.get_size_inches()) == (10.0, 4.5) and fig.dpi == 100  # 0.15 in a bar, 10 to 30 wide
+    many = per_class_figure(runs * 4, summaries * 4, config)
+    assert tuple(many.get_size_inches()) == (30.0, 4.5)
+    one = per_class_figure(runs[:1], summaries[:1], config)  # one method: its bars on the ticks
+    [bars] = [c for c in one.axes[0].containers if isinstance(c, BarContainer)]
+    np.testing.assert_allclose([p.get_x() + p.get_width() / 2 for p in bars.patches], np.arange(NUM_CLASSES))
+    assert one.axes[0].get_title().startswith("Per-class IoU, mean over seeds 0, 1;")
+    for figure in (fig, many, one):
+        plt.close(figure)
+    per_class_chart(runs, summaries, tmp_path / "chart.png", config)
+    assert cv2.imread(str(tmp_path / "chart.png")).shape == (450, 1000, 3)
