@@ -7,6 +7,10 @@ frames and real target images.
         [--subset-size 1000] [--batch-size 32] [--workers 0] [--device auto] [--no-amp] \
         --out results/quality/NAME/kid.json
 
+Every translator is compared with the same target images: ``--target-frames LIST --features-out
+FILE`` (with the network's flags) writes their features once, and ``--target-features FILE`` in
+place of ``--target-frames`` reads them back, refused if another network made them.
+
 How real the adapted frames look, independently of the segmentation network: the smaller the
 distance between the adapted frames and the target's images, the closer their distributions of
 Inception features (2048-d pool features). KID (Binkowski et al., *Demystifying MMD GANs*, ICLR
@@ -62,7 +66,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from sggan.cli import run
-from sggan.data.io import DataError, Frame, atomic_write_text, read_frame_list, read_image
+from sggan.data.io import DataError, Frame, atomic_write, atomic_write_text, read_frame_list, read_image
 from sggan.device import resolve_device
 from sggan.progress import tqdm
 
@@ -529,10 +533,75 @@ def require_count(paths: list[Path], frame_list: Path) -> None:
         raise DataError(f"KID needs at least 2 images per set; {frame_list} lists {len(paths)}")
 
 
-def measure(
-    source_frames: Path,
-    adapted_dir: Path,
+def target_features(
     target_frames: Path,
+    net: InceptionFeatures | StandardInceptionFeatures,
+    device: torch.device,
+    batch_size: int = 32,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Features of the images of ``target_frames``: the side every translator is compared with."""
+    target = [frame.image for frame in read_frame_list(target_frames)]
+    require_count(target, target_frames)
+    require_files(
+        target,
+        f"target images listed in {target_frames} do not exist (the list is written by "
+        f"python -m sggan.data.splits from the data check; rerun the data stage)",
+    )
+    return extract_features(net, target, device, batch_size, workers, amp, progress, desc="target")
+
+
+def write_target_features(path: Path, features: np.ndarray, target_frames: Path, provenance: dict) -> None:
+    """The target side of every translator's KID and FID, computed once (``--features-out``)."""
+
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: savez would append .npz to a name
+            record = json.dumps({"target_frames": str(target_frames)} | provenance, sort_keys=True)
+            np.savez(f, features=features, record=np.array(record))
+
+    atomic_write(path, write)
+
+
+def read_target_features(path: Path, provenance: dict) -> np.ndarray:
+    """Features of ``--features-out``, refused unless made by the network given now."""
+    try:
+        with np.load(path) as data:
+            features, record = data["features"], json.loads(str(data["record"]))
+    except FileNotFoundError:
+        raise DataError(f"--target-features {path} does not exist; write it with --features-out") from None
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"--target-features {path} is not a file of python -m eval.kid --features-out ({err})") from err
+    made_by = {k: v for k, v in record.items() if k != "target_frames"}
+    if made_by != provenance:
+        differences = "; ".join(
+            f"{key}: {made_by.get(key)} there, {provenance.get(key)} now"
+            for key in sorted(made_by.keys() | provenance.keys())
+            if made_by.get(key) != provenance.get(key)
+        )
+        raise DataError(
+            f"--target-features {path} holds features of another network ({differences}); "
+            "write it again with the same --weights, --weights-file and --seed"
+        )
+    return features
+
+
+def adapted_images(source_frames: Path, adapted_dir: Path) -> list[Path]:
+    """The adapted image of every frame of ``source_frames``, or a DataError naming those missing."""
+    adapted = adapted_paths(read_frame_list(source_frames), adapted_dir)
+    require_count(adapted, source_frames)
+    require_files(
+        adapted,
+        f"adapted images of {source_frames} are missing from {adapted_dir} (written by "
+        f"python -m sggan.adapt and python -m sggan.gather; rerun the adaptation)",
+    )
+    return adapted
+
+
+def measure(
+    adapted: list[Path],
+    feats_target: np.ndarray,
     net: InceptionFeatures | StandardInceptionFeatures,
     device: torch.device,
     subsets: int = 100,
@@ -543,32 +612,17 @@ def measure(
     amp: bool = True,
     progress: bool = True,
 ) -> dict:
-    """KID and FID between the adapted frames of ``source_frames`` and the images of ``target_frames``."""
-    adapted = adapted_paths(read_frame_list(source_frames), adapted_dir)
-    target = [frame.image for frame in read_frame_list(target_frames)]
-    require_count(adapted, source_frames)
-    require_count(target, target_frames)
-    require_files(
-        adapted,
-        f"adapted images of {source_frames} are missing from {adapted_dir} (written by "
-        f"python -m sggan.adapt and python -m sggan.gather; rerun the adaptation)",
-    )
-    require_files(
-        target,
-        f"target images listed in {target_frames} do not exist (the list is written by "
-        f"python -m sggan.data.splits from the data check; rerun the data stage)",
-    )
+    """KID and FID between the ``adapted`` images (:func:`adapted_images`) and the target images' features."""
     feats_adapted = extract_features(net, adapted, device, batch_size, workers, amp, progress, desc="adapted")
-    feats_target = extract_features(net, target, device, batch_size, workers, amp, progress, desc="target")
     mean, std = kid(feats_adapted, feats_target, subsets, subset_size, seed)
     return {
         "kid": mean,
         "kid_std": std,
         "fid": fid(feats_adapted, feats_target),
         "num_adapted": len(adapted),
-        "num_target": len(target),
+        "num_target": len(feats_target),
         "subsets": subsets,
-        "subset_size": effective_subset_size(len(adapted), len(target), subset_size),
+        "subset_size": effective_subset_size(len(adapted), len(feats_target), subset_size),
         "subset_size_requested": subset_size,
         "seed": seed,
     } | net.provenance
@@ -578,9 +632,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m eval.kid", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--source-frames", type=Path, required=True, help="frame list (TSV) of the adapted frames")
-    parser.add_argument("--adapted-dir", type=Path, required=True, help="folder of {id}.png adapted frames")
-    parser.add_argument("--target-frames", type=Path, required=True, help="frame list (TSV) of real target images")
+    parser.add_argument("--source-frames", type=Path, help="frame list (TSV) of the adapted frames")
+    parser.add_argument("--adapted-dir", type=Path, help="folder of {id}.png adapted frames")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-frames", type=Path, help="frame list (TSV) of real target images")
+    target.add_argument(
+        "--target-features", type=Path, help="their features, written once by --target-frames ... --features-out"
+    )
+    parser.add_argument(
+        "--features-out",
+        type=Path,
+        help="only write the features of --target-frames here (for --target-features), no KID",
+    )
     parser.add_argument(
         "--weights",
         choices=WEIGHTS,
@@ -602,18 +665,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="full fp32 on CUDA (bf16 otherwise)")
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--out", type=Path, help="JSON file to write")
     args = parser.parse_args(argv)
     if args.weights == "random" and args.weights_file is not None:
         parser.error("--weights random and --weights-file exclude each other")
+    if args.features_out is not None:
+        if args.target_frames is None or any(a is not None for a in (args.source_frames, args.adapted_dir, args.out)):
+            parser.error("--features-out takes --target-frames and the network, without the adapted frames or --out")
+    elif None in (args.source_frames, args.adapted_dir, args.out):
+        parser.error("the arguments --source-frames, --adapted-dir and --out are required")
     weights = args.weights or "imagenet"
 
     device = resolve_device(args.device)
     net = load_inception(weights, args.weights_file, args.seed)
+    adapted = adapted_images(args.source_frames, args.adapted_dir) if args.features_out is None else []
+    if args.target_features is not None:
+        feats_target = read_target_features(args.target_features, net.provenance)
+    else:
+        feats_target = target_features(args.target_frames, net, device, args.batch_size, args.workers, args.amp)
+    if args.features_out is not None:
+        write_target_features(args.features_out, feats_target, args.target_frames, net.provenance)
+        print(f"features of {len(feats_target)} target images -> {args.features_out}", file=sys.stderr)
+        return 0
     record = measure(
-        args.source_frames,
-        args.adapted_dir,
-        args.target_frames,
+        adapted,
+        feats_target,
         net,
         device,
         args.subsets,

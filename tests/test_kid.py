@@ -416,3 +416,31 @@ def test_cli_end_to_end_with_the_standard_network_is_torch_fidelitys(tmp_path, s
         "subset_size_requested": 1000,
         "seed": 0,
     } | standin_provenance(digest, published)
+
+
+def test_target_features_written_once_give_the_same_kid_and_fid(tmp_path):
+    target = frame_list(tmp_path / "target.tsv", synthetic_images(tmp_path / "target", 4, seed=1))
+    source = frame_list(tmp_path / "source.tsv", synthetic_images(tmp_path / "adapted", 4, seed=2))
+    network = ["--weights", "random", "--seed", "3", "--device", "cpu"]
+    common = ["--source-frames", str(source), "--adapted-dir", str(tmp_path / "adapted"), "--subsets", "5", *network]
+    assert kid_module.main([*common, "--target-frames", str(target), "--out", str(tmp_path / "direct.json")]) == 0
+    features = tmp_path / "target_features.npz"
+    assert kid_module.main(["--target-frames", str(target), "--features-out", str(features), *network]) == 0
+    assert kid_module.main([*common, "--target-features", str(features), "--out", str(tmp_path / "cached.json")]) == 0
+    direct, cached = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("direct", "cached"))
+    assert cached == direct and direct["num_target"] == 4 and direct["fid"] > 0
+    # features of another network are refused, naming what differs
+    other = [*common[:-4], "--seed", "4", "--device", "cpu", "--target-features", str(features)]
+    with pytest.raises(
+        DataError, match=r"another network \(network: .* random weights of seed 3 there, .* seed 4 now\)"
+    ):
+        kid_module.main([*other, "--out", str(tmp_path / "other.json")])
+
+
+def test_features_out_takes_no_adapted_frames(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        kid_module.main(["--target-frames", "t.tsv", "--features-out", "f.npz", "--out", "k.json"])
+    assert exit_info.value.code == 2 and "--features-out takes --target-frames" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        kid_module.main(["--target-frames", "t.tsv", "--out", "k.json"])
+    assert "--source-frames, --adapted-dir and --out are required" in capsys.readouterr().err
