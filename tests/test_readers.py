@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sggan.data.io import DataError, atomic_write_text, image_size, read_label, write_image
+from sggan.data.io import DataError, atomic_write_text, image_size, read_image, read_label, write_image
 from sggan.data.readers import CityscapesRoot, GTA5Root
 
 
@@ -123,3 +123,15 @@ def test_atomic_outputs_get_the_umask_s_usual_mode(tmp_path, umask):
     assert stat.S_IMODE((tmp_path / "by_open.txt").stat().st_mode) == expected
     assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == expected
     assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == expected
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_image_size_is_that_of_the_decoded_image_under_any_exif_orientation(tmp_path, orientation):
+    # a camera JPEG stored sideways: OpenCV turns it upright, so its size must count turned too, or
+    # adaptation would resize a folder image's output back to the wrong shape
+    path = tmp_path / "photo.jpg"
+    image = Image.fromarray(np.zeros((20, 40, 3), np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.save(path, exif=exif.tobytes())
+    assert image_size(path) == read_image(path).shape[:2] == ((40, 20) if orientation in (6, 8) else (20, 40))

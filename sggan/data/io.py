@@ -194,11 +194,19 @@ def colours_to_ids(rgb: np.ndarray, path: str | os.PathLike) -> np.ndarray:
     return ids
 
 
+# EXIF orientations that turn the stored image by 90 degrees (OpenCV's decoder applies them)
+_QUARTER_TURNS = (5, 6, 7, 8)
+_EXIF_ORIENTATION = 0x0112
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(height, width) from the file header, without decoding the pixels."""
+    """(height, width) from the file header, without decoding the pixels: as :func:`read_image`
+    returns the image, so a camera JPEG stored sideways with an EXIF orientation counts turned."""
     try:
         with Image.open(path) as img:
             width, height = img.size
+            if img.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
+                width, height = height, width
     except FileNotFoundError:
         raise DataError(f"{path} does not exist") from None
     except Exception as err:
