@@ -9,7 +9,18 @@ import pytest
 from conftest import cityscapes_reference
 from PIL import Image
 
-from eval.evaluate import evaluate, frame_confusions_path, main, read_frame_confusions
+from eval.evaluate import (
+    _format,
+    _listing,
+    encoding_problem,
+    evaluate,
+    evaluate_frames,
+    frame_confusions_path,
+    main,
+    match_predictions,
+    read_frame_confusions,
+    read_label_ids,
+)
 from sggan.data.io import DataError, read_label, write_label_ids
 from sggan.data.labels import LABEL_ID, LABEL_TO_TRAIN, NUM_CLASSES, TRAIN_CLASSES
 
@@ -259,3 +270,100 @@ def test_ground_truth_of_several_splits_is_an_error(tmp_path):
     copy.write_bytes(_gt_path(tmp_path, "aachen_000000_000019").read_bytes())
     with pytest.raises(DataError, match="two ground-truth files"):
         evaluate(pred_dir, tmp_path / "gtFine", workers=1, progress=False)
+
+
+# ------------------------------------------------------- the refusals and what they say, by hand
+def test_listing_names_ten_then_counts_the_rest():
+    assert _listing([f"f{i}" for i in range(10)]) == ", ".join(f"f{i}" for i in range(10))
+    assert _listing([f"f{i}" for i in range(13)]) == ", ".join(f"f{i}" for i in range(10)) + " ... and 3 more"
+
+
+def test_missing_and_unused_predictions_are_counted(tmp_path):
+    pred_dir, _ = make_tree(tmp_path)
+    (pred_dir / "munich_000000_000001_leftImg8bit.png").write_bytes(b"")  # frames of another split
+    (pred_dir / "nested" / "ulm_000000_000001_x.png").write_bytes(b"")
+    matches, unused = match_predictions(pred_dir, FRAMES)
+    assert sorted(matches) == FRAMES and unused == 2
+    assert match_predictions(pred_dir, FRAMES[:1]) == ({FRAMES[0]: pred_dir / f"{FRAMES[0]}_leftImg8bit.png"}, 4)
+    (pred_dir / f"{FRAMES[1]}_leftImg8bit.png").unlink()
+    with pytest.raises(
+        DataError,
+        match=rf"^1 of 3 ground-truth frames have no prediction {{frame}}\*.png under {pred_dir}: {FRAMES[1]}$",
+    ):
+        match_predictions(pred_dir, FRAMES)
+    with pytest.raises(DataError, match=r"prediction folder .*nowhere does not exist"):
+        match_predictions(tmp_path / "nowhere", FRAMES)
+
+
+def test_the_cli_reports_unused_files_and_the_three_scores(tmp_path, capsys):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    for path in pred_dir.rglob("*.png"):  # predictions equal to the ground truth score 100
+        key = path.name[: len("aachen_000000_000019")]
+        path.write_bytes(_gt_path(tmp_path, key).read_bytes())
+    (pred_dir / "munich_000000_000001_leftImg8bit.png").write_bytes(b"")
+    out = tmp_path / "s.json"
+    assert (
+        main(["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(out), "--no-progress"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert f"evaluate: 1 PNG files under {pred_dir} match no ground-truth frame and were not used" in err
+    assert err.endswith(f"evaluate: 3 images: pixel acc 100.00, class acc 100.00, class IoU 100.00 -> {out}\n")
+    result = json.loads(out.read_text())
+    assert result["encoding"] == "labelid" and result["classes"] == TRAIN_CLASSES
+    assert set(result) == {
+        "pixel_acc", "class_acc", "class_iou", "per_class_iou", "per_class_acc", "classes", "confusion_matrix",
+        "void_predictions", "num_pixels", "num_images", "predictions", "ground_truth", "encoding",
+    }  # fmt: skip
+    assert set(result["per_class_acc"]) == set(TRAIN_CLASSES)
+
+
+def test_the_cli_passes_the_encoding_and_refuses_a_missing_flag_or_an_unknown_encoding(tmp_path, capsys):
+    pred_dir, gt_dir = make_tree(tmp_path)
+    flags = ["--predictions", str(pred_dir), "--ground-truth", str(gt_dir), "--out", str(tmp_path / "s.json")]
+    as_label_ids = evaluate(pred_dir, gt_dir)  # the default workers
+    _as_train_ids(pred_dir)
+    assert main([*flags, "--encoding", "trainid", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["class_iou"] == as_label_ids["class_iou"]
+    for k in (0, 2, 4):
+        with pytest.raises(SystemExit) as exit:
+            main(flags[:k] + flags[k + 2 :])
+        assert exit.value.code == 2 and f"required: {flags[k]}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*flags, "--encoding", "colour"])
+    assert "invalid choice: 'colour'" in capsys.readouterr().err
+
+
+def test_format_of_the_summary():
+    assert _format(None) == "n/a" and _format(12.346) == "12.35" and _format(0.0) == "0.00"
+
+
+def test_encoding_checks_at_the_edges_of_the_train_ids():
+    counts = np.zeros(256, np.int64)
+    counts[[0, 18, 19, 255]] = 1  # 19 (traffic light's label id) is no train id
+    assert "holds values [19] that are not train ids" in encoding_problem(counts, "trainid", "p.png")
+    counts[:] = 0
+    counts[list(range(19, 33))] = 1
+    assert "holds values [19, 20, 21, 22, 23, 24, 25, 26] that" in encoding_problem(counts, "trainid", "p.png")
+    counts[:] = 0
+    counts[[7, 9, 19]] = 1  # label ids with one above 18: never taken for train ids
+    assert encoding_problem(counts, "labelid", "p.png") is None
+    counts[19] = 0
+    counts[[1, 2, 3, 4, 5, 6]] = 1
+    assert "with [1, 2, 3, 4, 5], which no label-id prediction holds" in encoding_problem(counts, "labelid", "p.png")
+
+
+def test_unreadable_predictions_are_named(tmp_path):
+    Image.new("L", (8, 4)).save(tmp_path / "jpeg.png", format="JPEG")  # a JPEG named .png
+    with pytest.raises(DataError, match="jpeg.png"):
+        read_label_ids(tmp_path / "jpeg.png")
+    (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    with pytest.raises(DataError, match="cut.png"):
+        read_label_ids(tmp_path / "cut.png")
+    Image.fromarray(np.full((4, 8), 300, np.uint16)).save(tmp_path / "deep.png")
+    with pytest.raises(DataError, match=r"label .*deep.png is uint16; expected an 8-bit PNG of Cityscapes label ids"):
+        read_label_ids(tmp_path / "deep.png")
+    pred_dir, gt_dir = make_tree(tmp_path / "tree")
+    assert evaluate_frames(pred_dir, gt_dir, workers=1, progress=False)[2].dtype == np.int64
+    write_label_ids(pred_dir / f"{FRAMES[0]}_leftImg8bit.png", np.zeros((5, 7), np.uint8))
+    with pytest.raises(DataError, match=r"is 7x5 but ground truth .* is 40x24;"):
+        evaluate(pred_dir, gt_dir, workers=1, progress=False)
