@@ -114,7 +114,7 @@ class DecodedGroundTruth:
                 self.source = str(data["source"])
         except FileNotFoundError:
             raise DataError(f"{self.path} does not exist; write it with python -m eval.ground_truth") from None
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise DataError(f"{self.path} cannot be read as decoded ground truth ({err})") from err
         self._index = {key: i for i, key in enumerate(self.frames)}
         self._local = threading.local()
@@ -130,16 +130,22 @@ class DecodedGroundTruth:
 
 def open_ground_truth(path: str | os.PathLike) -> GroundTruthFolder | DecodedGroundTruth:
     """A gtFine split folder, or a file of decoded ground truth (``python -m eval.ground_truth``)."""
-    return (
-        GroundTruthFolder(path) if Path(path).is_dir() or not str(path).endswith(".npz") else DecodedGroundTruth(path)
-    )
+    if Path(path).is_file() and not str(path).endswith(".npz"):
+        raise DataError(f"{path} is neither a gtFine split folder nor a .npz of python -m eval.ground_truth")
+    return DecodedGroundTruth(path) if str(path).endswith(".npz") else GroundTruthFolder(path)
 
 
 def decode(gt_dir: str | os.PathLike, out: str | os.PathLike, workers: int = 1) -> int:
     """Decode every ``*_gtFine_labelIds.png`` under ``gt_dir`` into ``out``; returns the count."""
     folder = GroundTruthFolder(gt_dir)
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        write_decoded(out, folder.frames, pool.map(folder.read, folder.frames), folder.source)
+    chunk = 4 * max(1, workers)  # frames decoded ahead of the writer: a few, never the whole split
+
+    def labels():
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            for start in range(0, len(folder.frames), chunk):
+                yield from pool.map(folder.read, folder.frames[start : start + chunk])
+
+    write_decoded(out, folder.frames, labels(), folder.source)
     return len(folder.frames)
 
 

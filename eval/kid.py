@@ -56,6 +56,7 @@ import os
 import re
 import sys
 import urllib.parse
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -571,7 +572,7 @@ def read_target_features(path: Path, provenance: dict) -> np.ndarray:
             features, record = data["features"], json.loads(str(data["record"]))
     except FileNotFoundError:
         raise DataError(f"--target-features {path} does not exist; write it with --features-out") from None
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
         raise DataError(f"--target-features {path} is not a file of python -m eval.kid --features-out ({err})") from err
     made_by = {k: v for k, v in record.items() if k != "target_frames"}
     if made_by != provenance:

@@ -45,3 +45,15 @@ def test_a_wrong_ground_truth_file_is_one_error(tmp_path, capsys):
     assert "is not a ground-truth file of python -m eval.ground_truth" in err
     with pytest.raises(DataError, match="does not exist; write it with python -m eval.ground_truth"):
         ground_truth.DecodedGroundTruth(tmp_path / "missing.npz")
+
+
+def test_a_truncated_or_foreign_file_is_one_error_not_a_traceback(tmp_path):
+    _, gt_dir = make_tree(tmp_path)
+    ground_truth.decode(gt_dir, tmp_path / "val.npz")
+    data = (tmp_path / "val.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])  # a copy that stopped halfway
+    with pytest.raises(DataError, match="cannot be read as decoded ground truth"):
+        ground_truth.open_ground_truth(tmp_path / "cut.npz")
+    (tmp_path / "labels.txt").write_text("not labels")
+    with pytest.raises(DataError, match="is neither a gtFine split folder nor a .npz"):
+        ground_truth.open_ground_truth(tmp_path / "labels.txt")
