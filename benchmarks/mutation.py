@@ -44,6 +44,7 @@ TARGETS = [
     Target("sggan/losses.py", ("tests/test_sggan_losses.py",)),
     Target("eval/metrics.py", ("tests/test_metrics.py", "tests/test_evaluate.py")),
     Target("eval/evaluate.py", ("tests/test_evaluate.py",)),
+    Target("eval/ground_truth.py", ("tests/test_ground_truth.py", "tests/test_evaluate.py")),
     Target(
         "segmentation/predict.py",
         ("tests/test_inference.py",),

@@ -57,3 +57,16 @@ def test_a_truncated_or_foreign_file_is_one_error_not_a_traceback(tmp_path):
     (tmp_path / "labels.txt").write_text("not labels")
     with pytest.raises(DataError, match="is neither a gtFine split folder nor a .npz"):
         ground_truth.open_ground_truth(tmp_path / "labels.txt")
+
+
+def test_the_cli_decodes_with_its_defaults_and_refuses_a_missing_flag(tmp_path, capsys):
+    _, gt_dir = make_tree(tmp_path)
+    out = tmp_path / "gt.npz"
+    assert ground_truth.main(["--ground-truth", str(gt_dir), "--out", str(out)]) == 0  # one thread by default
+    assert capsys.readouterr().err == f"ground_truth: 3 frames of {gt_dir} decoded -> {out}\n"
+    assert evaluate_frames(tmp_path / "pred", out, workers=1, progress=False)[1] == sorted(FRAMES)
+    flags = ["--ground-truth", str(gt_dir), "--out", str(out)]
+    for k in (0, 2):
+        with pytest.raises(SystemExit) as exit:
+            ground_truth.main(flags[:k] + flags[k + 2 :])
+        assert exit.value.code == 2 and f"required: {flags[k]}" in capsys.readouterr().err
