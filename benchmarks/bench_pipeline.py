@@ -41,12 +41,17 @@ the sum can exceed the wall time).
 TABLE_HEADER = "| date | machine | card | commit | cores | wall (s) | per stage (s) | class IoU per method |"
 
 
+def benchmarked_rule(workdir: Path, path: Path) -> str:
+    """The rule of a `benchmark:` file: results/benchmarks/{rule}.tsv, or {rule}/... per wildcard."""
+    first = path.relative_to(workdir / "results" / "benchmarks").parts[0]
+    return first.removesuffix(".tsv")
+
+
 def stage_seconds(workdir: Path) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for path in (workdir / "results" / "benchmarks").rglob("*.tsv"):
-        rule = path.relative_to(workdir / "results" / "benchmarks").parts[0]
         with path.open() as f:
-            totals[rule] += float(next(csv.DictReader(f, delimiter="\t"))["s"])
+            totals[benchmarked_rule(workdir, path)] += float(next(csv.DictReader(f, delimiter="\t"))["s"])
     return dict(sorted(totals.items()))
 
 
@@ -54,7 +59,7 @@ def cpu_seconds(workdir: Path) -> dict[str, float]:
     """CPU seconds per rule from the `benchmark:` files (unlike wall time, not inflated by other jobs)."""
     totals: dict[str, float] = defaultdict(float)
     for path in (workdir / "results" / "benchmarks").rglob("*.tsv"):
-        rule = path.relative_to(workdir / "results" / "benchmarks").parts[0]
+        rule = benchmarked_rule(workdir, path)
         with path.open() as f:
             value = next(csv.DictReader(f, delimiter="\t")).get("cpu_time", "")
         totals[rule] += float(value) if value not in ("", "NA", "-") else 0.0

@@ -57,3 +57,18 @@ def test_jobs_with_their_times_and_files():
 def test_critical_path_follows_the_latest_producer_of_each_input():
     # train waits for toy_world (a file inside its output folder, done at 10 s), not provenance (4 s)
     assert [job["rule"] for job in critical_path(job_timeline(LOG))] == ["toy_world", "train", "table"]
+
+
+def test_a_benchmark_file_names_its_rule_with_or_without_wildcards(tmp_path):
+    from benchmarks.bench_pipeline import benchmarked_rule, stage_seconds
+
+    files = {
+        "results/benchmarks/toy_world.tsv": 3.0,  # one job: the rule's own file
+        "results/benchmarks/train_frontend/oracle/seed0.tsv": 10.0,
+        "results/benchmarks/train_frontend/ideal/seed0.tsv": 20.0,
+    }
+    for name, seconds in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"s\th:m:s\tcpu_time\n{seconds}\t0:00:00\t1.0\n")
+    assert benchmarked_rule(tmp_path, tmp_path / "results/benchmarks/toy_world.tsv") == "toy_world"
+    assert stage_seconds(tmp_path) == {"toy_world": 3.0, "train_frontend": 30.0}
