@@ -4,13 +4,14 @@ import os
 import shlex
 import sys
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version, validate
 
 from segmentation import stages
 from sggan.cli import UserError
-from sggan.workflow_config import read_config, schema_error_line
+from sggan.workflow_config import read_config, schema_error_line, typed_from_command_line
 
 min_version("8.20")
 
@@ -22,6 +23,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+# `--config seeds=[0,1,2]` reaches the config as strings inside the list: typed as the schema says.
+SCHEMA = yaml.safe_load(open(workflow.source_path("workflow/schemas/config.schema.yaml")))
+config.update(typed_from_command_line(dict(config), SCHEMA, SCHEMA.get("$defs", {})))
 # A value of the wrong type or out of range: Snakemake's validation message is many lines of
 # schema dump; the user sees the first, which names the key and the value.
 try:

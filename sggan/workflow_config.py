@@ -341,6 +341,42 @@ def check_inception_weights(quality: dict) -> None:
         raise ConfigError(f"config quality.kid_weights_file: {err}") from None
 
 
+def typed_from_command_line(value, schema: dict, defs: dict):
+    """``value`` with the strings that Snakemake's ``--config KEY=[...]`` leaves inside lists and
+    mappings (it reads them with YAML's BaseLoader: ``seeds=[0,1,2]`` gives ``['0', '1', '2']``)
+    turned into the integer, number or boolean the schema asks for there. A string that does not
+    read as that type is left for the schema's validation to name."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    for alternative in schema.get("oneOf", []) + schema.get("anyOf", []):
+        typed = typed_from_command_line(value, alternative, defs)
+        if typed != value:  # the first alternative that reads the value
+            return typed
+    kind = schema.get("type")
+    if isinstance(value, dict) and kind == "object":
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {
+            key: typed_from_command_line(item, properties.get(key, extra if isinstance(extra, dict) else {}), defs)
+            for key, item in value.items()
+        }
+    if isinstance(value, list) and kind == "array" and isinstance(schema.get("items"), dict):
+        return [typed_from_command_line(item, schema["items"], defs) for item in value]
+    if isinstance(value, str):
+        readers = {
+            "integer": lambda text: int(text) if re.fullmatch(r"[+-]?\d+", text) else None,
+            "number": lambda text: (
+                float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) else None
+            ),
+            "boolean": {"true": True, "false": False}.get,
+        }
+        for name in kind if isinstance(kind, list) else [kind]:
+            typed = readers[name](value.strip().lower()) if name in readers else None
+            if typed is not None:
+                return typed
+    return value
+
+
 def schema_error_line(error: Exception) -> str:
     """One line of a failed schema validation (Snakemake's message dumps the schema over many):
     the key, as a dotted path, and what is wrong with its value."""

@@ -224,3 +224,18 @@ def test_the_standard_inception_network_needs_torch_fidelity(monkeypatch):
         match=r"^config quality.kid_weights: tf-inception is torch-fidelity's network; install the metrics extra: pip install 'sggan-benchmark\[metrics\]'$",
     ):
         read_config(changed(TINY, quality={"kid_weights": "tf-inception"}))
+
+
+def test_command_line_strings_are_typed_as_the_schema_says():
+    # Snakemake reads `--config seeds=[0,1,2]` with YAML's BaseLoader: every scalar inside is a string
+    from snakemake.cli import parse_config
+
+    from sggan.workflow_config import typed_from_command_line
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    given = parse_config(["seeds=[0,1,2]", "segmentation={crop: [48, 64], lr: 1e-3, iterations: x}", "oracle=[true]"])
+    assert given["seeds"] == ["0", "1", "2"]
+    typed = typed_from_command_line(given, schema, schema["$defs"])
+    assert typed["seeds"] == [0, 1, 2]
+    assert typed["segmentation"] == {"crop": [48, 64], "lr": 0.001, "iterations": "x"}  # "x" is the schema's to refuse
+    assert typed["oracle"] == ["true"]  # not where the schema has a boolean: left as given
