@@ -18,6 +18,7 @@ GPU_RULES = {
     "train_context",
     "train_joint",
     "predict",
+    "kid_target_features",
     "kid",
     "semantic_preservation",
 }

@@ -9,6 +9,8 @@ from conftest import REPO
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # distribution name -> the module the code imports, where they differ
 IMPORT_NAMES = {"opencv-python-headless": "cv2", "pillow": "PIL", "pyyaml": "yaml"}
+# pytest plugins that pytest's settings use rather than a test importing them: the option they add
+PLUGIN_OPTIONS = {"pytest-xdist": "--numprocesses"}
 
 
 def name(requirement: str) -> str:
@@ -42,7 +44,10 @@ def test_every_dependency_is_imported_by_what_installs_it():
         + PROJECT["optional-dependencies"]["browser"]
         + PROJECT["optional-dependencies"]["tensorboard"]  # torch.utils.tensorboard imports it; the tests read it
     ):
-        if not requirement.startswith("sggan-benchmark"):
+        if name(requirement) in PLUGIN_OPTIONS:
+            addopts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+            assert PLUGIN_OPTIONS[name(requirement)] in addopts, f"{requirement}: pytest's addopts never use it"
+        elif not requirement.startswith("sggan-benchmark"):
             module = IMPORT_NAMES.get(name(requirement), name(requirement))
             assert imported_in(module, ["tests"]), f"{requirement}: no test imports {module}"
     for requirement in PROJECT["optional-dependencies"]["lint"]:  # tools that CI runs rather than imports

@@ -261,11 +261,12 @@ def test_jobs_run_the_interpreter_that_runs_snakemake(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
+        ("adaptation={working_size: [128]}", "error: config: adaptation.working_size: [128] is too short"),
         (
-            "adaptation={working_size: [128]}",
-            "error: config: adaptation.working_size.0: '128' is not of type 'integer'",
+            "adaptation={working_size: [128, wide]}",
+            "error: config: adaptation.working_size.1: 'wide' is not of type 'integer'",
         ),
-        ("segmentation={iterations: '5'}", "error: config: segmentation.iterations: '5' is not of type 'integer'"),
+        ("segmentation={iterations: five}", "error: config: segmentation.iterations: 'five' is not of type 'integer'"),
     ],
 )
 def test_schema_names_a_wrong_config_value_in_one_line(tmp_path, override, message):
