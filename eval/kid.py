@@ -108,6 +108,15 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(within - 2.0 * k_xy.sum() / (m * m))
 
 
+def feature_matrices(feats_x, feats_y) -> tuple[np.ndarray, np.ndarray]:
+    """Two feature sets as float64 matrices (n, d) of the same d, or a ValueError."""
+    x = np.asarray(feats_x, dtype=np.float64)
+    y = np.asarray(feats_y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"expected two feature matrices (n, d) of the same d, got {x.shape} and {y.shape}")
+    return x, y
+
+
 def kid(feats_x, feats_y, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """KID of two feature sets (n, d): mean and standard deviation of the unbiased MMD^2 over
     ``subsets`` subsets of ``subset_size`` from each set, drawn without replacement within a subset.
@@ -116,10 +125,7 @@ def kid(feats_x, feats_y, subsets: int = 100, subset_size: int = 1000, seed: int
     against itself comes out slightly below zero, not at it: its two subsets share samples, which
     the estimator takes to be independent draws.
     """
-    x = np.asarray(feats_x, dtype=np.float64)
-    y = np.asarray(feats_y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"expected two feature matrices (n, d) of the same d, got {x.shape} and {y.shape}")
+    x, y = feature_matrices(feats_x, feats_y)
     if subsets < 1:
         raise ValueError(f"subsets must be at least 1, got {subsets}")
     size = effective_subset_size(len(x), len(y), subset_size)
@@ -150,10 +156,7 @@ def fid(feats_x, feats_y) -> float:
     n < d leaves the covariances singular. Unlike KID, FID is biased upwards for small sets: compare
     FIDs of equal set sizes only.
     """
-    x = np.asarray(feats_x, dtype=np.float64)
-    y = np.asarray(feats_y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"expected two feature matrices (n, d) of the same d, got {x.shape} and {y.shape}")
+    x, y = feature_matrices(feats_x, feats_y)
     if len(x) < 2 or len(y) < 2:
         raise ValueError(f"FID needs at least 2 samples per set; got {len(x)} and {len(y)}")
     cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
