@@ -43,11 +43,20 @@ except UserError as err:
     sys.exit(2)
 
 
+# The Dockerfile's image, pushed by the user (config `container:`): every job runs in it under
+# --software-deployment-method apptainer.
+if config.get("container"):
+
+    container: config["container"]
+
+
 # Jobs run the interpreter that runs Snakemake (and its packages), whatever the shell's PATH holds;
 # with --software-deployment-method conda, the `python` of the rules' environment, into which
 # workflow/envs/sggan.post-deploy.sh installs the checkout named here (a value this process sets for
-# that script, not one the user must provide, hence no envvars: directive).
-if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+# that script, not one the user must provide, hence no envvars: directive); with apptainer, the
+# image's `python`, which has the project installed.
+DEPLOYED = {DeploymentMethod.CONDA, DeploymentMethod.APPTAINER} & set(workflow.deployment_settings.deployment_method)
+if DEPLOYED:
     PYTHON = "python"
     os.environ.update(SGGAN_CHECKOUT=workflow.basedir)
 else:

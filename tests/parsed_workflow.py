@@ -25,6 +25,7 @@ def rule_summary(rule) -> dict:
         "benchmark": rule.benchmark and str(rule.benchmark),
         "benchmark_wildcards": sorted(rule.benchmark.get_wildcard_names()) if rule.benchmark else [],
         # a rule's conda: path is relative to the file that defines the rule
+        "container": rule.container_img,
         "conda": rule.conda_env and str((Path(rule.snakefile).parent / rule.conda_env).resolve()),
     }
 

@@ -365,6 +365,19 @@ def test_jobs_run_the_deployed_environments_python_under_conda(tmp_path):
     assert parsed_workflow(tmp_path, "env_modules")["prefix"] == host["prefix"]
 
 
+def test_every_job_runs_in_the_configured_container_and_its_python_under_apptainer(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert all(rule["container"] is None for rule in parsed_workflow(tmp_path)["rules"].values())
+    image = "docker://registry.example/sggan-benchmark:1"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({**config, "container": image}))
+    apptainer = parsed_workflow(tmp_path, "apptainer")
+    assert {name: rule["container"] for name, rule in apptainer["rules"].items() if rule["shell"]} == {
+        name: image for name, rule in apptainer["rules"].items() if rule["shell"]
+    }
+    assert apptainer["prefix"] == "set -euo pipefail; PYTHON=python; "  # the image's, not this machine's
+
+
 def test_post_deploy_script_installs_the_checkout_it_is_given(tmp_path):
     (tmp_path / "python").write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n')
     (tmp_path / "python").chmod(0o755)
