@@ -1,6 +1,8 @@
 import csv
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -301,3 +303,25 @@ def make_frame(root: Path, frame_id: str, image_hw, label_hw, seed=0) -> Frame:
     write_image(image, rng.integers(0, 256, (*image_hw, 3), dtype=np.uint8))
     write_label_ids(label, rng.integers(0, 34, label_hw, dtype=np.uint8), palette=True)
     return Frame(frame_id, image, label)
+
+
+def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> subprocess.CompletedProcess:
+    """`snakemake -n -p` of the workflow in ``workdir`` (its config.yaml), stdout and stderr together."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-p",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "8",
+        *target,
+        *args,
+    ]
+    return subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )

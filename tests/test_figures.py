@@ -1,20 +1,17 @@
 """The paper's figures: each built from tiny fake inputs, and wired into the DAG only when configured."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import yaml
+from conftest import REPO, dry_run
 
 from eval import figures
 from eval.figures import HEADER, PAD
 from sggan.data.io import DataError, Frame, read_image, write_frame_list, write_image, write_label_ids
 
-REPO = Path(__file__).resolve().parents[1]
 CELL = (24, 40)
 IDS = ["a01", "a02", "a03"]
 
@@ -216,32 +213,15 @@ def test_sample_grids_show_each_translators_last_grid(tmp_path):
     assert not (image == green).all(axis=2).any()  # not an earlier one
 
 
-def dry_run(workdir: Path, *args: str) -> str:
+def toy_dry_run(workdir: Path, *args: str) -> str:
     (workdir / "config.yaml").write_text((REPO / "config.yaml").read_text())
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-n",
-        "-p",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "8",
-        "all",
-        *args,
-    ]
-    result = subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
-    )
+    result = dry_run(workdir, *args)
     assert result.returncode == 0, result.stdout[-3000:]
     return result.stdout
 
 
 def test_toy_dag_asks_only_for_the_figures_of_configured_methods(tmp_path):
-    out = dry_run(tmp_path)
+    out = toy_dry_run(tmp_path)
     for rule in ("fig4_translations", "fig7_segmentation", "loss_curves", "sample_grids", "segmentation_curves"):
         assert f"rule {rule}:" in out
     assert "--run=sggan-2k=results/translators/sggan-2k/seed0 " in out
@@ -269,7 +249,7 @@ def test_ablations_named_in_figures_add_figs_5_and_6(tmp_path):
         }
     )
     (tmp_path / "ablations.yaml").write_text(yaml.safe_dump(config))
-    out = dry_run(tmp_path, "--configfile", str(tmp_path / "ablations.yaml"))
+    out = toy_dry_run(tmp_path, "--configfile", str(tmp_path / "ablations.yaml"))
     assert "rule fig5_gradient_zoom:" in out and "rule fig6_discriminator_diff:" in out
     assert "--without-grad results/adapted/no-grad/seed0/images" in out
     assert "--without-sd results/adapted/sggan-2k-no-sd/seed0/images" in out

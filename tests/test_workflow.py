@@ -11,28 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PAPER, REPO, WITHOUT_STANDARD_INCEPTION, fake_real_data
-
-
-def dry_run(workdir: Path, *args: str, target: tuple[str, ...] = ("all",)) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-n",
-        "-p",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "8",
-        *target,
-        *args,
-    ]
-    return subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
-    )
+from conftest import PAPER, REPO, WITHOUT_STANDARD_INCEPTION, dry_run, fake_real_data
 
 
 def test_toy_dry_run_lists_every_stage(tmp_path):
