@@ -1,15 +1,12 @@
 """External translator: a user's program run from command templates, checked frame by frame."""
 
 import json
-import os
 import shlex
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_frames
+from conftest import REPO, dry_run, write_frames
 
 from sggan.adapt import main as adapt_main
 from sggan.data.io import DataError, Frame, image_size, read_frame_list, write_frame_list
@@ -176,35 +173,13 @@ def test_config_checks_the_templates_and_trainable_follows_the_train_command():
 
 def test_external_translators_wire_into_the_dag_trained_only_with_a_train_command(tmp_path):
     """The workflow reads `trainable` on the configured instance: a training job only where needed."""
-    repo = Path(__file__).resolve().parents[1]
-    (tmp_path / "config.yaml").write_text((repo / "config.yaml").read_text())
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     translators = (
         'translators={ext-fixed: {model: external, params: {adapt_command: "prog {frames} {out}"}}, '
         'ext-trained: {model: external, regime: 2k, params: {adapt_command: "prog {frames} {out}", '
         'train_command: "train {source} {target} {run_dir}"}}}'
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "-p",
-            "--snakefile",
-            str(repo / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--cores",
-            "2",
-            "all",
-            "--config",
-            translators,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    result = dry_run(tmp_path, "--config", translators)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "output: results/translators/ext-trained/seed0/generator.pt" in result.stdout
     assert "ext-fixed/generator.pt" not in result.stdout and "results/adapted/ext-fixed/frames.tsv" in result.stdout
